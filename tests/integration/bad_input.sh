@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Bad input gives one line on stderr that names the thing and the fix, a
+# non-zero exit, and nothing half-written.
+BUILD=$(cd "$1" && pwd)
+source "$(dirname "$0")/lib.sh"
+UNITS="$DATA/vn-units-2025-03.csv"
+AGENT="$BUILD/agent/ispeed-agent"
+COLLECTOR="$BUILD/collector/ispeed-collector"
+
+# expect_error WANT_STATUS NEEDLE COMMAND...: exit status, one stderr line containing NEEDLE.
+expect_error() {
+  local want=$1 needle=$2; shift 2
+  local rc=0
+  timeout 60 "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  [ "$rc" = "$want" ] || fail "$* exited $rc, want $want; stderr: $(cat "$WORK/err")"
+  local errline; errline=$(grep -v '^%' "$WORK/err" | grep -v '^WARN\|^INFO' || true)
+  [ "$(printf '%s\n' "$errline" | grep -c .)" = 1 ] || fail "$*: want one error line, got: $(cat "$WORK/err")"
+  grep -q -- "$needle" <<<"$errline" || fail "$*: error '$errline' does not mention '$needle'"
+}
+
+start_kafka
+start_server
+
+expect_error 1 "unknown commune code '99999'" \
+  "$AGENT" test --server "$SERVER_URL" --duration 1 --commune 99999 --units "$UNITS" --state-dir "$WORK/a1" -b "$BOOTSTRAP" --produce
+[ ! -e "$WORK/a1/seq" ] || fail "an unknown commune must not consume a sequence number"
+
+dead=127.0.0.1:$(free_port)
+expect_error 1 "cannot reach Kafka at $dead" \
+  "$AGENT" test --server "$SERVER_URL" --duration 1 --commune 00004 --units "$UNITS" --state-dir "$WORK/a2" -b "$dead" --produce
+[ ! -e "$WORK/a2/seq" ] || fail "an unreachable broker must not consume a sequence number"
+
+expect_error 1 "cannot read registry /nonexistent.csv" \
+  "$AGENT" test --server "$SERVER_URL" --commune 00004 --units /nonexistent.csv --state-dir "$WORK/a3" -b "$BOOTSTRAP" --produce
+expect_error 2 "--produce needs --commune" "$AGENT" test --server "$SERVER_URL" --produce
+expect_error 2 "--streams must be 1..16" "$AGENT" test --server "$SERVER_URL" --streams 99
+expect_error 2 "unknown command" "$AGENT" frobnicate
+
+printf 'code,level,parent,name,type\n01,province,,A,T\n00001,commune,777,X,Xã\n' >"$WORK/orphan.csv"
+expect_error 1 "names parent 777" "$COLLECTOR" -b "$BOOTSTRAP" --units "$WORK/orphan.csv"
+expect_error 1 "cannot read registry" "$COLLECTOR" -b "$BOOTSTRAP" --units "$WORK/none.csv"
+expect_error 1 "cannot reach Kafka at $dead" "$COLLECTOR" -b "$dead" --units "$UNITS"
+expect_error 1 "cannot reach Kafka at $dead" "$BUILD/ctl/ispeedctl" quota -b "$dead" --province 01
+
+# An unreachable test server is a failed test with a reason, not a crash.
+rc=0
+"$AGENT" test --server "http://127.0.0.1:$(free_port)" --duration 1 --json >"$WORK/out" 2>"$WORK/err" || rc=$?
+grep -q '"outcome": *"refused"' "$WORK/out" || fail "refused server: want outcome refused, got $(cat "$WORK/out") (exit $rc)"
+
+for prog in "$AGENT" "$COLLECTOR" "$BUILD/server/ispeed-server" "$BUILD/ctl/ispeedctl" "$BUILD/kafkadev/ispeed-kafka-dev"; do
+  "$prog" --help >"$WORK/help" 2>&1 || fail "$prog --help exited non-zero"
+  grep -qi usage "$WORK/help" || fail "$prog --help prints no usage"
+done
+echo PASS

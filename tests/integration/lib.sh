@@ -1,0 +1,57 @@
+# Shared by the integration tests: start the embedded Kafka and the
+# programs as separate processes, wait for conditions, clean up on exit.
+# Source it after setting BUILD (the build directory).
+set -euo pipefail
+
+DATA=${ISPEED_DATA_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../shared/data" && pwd)}
+WORK=$(mktemp -d /tmp/ispeed-it.XXXXXX)
+PIDS=()
+
+it_cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap it_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "-- $*" >&2; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_for SECONDS COMMAND...: retries until COMMAND succeeds.
+wait_for() {
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@"; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+# Starts ispeed-kafka-dev and sets BOOTSTRAP.
+start_kafka() {
+  "$BUILD/kafkadev/ispeed-kafka-dev" "$@" >"$WORK/kafka.out" 2>"$WORK/kafka.err" &
+  PIDS+=($!)
+  wait_for 20 test -s "$WORK/kafka.out" || fail "ispeed-kafka-dev printed no bootstrap: $(cat "$WORK/kafka.err")"
+  BOOTSTRAP=$(head -n1 "$WORK/kafka.out")
+  note "kafka at $BOOTSTRAP"
+}
+
+# Starts ispeed-server on a free port and sets SERVER_URL.
+start_server() {
+  local port; port=$(free_port)
+  "$BUILD/server/ispeed-server" --listen "127.0.0.1:$port" --id it-server "$@" 2>"$WORK/server.err" &
+  PIDS+=($!)
+  SERVER_URL="http://127.0.0.1:$port"
+  wait_for 10 curl -sf -o /dev/null "$SERVER_URL/ispeed/v1/ping" || fail "ispeed-server did not start: $(cat "$WORK/server.err")"
+}
+
+# start_collector LOGNAME ARGS...: starts ispeed-collector in the background.
+start_collector() {
+  local log=$1; shift
+  "$BUILD/collector/ispeed-collector" -b "$BOOTSTRAP" "$@" 2>"$WORK/$log" &
+  PIDS+=($!)
+}
