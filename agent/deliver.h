@@ -1,26 +1,34 @@
-/* Delivery of the agent's records to Kafka: an idempotent, acks=all, zstd
- * producer; a record counts as delivered only when its delivery report says
- * so, never when librdkafka has merely queued it. */
+/* The agent's Kafka producer: idempotent, acks=all, zstd. Each record
+ * carries a reference (its spool id); the report callback says for each
+ * whether the brokers acknowledged it. Reports are served only from
+ * deliver_poll / deliver_flush, on the caller's thread, never from
+ * librdkafka's own threads. */
 #ifndef ISPEED_DELIVER_H
 #define ISPEED_DELIVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kafka.h"
 
 typedef struct deliver deliver_t;
+typedef void (*deliver_report_cb)(uint64_t ref, int ok, const char *error, void *arg);
 
-deliver_t *deliver_new(const char *bootstrap, const kafka_props *props, const char *topic_prefix, char *err,
-                       size_t errsz);
+deliver_t *deliver_new(const char *bootstrap, const kafka_props *props, const char *topic_prefix,
+                       int message_timeout_ms, deliver_report_cb report, void *arg, char *err, size_t errsz);
 void deliver_free(deliver_t *d);
 
-/* Checks that a broker answers within timeout_ms. */
-int deliver_check(deliver_t *d, int timeout_ms, char *err, size_t errsz);
 /* Queues one record for <prefix><topic_suffix>. */
 int deliver_send(deliver_t *d, const char *topic_suffix, const char *key, const void *value, size_t len,
-                 char *err, size_t errsz);
-/* Waits up to timeout_ms for the delivery report of everything queued;
- * 0 only when every record was acknowledged by the brokers. */
-int deliver_wait(deliver_t *d, int timeout_ms, char *err, size_t errsz);
+                 uint64_t ref, char *err, size_t errsz);
+/* Serves pending delivery reports without waiting. */
+void deliver_poll(deliver_t *d);
+/* Waits up to timeout_ms until nothing is in flight; returns how many
+ * records are still in flight. */
+size_t deliver_flush(deliver_t *d, int timeout_ms);
+size_t deliver_in_flight(const deliver_t *d);
+/* Non-zero once librdkafka raised a fatal error: the producer must be
+ * recreated and everything unacknowledged sent again. */
+int deliver_fatal(deliver_t *d, char *err, size_t errsz);
 
 #endif

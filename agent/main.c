@@ -1,301 +1,187 @@
-/* ispeed-agent: command-line entry. `test` runs one speed test now (and
- * with --produce signs it and sends it to Kafka); `enroll` sends the agent's
- * public key; `status` shows what the state directory holds. */
-#include <getopt.h>
+/* ispeed-agent: command-line entry. `test` runs one speed test now (with
+ * --produce it is signed, spooled and sent to Kafka); `enroll` sends the
+ * agent's public key; `run` is the scheduling daemon; `status` shows what
+ * the agent has done and holds. */
+#include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "deliver.h"
+#include "agentstate.h"
+#include "config.h"
+#include "daemon.h"
 #include "identity.h"
-#include "kafka.h"
 #include "log.h"
 #include "measure.h"
-#include "netclass.h"
-#include "record.h"
-#include "registry.h"
-#include "vntime.h"
+#include "session.h"
 
-#define AGENT_DEFAULT_STATE_DIR "/var/lib/ispeed"
-#define AGENT_DEFAULT_UNITS "/etc/ispeed/units.csv"
-#define AGENT_MAX_SERVERS 16
-#define AGENT_DELIVERY_TIMEOUT_MS 30000
+#define AGENT_FLUSH_MS 10000
 
-typedef struct agent_args {
-    const char *servers[AGENT_MAX_SERVERS];
-    size_t nservers;
+typedef struct agent_cli {
+    agent_config cfg;
     int json, produce;
-    int duration_s, streams;
-    uint64_t max_bytes;
-    const char *commune, *bootstrap, *state_dir, *units, *token, *operator_name, *access, *topic_prefix;
-    kafka_props props;
-} agent_args;
-
-enum {
-    OPT_SERVER = 256, OPT_JSON, OPT_DURATION, OPT_STREAMS, OPT_MAX_BYTES, OPT_COMMUNE, OPT_PRODUCE,
-    OPT_STATE_DIR, OPT_UNITS, OPT_TOKEN, OPT_OPERATOR, OPT_ACCESS, OPT_TOPIC_PREFIX, OPT_LOG_LEVEL, OPT_HELP
-};
-
-static const struct option agent_options[] = {
-    {"server", required_argument, NULL, OPT_SERVER},       {"json", no_argument, NULL, OPT_JSON},
-    {"duration", required_argument, NULL, OPT_DURATION},   {"streams", required_argument, NULL, OPT_STREAMS},
-    {"max-bytes", required_argument, NULL, OPT_MAX_BYTES}, {"commune", required_argument, NULL, OPT_COMMUNE},
-    {"produce", no_argument, NULL, OPT_PRODUCE},           {"state-dir", required_argument, NULL, OPT_STATE_DIR},
-    {"units", required_argument, NULL, OPT_UNITS},         {"token", required_argument, NULL, OPT_TOKEN},
-    {"operator", required_argument, NULL, OPT_OPERATOR},   {"access", required_argument, NULL, OPT_ACCESS},
-    {"topic-prefix", required_argument, NULL, OPT_TOPIC_PREFIX},
-    {"log-level", required_argument, NULL, OPT_LOG_LEVEL}, {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0}};
+} agent_cli;
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: ispeed-agent test --server URL [--server URL ...] [--json] [--duration S] [--streams N]\n"
-            "                         [--max-bytes N] [--commune CODE -b BOOTSTRAP --produce]\n"
-            "       ispeed-agent enroll --commune CODE -b BOOTSTRAP [--token T]\n"
-            "       ispeed-agent status [--json]\n"
+            "usage: ispeed-agent test --server URL [--json] [--duration S] [--streams N]\n"
+            "                         [--commune CODE -b BOOTSTRAP --produce]\n"
+            "       ispeed-agent enroll --commune CODE -b BOOTSTRAP [--token T] [--state-dir DIR]\n"
+            "       ispeed-agent run [--config FILE]\n"
+            "       ispeed-agent status [--json] [--state-dir DIR]\n"
+            "       ispeed-agent config-example\n"
             "\n"
             "Measures Internet speed against ispeed-server or a LibreSpeed backend and\n"
-            "reports signed samples to Kafka for Vietnam's per-commune quota.\n"
+            "reports signed samples to Kafka for Vietnam's per-commune quota. Every\n"
+            "sample is stored in a durable spool before it is sent and leaves it only\n"
+            "when Kafka has acknowledged it.\n"
             "\n"
-            "  --server URL       test server, http://host:port (ispeed-server) or a LibreSpeed\n"
-            "                     backend URL; repeat it and the lowest idle latency wins\n"
-            "  --json             print the result as one JSON object\n"
-            "  --duration S       seconds per direction, at most (default 10)\n"
-            "  --streams N        parallel TCP streams, 1..16 (default 4)\n"
-            "  --max-bytes N      cap on the data one test moves (default: none)\n"
-            "  --commune CODE     GSO code of the commune this machine is in\n"
-            "  -b BOOTSTRAP       Kafka bootstrap list, host:port[,host:port...]\n"
+            "  --config FILE      configuration (run reads " CONFIG_DEFAULT_PATH " by default);\n"
+            "                     the flags below override it\n"
+            "  --json             print the result (test) or the status as JSON\n"
             "  --produce          sign the result and send it to Kafka (needs --commune and -b)\n"
-            "  --token T          province-issued enrollment token (enroll)\n"
-            "  --access TYPE      fixed, wifi, 4g or 5g (default: from the default route's interface)\n"
-            "  --operator NAME    the Internet provider, recorded in the sample\n"
-            "  --state-dir DIR    key, sequence numbers and enrollment (default " AGENT_DEFAULT_STATE_DIR ")\n"
-            "  --units FILE       registry CSV code,level,parent,name,type (default " AGENT_DEFAULT_UNITS ")\n"
-            "  -X prop=value      librdkafka property, repeatable\n"
-            "  --topic-prefix P   Kafka topic prefix (default " KAFKA_DEFAULT_PREFIX ")\n"
-            "  --log-level L      error, warn, info or debug (default info)\n"
-            "  --help             this text\n"
-            "\n"
-            "Exit status: 0 success, 1 failure, 2 bad usage.\n");
+            "  -b BOOTSTRAP       Kafka bootstrap list host:port,... (same as --brokers)\n"
+            "  -X prop=value      librdkafka property, repeatable\n");
+    config_print_help(out);
+    fprintf(out, "  --help             this text\n"
+                 "\n"
+                 "Exit status: 0 success (also when Kafka is unreachable and the sample stays\n"
+                 "spooled), 1 failure, 2 bad usage.\n");
 }
 
-static int bad_usage(const char *fmt, const char *arg) {
-    fprintf(stderr, "ispeed-agent: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "; see ispeed-agent --help\n");
+static int bad_usage(const char *what) {
+    fprintf(stderr, "ispeed-agent: %s; see ispeed-agent --help\n", what);
     return 2;
 }
 
-static int parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
-    char *end;
-    if (*s == '-' || *s == '\0') return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0' || v < lo || v > hi) return -1;
-    *out = v;
+/* Reads the flags after the command. --config is applied first, so that
+ * every other flag overrides the file whatever their order. Returns 0, 2
+ * on bad usage (message printed) or -1 when --help was answered. */
+static int parse_cli(int argc, char **argv, const char *default_config, agent_cli *cli) {
+    char err[512], msg[600];
+    const char *config = default_config;
+    int explicit_config = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return -1;
+        }
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config = argv[++i];
+            explicit_config = 1;
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            config = argv[i] + 9;
+            explicit_config = 1;
+        }
+    }
+    if (config_init(&cli->cfg, err, sizeof err) < 0) return bad_usage(err);
+    if (config && (explicit_config || access(config, R_OK) == 0) &&
+        config_load_file(&cli->cfg, config, err, sizeof err) < 0) {
+        fprintf(stderr, "ispeed-agent: %s\n", err);
+        return 2;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i], *value = NULL;
+        char name[64];
+        if (strcmp(arg, "--json") == 0) { cli->json = 1; continue; }
+        if (strcmp(arg, "--produce") == 0) { cli->produce = 1; continue; }
+        if (strcmp(arg, "-b") == 0 || strcmp(arg, "-X") == 0) {
+            if (i + 1 >= argc) {
+                snprintf(msg, sizeof msg, "%s needs a value", arg);
+                return bad_usage(msg);
+            }
+            value = argv[++i];
+            if (arg[1] == 'b') {
+                if (config_set_flag(&cli->cfg, "brokers", value, err, sizeof err) < 0) return bad_usage(err);
+            } else if (kafka_props_add(&cli->cfg.kafka, value, err, sizeof err) < 0) {
+                return bad_usage(err);
+            }
+            continue;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            snprintf(msg, sizeof msg, "unexpected argument '%s'", arg);
+            return bad_usage(msg);
+        }
+        const char *eq = strchr(arg, '=');
+        size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        if (n >= sizeof name) n = sizeof name - 1;
+        memcpy(name, arg + 2, n);
+        name[n] = '\0';
+        if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            snprintf(msg, sizeof msg, "--%s needs a value", name);
+            return bad_usage(msg);
+        }
+        if (strcmp(name, "config") == 0) continue;
+        int rc = config_set_flag(&cli->cfg, name, value, err, sizeof err);
+        if (rc < 0) {
+            snprintf(msg, sizeof msg, "--%s: %s", name, err);
+            return bad_usage(msg);
+        }
+        if (rc > 0) {
+            snprintf(msg, sizeof msg, "unknown option '--%s'", name);
+            return bad_usage(msg);
+        }
+    }
+    enum log_level level;
+    if (log_parse_level(cli->cfg.log_level, &level) < 0) return bad_usage("log_level must be error, warn, info or debug");
+    log_set_level(level);
     return 0;
 }
 
-/* Parses argv after the subcommand; returns 0, or 2 on bad usage, or -1
- * when --help was answered. */
-static int parse_args(int argc, char **argv, agent_args *a) {
-    char err[256];
-    uint64_t v;
-    int c;
-    a->state_dir = AGENT_DEFAULT_STATE_DIR;
-    a->units = AGENT_DEFAULT_UNITS;
-    a->duration_s = 10;
-    a->streams = 4;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "b:X:", agent_options, NULL)) != -1) {
-        switch (c) {
-        case OPT_SERVER:
-            if (a->nservers == AGENT_MAX_SERVERS) return bad_usage("at most 16 --server values%s", "");
-            a->servers[a->nservers++] = optarg;
-            break;
-        case OPT_JSON: a->json = 1; break;
-        case OPT_DURATION:
-            if (parse_uint(optarg, 1, 60, &v) < 0) return bad_usage("--duration must be 1..60 seconds, not '%s'", optarg);
-            a->duration_s = (int)v;
-            break;
-        case OPT_STREAMS:
-            if (parse_uint(optarg, 1, 16, &v) < 0) return bad_usage("--streams must be 1..16, not '%s'", optarg);
-            a->streams = (int)v;
-            break;
-        case OPT_MAX_BYTES:
-            if (parse_uint(optarg, 1, UINT64_MAX, &v) < 0) return bad_usage("--max-bytes must be a positive byte count, not '%s'", optarg);
-            a->max_bytes = v;
-            break;
-        case OPT_COMMUNE: a->commune = optarg; break;
-        case OPT_PRODUCE: a->produce = 1; break;
-        case OPT_STATE_DIR: a->state_dir = optarg; break;
-        case OPT_UNITS: a->units = optarg; break;
-        case OPT_TOKEN: a->token = optarg; break;
-        case OPT_OPERATOR: a->operator_name = optarg; break;
-        case OPT_ACCESS: a->access = optarg; break;
-        case OPT_TOPIC_PREFIX: a->topic_prefix = optarg; break;
-        case OPT_LOG_LEVEL: {
-            enum log_level l;
-            if (log_parse_level(optarg, &l) < 0) return bad_usage("--log-level must be error, warn, info or debug, not '%s'", optarg);
-            log_set_level(l);
-            break;
-        }
-        case 'b': a->bootstrap = optarg; break;
-        case 'X':
-            if (kafka_props_add(&a->props, optarg, err, sizeof err) < 0) return bad_usage("%s", err);
-            break;
-        case OPT_HELP: usage(stdout); return -1;
-        default: return 2;
-        }
-    }
-    if (optind < argc) return bad_usage("unexpected argument '%s'", argv[optind]);
-    return 0;
+/* Waits for Kafka's acknowledgements; what is not acknowledged stays in the
+ * spool for the next run or the daemon. Returns what is still spooled. */
+static uint64_t flush_or_warn(session *s) {
+    uint64_t left = outbox_flush(s->outbox, AGENT_FLUSH_MS);
+    session_save_state(s);
+    if (left)
+        log_warn("agent", "Kafka at %s did not confirm within %d s; %" PRIu64
+                 " record(s) stay spooled in %s/spool and go out with the next run",
+                 s->cfg->brokers, AGENT_FLUSH_MS / 1000, left, s->cfg->state_dir);
+    return left;
 }
 
-/* "2025-07" from a registry file name such as vn-units-2025-07.csv, so the
- * collector knows which structure a code was chosen from. */
-static void registry_version_of(const char *path, char out[8]) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    out[0] = '\0';
-    for (const char *p = base; p[0] && p[1] && p[2] && p[3] && p[4] && p[5] && p[6]; p++) {
-        if (p[0] == '2' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' && p[3] >= '0' &&
-            p[3] <= '9' && p[4] == '-' && p[5] >= '0' && p[5] <= '1' && p[6] >= '0' && p[6] <= '9') {
-            memcpy(out, p, 7);
-            out[7] = '\0';
-            return;
-        }
-    }
-}
-
-/* Everything --produce and enroll need: the commune checked against the
- * registry, the identity, a producer that reached a broker. */
-typedef struct agent_session {
-    registry_t *reg;
-    identity_t *id;
-    deliver_t *out;
-    record_context ctx;
-    char registry_version[8];
-} agent_session;
-
-static void session_close(agent_session *s) {
-    deliver_free(s->out);
-    identity_close(s->id);
-    registry_free(s->reg);
-}
-
-static int session_open(agent_session *s, const agent_args *a, char *err, size_t errsz) {
-    memset(s, 0, sizeof *s);
-    if (!(s->reg = registry_load(a->units, err, errsz))) goto fail;
-    const registry_unit *u = registry_find(s->reg, a->commune);
-    if (!u || u->level != REGISTRY_COMMUNE) {
-        snprintf(err, errsz, "unknown commune code '%s' in %s; give the 5-digit GSO code of a commune", a->commune,
-                 a->units);
-        goto fail;
-    }
-    registry_version_of(a->units, s->registry_version);
-    if (!(s->id = identity_open(a->state_dir, err, errsz))) goto fail;
-    s->ctx.id = s->id;
-    s->ctx.commune = u;
-    s->ctx.registry_version = s->registry_version;
-    s->ctx.operator_name = a->operator_name;
-    if (a->access) {
-        if (netclass_parse_access(a->access, &s->ctx.net) < 0) {
-            snprintf(err, errsz, "--access must be fixed, wifi, 4g or 5g, not '%s'", a->access);
-            goto fail;
-        }
-    } else {
-        netclass_detect("/proc/net/route", &s->ctx.net);
-    }
-    if (!(s->out = deliver_new(a->bootstrap, &a->props, a->topic_prefix, err, errsz))) goto fail;
-    /* Checked before measuring, so a volunteer's data is not spent on a
-     * result that cannot be sent. */
-    if (deliver_check(s->out, 10000, err, errsz) < 0) goto fail;
-    return 0;
-fail:
-    session_close(s);
-    return -1;
-}
-
-/* Queues the enrollment if this commune has not been enrolled yet. */
-static int session_queue_enrollment(agent_session *s, const char *token, int *queued, char *err, size_t errsz) {
-    uint8_t *buf = NULL;
-    size_t len;
-    *queued = 0;
-    if (identity_is_enrolled(s->id, s->ctx.commune->code) && !token) return 0;
-    if (record_enrollment(&s->ctx, token, vntime_now_ms(), &buf, &len, err, errsz) < 0) return -1;
-    int rc = deliver_send(s->out, "agents", identity_agent_id(s->id), buf, len, err, errsz);
-    free(buf);
-    *queued = rc == 0;
-    return rc;
-}
-
-static int cmd_enroll(agent_args *a) {
+static int cmd_test(agent_cli *cli) {
     char err[512];
-    agent_session s;
-    int queued;
-    if (!a->commune || !a->bootstrap) return bad_usage("enroll needs --commune CODE and -b BOOTSTRAP%s", "");
-    if (session_open(&s, a, err, sizeof err) < 0) goto fail;
-    if (session_queue_enrollment(&s, a->token ? a->token : "", &queued, err, sizeof err) < 0) goto fail_session;
-    if (deliver_wait(s.out, AGENT_DELIVERY_TIMEOUT_MS, err, sizeof err) < 0) goto fail_session;
-    if (identity_mark_enrolled(s.id, s.ctx.commune->code, err, sizeof err) < 0) goto fail_session;
-    printf("enrolled agent %s for commune %s (%s)\n", identity_agent_id(s.id), s.ctx.commune->code,
-           s.ctx.commune->name);
-    session_close(&s);
-    return 0;
-fail_session:
-    session_close(&s);
-fail:
-    fprintf(stderr, "ispeed-agent: %s\n", err);
-    return 1;
-}
-
-static int produce_result(agent_session *s, const measure_result *r, uint64_t *seq, char *err, size_t errsz) {
-    uint8_t *buf = NULL;
-    size_t len;
-    int enrolling;
-    if (session_queue_enrollment(s, NULL, &enrolling, err, errsz) < 0) return -1;
-    if (identity_next_seq(s->id, seq, err, errsz) < 0) return -1;
-    if (record_signed_sample(&s->ctx, r, *seq, &buf, &len, err, errsz) < 0) return -1;
-    int rc = deliver_send(s->out, "samples", s->ctx.commune->province->code, buf, len, err, errsz);
-    free(buf);
-    if (rc < 0) return -1;
-    if (deliver_wait(s->out, AGENT_DELIVERY_TIMEOUT_MS, err, errsz) < 0) return -1;
-    if (enrolling && identity_mark_enrolled(s->id, s->ctx.commune->code, err, errsz) < 0) return -1;
-    return 0;
-}
-
-static int cmd_test(agent_args *a) {
-    char err[512];
-    agent_session s;
+    session s;
     measure_result r;
     struct event_base *base = NULL;
-    uint64_t seq = 0;
     int have_session = 0;
+    agent_config *cfg = &cli->cfg;
 
-    if (a->nservers == 0) return bad_usage("test needs --server URL%s", "");
-    if (a->produce && (!a->commune || !a->bootstrap))
-        return bad_usage("--produce needs --commune CODE and -b BOOTSTRAP%s", "");
-    if (a->produce) {
-        if (session_open(&s, a, err, sizeof err) < 0) goto fail;
+    if (cfg->nservers == 0) return bad_usage("test needs --server URL");
+    if (cli->produce && (!*cfg->commune || !*cfg->brokers))
+        return bad_usage("--produce needs --commune CODE and -b BOOTSTRAP");
+    /* The commune, registry and state are checked before a byte is spent. */
+    if (cli->produce) {
+        if (session_open(&s, cfg, 30000, err, sizeof err) < 0) goto fail;
         have_session = 1;
+        if (session_enroll(&s, 0, err, sizeof err) < 0) goto fail;
     }
-    measure_opts mo = {.servers = a->servers, .nservers = a->nservers, .duration_s = a->duration_s,
-                       .streams = a->streams, .max_bytes = a->max_bytes, .pings = 10};
+    measure_opts mo = {.servers = (const char *const *)cfg->servers, .nservers = cfg->nservers,
+                       .duration_s = (int)cfg->duration_s, .streams = (int)cfg->streams,
+                       .max_bytes = cfg->max_bytes, .pings = 10};
     if (!(base = event_base_new())) {
         snprintf(err, sizeof err, "cannot create the event loop");
         goto fail;
     }
     if (measure_run(base, &mo, &r, err, sizeof err) < 0) goto fail;
-    if (a->json)
+    if (cli->json)
         measure_print_json(stdout, &r);
     else
         measure_print_human(stdout, &r);
     fflush(stdout);
     if (have_session) {
-        if (produce_result(&s, &r, &seq, err, sizeof err) < 0) goto fail;
-        log_info("agent", "sample delivered agent=%s seq=%" PRIu64 " commune=%s outcome=%s",
-                 identity_agent_id(s.id), seq, s.ctx.commune->code, measure_outcome_name(r.outcome));
+        uint64_t seq;
+        if (session_put_result(&s, &r, &seq, err, sizeof err) < 0) goto fail;
+        if (flush_or_warn(&s) == 0)
+            log_info("agent", "sample delivered agent=%s seq=%" PRIu64 " commune=%s outcome=%s",
+                     identity_agent_id(s.id), seq, s.ctx.commune->code, measure_outcome_name(r.outcome));
         session_close(&s);
     }
     event_base_free(base);
@@ -307,28 +193,62 @@ fail:
     return 1;
 }
 
-static int cmd_status(agent_args *a) {
+static int cmd_enroll(agent_cli *cli) {
     char err[512];
-    identity_t *id = identity_open(a->state_dir, err, sizeof err);
-    if (!id) {
+    session s;
+    if (!*cli->cfg.commune || !*cli->cfg.brokers) return bad_usage("enroll needs --commune CODE and -b BOOTSTRAP");
+    if (session_open(&s, &cli->cfg, 30000, err, sizeof err) < 0) goto fail;
+    if (session_enroll(&s, *cli->cfg.token != '\0', err, sizeof err) < 0) goto fail_session;
+    if (outbox_flush(s.outbox, AGENT_FLUSH_MS) != 0 || !identity_is_enrolled(s.id, s.ctx.commune->code)) {
+        session_save_state(&s);
+        snprintf(err, sizeof err, "Kafka at %s did not confirm the enrollment within %d s; it stays spooled in %s "
+                 "and goes out with the next test or the daemon; check -b", cli->cfg.brokers, AGENT_FLUSH_MS / 1000,
+                 cli->cfg.state_dir);
+        goto fail_session;
+    }
+    session_save_state(&s);
+    printf("enrolled agent %s for commune %s (%s)\n", identity_agent_id(s.id), s.ctx.commune->code,
+           s.ctx.commune->name);
+    session_close(&s);
+    return 0;
+fail_session:
+    session_close(&s);
+fail:
+    fprintf(stderr, "ispeed-agent: %s\n", err);
+    return 1;
+}
+
+static int cmd_status(agent_cli *cli) {
+    char err[512];
+    agentstate st;
+    identity_t *id = identity_open(cli->cfg.state_dir, err, sizeof err);
+    if (!id || agentstate_load(cli->cfg.state_dir, &st, err, sizeof err) < 0) {
+        identity_close(id);
         fprintf(stderr, "ispeed-agent: %s\n", err);
         return 1;
     }
-    const char *commune = identity_enrolled_commune(id);
-    if (a->json)
-        printf("{\"agent_id\":\"%s\",\"state_dir\":\"%s\",\"last_seq\":%" PRIu64 ",\"enrolled_commune\":\"%s\"}\n",
-               identity_agent_id(id), identity_dir(id), identity_last_seq(id), commune);
-    else
-        printf("agent %s\nstate directory %s\nlast sequence %" PRIu64 "\nenrolled %s\n", identity_agent_id(id),
-               identity_dir(id), identity_last_seq(id), commune[0] ? commune : "no");
+    snprintf(st.enrolled_commune, sizeof st.enrolled_commune, "%s", identity_enrolled_commune(id));
+    agentstate_print(stdout, &st, identity_agent_id(id), cli->json);
     identity_close(id);
     return 0;
 }
 
+static int cmd_run(agent_cli *cli) {
+    char err[512];
+    if (daemon_run(&cli->cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "ispeed-agent: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    agent_args a;
-    int rc;
-    memset(&a, 0, sizeof a);
+    static const struct { const char *name; int (*run)(agent_cli *); const char *default_config; } commands[] = {
+        {"test", cmd_test, NULL}, {"enroll", cmd_enroll, NULL}, {"status", cmd_status, NULL},
+        {"run", cmd_run, CONFIG_DEFAULT_PATH},
+    };
+    agent_cli cli;
+    memset(&cli, 0, sizeof cli);
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -337,19 +257,22 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    rc = parse_args(argc - 1, argv + 1, &a);
-    if (rc != 0) {
-        kafka_props_clear(&a.props);
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("ispeed-agent %s\n", ISPEED_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "config-example") == 0) {
+        config_print_example(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0) continue;
+        int rc = parse_cli(argc - 2, argv + 2, commands[i].default_config, &cli);
+        if (rc == 0) rc = commands[i].run(&cli);
+        config_free(&cli.cfg);
         return rc < 0 ? 0 : rc;
     }
-    if (strcmp(argv[1], "test") == 0)
-        rc = cmd_test(&a);
-    else if (strcmp(argv[1], "enroll") == 0)
-        rc = cmd_enroll(&a);
-    else if (strcmp(argv[1], "status") == 0)
-        rc = cmd_status(&a);
-    else
-        rc = bad_usage("unknown command '%s' (test, enroll or status)", argv[1]);
-    kafka_props_clear(&a.props);
-    return rc;
+    char msg[128];
+    snprintf(msg, sizeof msg, "unknown command '%.40s' (test, enroll, run, status or config-example)", argv[1]);
+    return bad_usage(msg);
 }

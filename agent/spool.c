@@ -407,11 +407,10 @@ spool_t *spool_open(const char *dir, const spool_opts *opts, char *err, size_t e
         free(data);
         if (os.oom) goto fail_errno;
     }
-    /* Leftover raw segments (a crash before sealing) are sealed now; the
-     * new active segment always starts empty, so damage at an old tail never
-     * sits in front of new records. */
-    for (size_t i = 0; i < sp->nsegs; i++)
-        if (!sp->segs[i].sealed && seal(sp, i, err, errsz) < 0) goto fail;
+    /* The new active segment always starts empty, so damage at an old tail
+     * never sits in front of new records. Older raw segments stay raw: they
+     * are closed, and their per-record CRCs let a reader skip just the
+     * damaged records, which a damaged compressed frame would not. */
     if (open_active(sp, err, errsz) < 0) goto fail;
     collect_delivered(sp);
     return sp;
@@ -519,9 +518,11 @@ static int on_pending_record(const spool_record *rec, void *arg) {
     return pv->stopped;
 }
 
-int spool_foreach_pending(spool_t *sp, spool_visit_cb cb, void *arg, char *err, size_t errsz) {
+int spool_foreach_pending(spool_t *sp, uint64_t after_id, spool_visit_cb cb, void *arg, char *err, size_t errsz) {
     pending_visit pv = {.sp = sp, .cb = cb, .arg = arg};
+    while (pv.next < sp->npending && sp->pending[pv.next] <= after_id) pv.next++;
     for (size_t i = 0; i < sp->nsegs && pv.next < sp->npending; i++) {
+        if (i + 1 < sp->nsegs && sp->segs[i + 1].first_id <= sp->pending[pv.next]) continue;
         uint8_t *data;
         size_t len;
         if (seg_load(sp, &sp->segs[i], &data, &len) < 0) {
@@ -537,6 +538,8 @@ int spool_foreach_pending(spool_t *sp, spool_visit_cb cb, void *arg, char *err, 
     }
     return 0;
 }
+
+uint64_t spool_next_id(const spool_t *sp) { return sp->next_id; }
 
 void spool_get_stats(const spool_t *sp, spool_stats *out) {
     out->pending = sp->npending;

@@ -45,9 +45,13 @@ int spool_append(spool_t *sp, const char *topic, const char *key, const void *va
  * record may be sent again (the collector de-duplicates) but never lost. */
 int spool_ack(spool_t *sp, uint64_t id, char *err, size_t errsz);
 
-/* Calls each pending record in order; stops early if cb returns non-zero. */
+/* Calls each pending record with an id above after_id, in order; stops
+ * early if cb returns non-zero (and then returns 1). Segments wholly at or
+ * below after_id are not read. */
 typedef int (*spool_visit_cb)(const spool_record *rec, void *arg);
-int spool_foreach_pending(spool_t *sp, spool_visit_cb cb, void *arg, char *err, size_t errsz);
+int spool_foreach_pending(spool_t *sp, uint64_t after_id, spool_visit_cb cb, void *arg, char *err, size_t errsz);
+/* The id the next append will get. */
+uint64_t spool_next_id(const spool_t *sp);
 
 void spool_get_stats(const spool_t *sp, spool_stats *out);
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  librdkafka-dev libevent-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libsodium-dev
+  librdkafka-dev libevent-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libsodium-dev libinih-dev
   libcmocka-dev
   protobuf-compiler kcat curl python3 iproute2 procps
 )

@@ -16,10 +16,26 @@
 #include "registry.h"
 
 static volatile sig_atomic_t kafka_dev_stop;
+/* 0: leave as is, 1: take the brokers down, 2: bring them up. Tests use it
+ * to play "the broker is gone" without losing the cluster's data. */
+static volatile sig_atomic_t kafka_dev_updown;
 
 static void on_signal(int sig) {
-    (void)sig;
-    kafka_dev_stop = 1;
+    if (sig == SIGUSR1)
+        kafka_dev_updown = 1;
+    else if (sig == SIGUSR2)
+        kafka_dev_updown = 2;
+    else
+        kafka_dev_stop = 1;
+}
+
+static void set_brokers(rd_kafka_mock_cluster_t *mc, int brokers, int up) {
+    /* One by one: librdkafka 2.0.2 takes no "all brokers" id here. */
+    for (int id = 1; id <= brokers; id++) {
+        rd_kafka_resp_err_t e = up ? rd_kafka_mock_broker_set_up(mc, id) : rd_kafka_mock_broker_set_down(mc, id);
+        if (e) log_warn("kafka-dev", "broker %d: %s", id, rd_kafka_err2str(e));
+    }
+    log_info("kafka-dev", "brokers %s", up ? "up" : "down");
 }
 
 static void usage(FILE *out) {
@@ -37,7 +53,10 @@ static void usage(FILE *out) {
             "  --topic-prefix P  prefix of every topic (default ispeed.)\n"
             "  --units FILE      also create ispeed.quota.<province> for each province of\n"
             "                    this registry (otherwise they are created on first use)\n"
-            "  --help            this text\n");
+            "  --down            start with every broker down (refusing clients)\n"
+            "  --help            this text\n"
+            "\n"
+            "SIGUSR1 takes every broker down, SIGUSR2 brings them back, keeping their data.\n");
 }
 
 static int parse_count(const char *s, int lo, int hi, int *out) {
@@ -64,8 +83,9 @@ int main(int argc, char **argv) {
     static const struct option opts[] = {
         {"brokers", required_argument, NULL, 'n'},   {"partitions", required_argument, NULL, 'p'},
         {"topic-prefix", required_argument, NULL, 'P'}, {"units", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
-    int brokers = 3, partitions = 16, c, rc = 1;
+        {"help", no_argument, NULL, 'h'},            {"down", no_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0}};
+    int brokers = 3, partitions = 16, c, rc = 1, start_down = 0;
     const char *prefix = KAFKA_DEFAULT_PREFIX, *units = NULL;
     char err[512];
     rd_kafka_t *rk = NULL;
@@ -88,6 +108,7 @@ int main(int argc, char **argv) {
             break;
         case 'P': prefix = optarg; break;
         case 'u': units = optarg; break;
+        case 'd': start_down = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -131,11 +152,22 @@ int main(int argc, char **argv) {
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal);
+    signal(SIGUSR2, on_signal);
+    if (start_down) set_brokers(mc, brokers, 0);
     printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
     fflush(stdout);
     log_info("kafka-dev", "embedded Kafka up bootstrap=%s brokers=%d partitions=%d",
              rd_kafka_mock_cluster_bootstraps(mc), brokers, partitions);
-    while (!kafka_dev_stop) pause();
+    while (!kafka_dev_stop) {
+        /* A short sleep, not pause(): a signal landing between the checks
+         * and pause() would otherwise wait for the next one. */
+        usleep(50000);
+        if (kafka_dev_updown) {
+            set_brokers(mc, brokers, kafka_dev_updown == 2);
+            kafka_dev_updown = 0;
+        }
+    }
     log_info("kafka-dev", "stopping");
     rc = 0;
 out:

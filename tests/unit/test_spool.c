@@ -35,7 +35,7 @@ static collected *pending_of(spool_t *sp) {
     static collected c;
     char err[256];
     memset(&c, 0, sizeof c);
-    assert_int_equal(spool_foreach_pending(sp, collect, &c, err, sizeof err), 0);
+    assert_int_equal(spool_foreach_pending(sp, 0, collect, &c, err, sizeof err), 0);
     return &c;
 }
 

@@ -1,0 +1,42 @@
+/* Everything an agent needs to report: the commune checked against the
+ * registry, its identity, the outbox (spool + producer) and its status
+ * file. Shared by `test --produce`, `enroll` and the daemon. */
+#ifndef ISPEED_SESSION_H
+#define ISPEED_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agentstate.h"
+#include "config.h"
+#include "identity.h"
+#include "measure.h"
+#include "outbox.h"
+#include "record.h"
+#include "registry.h"
+
+typedef struct session {
+    const agent_config *cfg;
+    registry_t *reg;
+    identity_t *id;
+    outbox_t *outbox;
+    record_context ctx;
+    agentstate state;
+    uint64_t budget_cap;
+    uint64_t evicted_base, damaged_base; /* from the status file at open */
+    char registry_version[8];
+} session;
+
+int session_open(session *s, const agent_config *cfg, int message_timeout_ms, char *err, size_t errsz);
+void session_close(session *s);
+
+/* Spools an enrollment unless one for this commune was delivered or is
+ * spooled already (force: always, e.g. with a new token). */
+int session_enroll(session *s, int force, char *err, size_t errsz);
+/* Signs the result with a fresh sequence number and spools it; counts its
+ * bytes against the budget. */
+int session_put_result(session *s, const measure_result *r, uint64_t *seq, char *err, size_t errsz);
+/* Refreshes spool figures in the status file and writes it. */
+void session_save_state(session *s);
+
+#endif
