@@ -1,5 +1,47 @@
 /* One speed test against an ispeed-server or a LibreSpeed backend, on the
- * caller's event_base: idle pings, download, upload, latency under load. */
+ * caller's event_base: idle pings, download, upload, latency under load.
+ *
+ * Server URLs are http://host[:port][/prefix][#librespeed] (port 80 by
+ * default, [v6] literals allowed; no https). A URL is a LibreSpeed backend
+ * when it ends in "#librespeed", when its path contains ".php" (the file's
+ * directory is the backend: .../backend/empty.php means .../backend), when
+ * its path ends in a "backend" directory (/backend or /backend/, the layout
+ * of LibreSpeed's own servers), or when it contains "librespeed"; the test
+ * then uses prefix/empty.php (ping, and upload by POST), prefix/garbage.php
+ * ?ckSize=N (download, N MiB) and a cache-busting r= parameter. Any other
+ * URL is an ispeed-server, with prefix/ispeed/v1/{ping,download?bytes=N,
+ * upload}: "http://h:8080" and "http://h/speed" (behind a proxy) both work.
+ *
+ * The method:
+ * - With several servers, each gets 3 pings (all at once, 8 s bound) and
+ *   the lowest median wins; if none answers, the first one's failure is
+ *   the outcome.
+ * - Idle latency: `pings` HTTP pings, back to back, on one kept-alive
+ *   connection before any load; each RTT runs from the request's last byte
+ *   handed to the kernel to the response complete (no connection set-up in
+ *   it). min, median, and jitter = mean |difference| of consecutive RTTs.
+ * - Download, then upload: `streams` TCP connections, each a long HTTP
+ *   transfer (256 MiB for ispeed, 100 MiB / 20 MiB for LibreSpeed) started
+ *   again when it ends. Download bytes count as the application reads them;
+ *   upload bytes when the server acknowledged them (written minus SIOCOUTQ,
+ *   so the megabytes a send buffer swallows at once are not counted as
+ *   moved). Bytes are sampled every 100 ms.
+ * - Ramp-up: the one-second rate is "stable" when its values taken every
+ *   0.5 s over a span all lie within ±10% of their mean. Ramp-up ends at the
+ *   first sample at or after 2 s where the rate has been stable for 1 s, and
+ *   at the latest at half the duration (a link that never settles keeps its
+ *   second half). Goodput = bytes / time over the window after ramp-up.
+ * - A direction stops at duration_s, at its share of max_bytes (half for
+ *   the download, the rest for the upload), or early once it has kept 3 s
+ *   and the rate has been stable for the last 3 s.
+ * - Latency under load: a ping every 100 ms on its own connection while a
+ *   direction runs; the median of those sent after its first second.
+ * - Faults end the test with outcome and outcome_detail set: refused;
+ *   unreachable (no name, no route, no connection within 5 s); HTTP 4xx/5xx;
+ *   closed mid-response; stalled (no byte moving on a connection for 5 s, or
+ *   nothing moved in a direction's measuring window); protocol error
+ *   (garbage status line, header over 16 KiB, bad framing); timeout (each
+ *   phase has a bound, and the whole test 2 * duration + 33 s). */
 #ifndef ISPEED_MEASURE_H
 #define ISPEED_MEASURE_H
 

@@ -25,7 +25,7 @@ agent_test() {
 # count CODE: the unit's fixed-network count on the province's quota topic.
 count() {
   "$BUILD/ctl/ispeedctl" quota -b "$BOOTSTRAP" --province 01 --month "$MONTH" --format csv 2>/dev/null \
-    | awk -F, -v c="$1" '$1 == c && $4 == "fixed" { print $5 }'
+    | awk -F, -v c="$1" '$1 "" == c "" && $4 == "fixed" { print $5 }'
 }
 counts_are() {
   [ "$(count "$COMMUNE")" = "$1" ] && [ "$(count 001)" = "$1" ] && [ "$(count 01)" = "$1" ]

@@ -55,3 +55,20 @@ start_collector() {
   "$BUILD/collector/ispeed-collector" -b "$BOOTSTRAP" "$@" 2>"$WORK/$log" &
   PIDS+=($!)
 }
+
+# quota_count PROVINCE UNIT [NETWORK]: the unit's count for this month on
+# the province's quota topic, empty if it has none.
+quota_count() {
+  local month; month=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+  "$BUILD/ctl/ispeedctl" quota -b "$BOOTSTRAP" --province "$1" --month "$month" --format csv 2>/dev/null \
+    | awk -F, -v c="$2" -v n="${3:-fixed}" '$1 "" == c "" && $4 == n { print $5 }'
+}
+
+# agent_status_field STATE_DIR FIELD: a number from `ispeed-agent status --json`.
+agent_status_field() {
+  "$BUILD/agent/ispeed-agent" status --json --state-dir "$1" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+for k in '$2'.split('.'): d = d[k]
+print(d)"
+}

@@ -1,0 +1,82 @@
+/* Per-agent sliding window of sequence numbers. Bit i of the window is
+ * sequence (high - i); bit 0 is high itself. */
+#include "dedupe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "strmap.h"
+
+#define WORDS (DEDUPE_WINDOW / 64)
+
+struct mark {
+    uint64_t high;
+    uint64_t bits[WORDS];
+};
+
+struct dedupe {
+    strmap_t *agents; /* agent_id -> struct mark */
+};
+
+dedupe_t *dedupe_new(void) {
+    dedupe_t *dd = calloc(1, sizeof *dd);
+    if (!dd) return NULL;
+    if (!(dd->agents = strmap_new())) {
+        free(dd);
+        return NULL;
+    }
+    return dd;
+}
+
+void dedupe_free(dedupe_t *dd) {
+    if (!dd) return;
+    strmap_free(dd->agents, free);
+    free(dd);
+}
+
+/* Moves every bit d positions towards "older"; what falls off the end is
+ * forgotten. */
+static void shift_older(uint64_t bits[WORDS], uint64_t d) {
+    if (d >= DEDUPE_WINDOW) {
+        memset(bits, 0, WORDS * sizeof bits[0]);
+        return;
+    }
+    size_t ws = (size_t)(d / 64);
+    unsigned bs = (unsigned)(d % 64);
+    for (size_t i = WORDS; i-- > 0;) {
+        uint64_t v = 0;
+        if (i >= ws) {
+            v = bits[i - ws] << bs;
+            if (bs && i > ws) v |= bits[i - ws - 1] >> (64 - bs);
+        }
+        bits[i] = v;
+    }
+}
+
+int dedupe_mark(dedupe_t *dd, const char *agent_id, uint64_t seq) {
+    struct mark *mk = strmap_get(dd->agents, agent_id);
+    if (!mk) {
+        if (!(mk = calloc(1, sizeof *mk))) return -1;
+        mk->high = seq;
+        mk->bits[0] = 1;
+        if (strmap_put(dd->agents, agent_id, mk, NULL) < 0) {
+            free(mk);
+            return -1;
+        }
+        return DEDUPE_NEW;
+    }
+    if (seq > mk->high) {
+        shift_older(mk->bits, seq - mk->high);
+        mk->high = seq;
+        mk->bits[0] |= 1;
+        return DEDUPE_NEW;
+    }
+    uint64_t d = mk->high - seq;
+    if (d >= DEDUPE_WINDOW) return DEDUPE_TOO_OLD;
+    uint64_t bit = 1ULL << (d % 64);
+    if (mk->bits[d / 64] & bit) return DEDUPE_SEEN;
+    mk->bits[d / 64] |= bit;
+    return DEDUPE_NEW;
+}
+
+size_t dedupe_agents(const dedupe_t *dd) { return strmap_size(dd->agents); }

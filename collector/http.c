@@ -1,0 +1,78 @@
+/* evhttp on the program's one event_base: requests are served between Kafka
+ * batches, so the counters need no locking. */
+#include "http.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct http_server {
+    struct evhttp *http;
+    const metrics_t *m;
+};
+
+static void on_metrics(struct evhttp_request *req, void *arg) {
+    http_server_t *hs = arg;
+    char *text = metrics_render(hs->m);
+    if (!text) {
+        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        return;
+    }
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    evbuffer_add(out, text, strlen(text));
+    free(text);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+    evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+}
+
+static void on_healthz(struct evhttp_request *req, void *arg) {
+    (void)arg;
+    /* The loop answering is the liveness proof; readiness (caught up with the
+     * input) is the ispeed_collector_caught_up gauge. */
+    evbuffer_add_printf(evhttp_request_get_output_buffer(req), "ok\n");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+    evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+}
+
+http_server_t *http_server_new(struct event_base *base, const char *addr, const metrics_t *m, char *err,
+                               size_t errsz) {
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    char *end;
+    http_server_t *hs = NULL;
+    if (!colon || (size_t)(colon - addr) >= sizeof host) goto bad;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) goto bad;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:9100 */
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    if (!(hs = calloc(1, sizeof *hs)) || !(hs->http = evhttp_new(base))) {
+        snprintf(err, errsz, "out of memory");
+        goto fail;
+    }
+    hs->m = m;
+    if (evhttp_bind_socket(hs->http, host[0] ? host : "0.0.0.0", (ev_uint16_t)port) != 0) {
+        snprintf(err, errsz, "cannot listen on %s for --http: address in use or not local", addr);
+        goto fail;
+    }
+    evhttp_set_allowed_methods(hs->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_cb(hs->http, "/metrics", on_metrics, hs);
+    evhttp_set_cb(hs->http, "/healthz", on_healthz, hs);
+    return hs;
+bad:
+    snprintf(err, errsz, "bad --http address '%s': write ADDR:PORT, e.g. 127.0.0.1:9100", addr);
+fail:
+    http_server_free(hs);
+    return NULL;
+}
+
+void http_server_free(http_server_t *hs) {
+    if (!hs) return;
+    if (hs->http) evhttp_free(hs->http);
+    free(hs);
+}

@@ -1,0 +1,188 @@
+/* Per-province state (sequence marks and daily caps) sits next to the
+ * counters so a province can be dropped whole when its partition moves. */
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dailycap.h"
+#include "dedupe.h"
+#include "vntime.h"
+
+#define DAY_MS 86400000LL
+/* Daily-cap entries older than this (in stream time) can only concern
+ * samples that are late anyway (month end + grace < 37 days after any start). */
+#define CAP_KEEP_DAYS 40
+
+struct province_state {
+    dedupe_t *dd;
+    dailycap_t *cap;
+    int32_t partition;
+    int64_t max_day;     /* newest arrival day seen, for pruning caps */
+    int64_t pruned_day;
+};
+
+struct ingest {
+    const registry_t *reg;
+    validate_ctx vctx;
+    quota_table_t *qt;
+    ingest_config cfg;
+    struct province_state **prov; /* by registry index; NULL until first sample */
+    size_t nunits;
+    void (*refresh)(void *ctx);
+    void *refresh_ctx;
+};
+
+void ingest_config_default(ingest_config *cfg) {
+    cfg->daily_cap = 12;
+    cfg->replay = 0;
+    cfg->grace_ms = 4 * DAY_MS; /* month end (1st 00:00) + 4 days = the 5th 00:00 */
+}
+
+const char *ingest_result_name(enum ingest_result r) {
+    switch (r) {
+    case INGEST_COUNTED: return "counted";
+    case INGEST_LATE: return "late";
+    case INGEST_FAILED_TEST: return "failed_test";
+    case INGEST_OVER_CAP: return "daily_cap";
+    case INGEST_REJECTED: return "rejected";
+    case INGEST_ERROR: return "error";
+    }
+    return "unknown";
+}
+
+ingest_t *ingest_new(const registry_t *reg, const agents_t *agents, const merges_t *merges, quota_table_t *qt,
+                     const ingest_config *cfg, char *err, size_t errsz) {
+    ingest_t *ing = calloc(1, sizeof *ing);
+    if (!ing) goto oom;
+    ing->reg = reg;
+    ing->vctx = (validate_ctx){reg, agents, merges};
+    ing->qt = qt;
+    ing->cfg = *cfg;
+    ing->nunits = registry_size(reg);
+    if (!(ing->prov = calloc(ing->nunits, sizeof *ing->prov))) goto oom;
+    return ing;
+oom:
+    snprintf(err, errsz, "out of memory");
+    ingest_free(ing);
+    return NULL;
+}
+
+static void province_free(struct province_state *ps) {
+    if (!ps) return;
+    dedupe_free(ps->dd);
+    dailycap_free(ps->cap);
+    free(ps);
+}
+
+void ingest_free(ingest_t *ing) {
+    if (!ing) return;
+    for (size_t i = 0; ing->prov && i < ing->nunits; i++) province_free(ing->prov[i]);
+    free(ing->prov);
+    free(ing);
+}
+
+void ingest_set_refresh(ingest_t *ing, void (*refresh)(void *ctx), void *ctx) {
+    ing->refresh = refresh;
+    ing->refresh_ctx = ctx;
+}
+
+static struct province_state *province_get(ingest_t *ing, const registry_unit *province) {
+    struct province_state **slot = &ing->prov[province->index];
+    if (*slot) return *slot;
+    struct province_state *ps = calloc(1, sizeof *ps);
+    if (!ps) return NULL;
+    ps->dd = dedupe_new();
+    ps->cap = dailycap_new(ing->cfg.daily_cap);
+    if (!ps->dd || !ps->cap) {
+        province_free(ps);
+        return NULL;
+    }
+    ps->partition = -1;
+    *slot = ps;
+    return ps;
+}
+
+enum ingest_result ingest_sample(ingest_t *ing, int32_t partition, const void *key, size_t keylen,
+                                 const void *value, size_t len, int64_t arrival_ms, int64_t now_ms,
+                                 enum reject_reason *reason, char *detail, size_t detailsz) {
+    validated v;
+    enum ingest_result res;
+    *reason = validate_sample(&ing->vctx, key, keylen, value, len, now_ms, &v, detail, detailsz);
+    if (*reason == REJECT_UNKNOWN_AGENT && ing->refresh) {
+        ing->refresh(ing->refresh_ctx);
+        *reason = validate_sample(&ing->vctx, key, keylen, value, len, now_ms, &v, detail, detailsz);
+    }
+    if (*reason != REJECT_NONE) return INGEST_REJECTED;
+    /* A producer clock ahead of ours must not make a sample late. */
+    if (arrival_ms < 0 || arrival_ms > now_ms) arrival_ms = now_ms;
+
+    const Ispeed__V1__Sample *s = v.sample;
+    struct province_state *ps = province_get(ing, v.commune->province);
+    if (!ps) goto oom;
+    ps->partition = partition;
+
+    int d = dedupe_mark(ps->dd, s->agent_id, s->seq);
+    if (d < 0) goto oom;
+    if (d != DEDUPE_NEW) {
+        snprintf(detail, detailsz, "agent %s seq %llu %s", s->agent_id, (unsigned long long)s->seq,
+                 d == DEDUPE_SEEN ? "already counted" : "below the de-duplication window");
+        *reason = REJECT_DUPLICATE;
+        res = INGEST_REJECTED;
+        goto done;
+    }
+    if (s->outcome != ISPEED__V1__OUTCOME__OUTCOME_OK) {
+        res = INGEST_FAILED_TEST;
+        goto done;
+    }
+
+    char month[8];
+    int64_t mstart, mend;
+    vntime_month(s->start_ms, month);
+    vntime_month_bounds(month, &mstart, &mend);
+    int late = !ing->cfg.replay && arrival_ms >= mend + ing->cfg.grace_ms;
+
+    int64_t arrival_day = dailycap_day(arrival_ms);
+    if (arrival_day > ps->max_day) ps->max_day = arrival_day;
+    /* Prune caps by stream time, not wall time, so a replay from the start of
+     * the topic applies the caps exactly as live processing did. --replay
+     * counts old samples whenever they arrive, so it keeps every day. */
+    if (!ing->cfg.replay && ps->max_day - CAP_KEEP_DAYS > ps->pruned_day + 1) {
+        ps->pruned_day = ps->max_day - CAP_KEEP_DAYS;
+        dailycap_prune(ps->cap, ps->pruned_day);
+    }
+    int c = dailycap_take(ps->cap, s->agent_id, v.commune->code, dailycap_day(s->start_ms));
+    if (c < 0) goto oom;
+    if (c > 0) {
+        res = INGEST_OVER_CAP;
+        goto done;
+    }
+    if (quota_add(ing->qt, v.commune, month, v.network, v.is_5g, late, now_ms) < 0) goto oom;
+    res = late ? INGEST_LATE : INGEST_COUNTED;
+done:
+    validated_clear(&v);
+    return res;
+oom:
+    snprintf(detail, detailsz, "out of memory");
+    validated_clear(&v);
+    return INGEST_ERROR;
+}
+
+size_t ingest_drop_partition(ingest_t *ing, int32_t partition) {
+    size_t n = 0;
+    for (size_t i = 0; i < ing->nunits; i++) {
+        struct province_state *ps = ing->prov[i];
+        if (!ps || ps->partition != partition) continue;
+        quota_reset_province(ing->qt, registry_unit_at(ing->reg, i));
+        province_free(ps);
+        ing->prov[i] = NULL;
+        n++;
+    }
+    return n;
+}
+
+int32_t ingest_province_partition(const ingest_t *ing, const registry_unit *province) {
+    const struct province_state *ps = ing->prov[province->index];
+    return ps ? ps->partition : -1;
+}

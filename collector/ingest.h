@@ -1,0 +1,59 @@
+/* What happens to one record of the samples topic: validate it, de-duplicate
+ * it, apply the daily cap and the late rule, and count it. No Kafka here: the
+ * caller hands in the record's key, value, partition and timestamp. */
+#ifndef ISPEED_COLLECTOR_INGEST_H
+#define ISPEED_COLLECTOR_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agents.h"
+#include "merges.h"
+#include "quota.h"
+#include "registry.h"
+#include "validate.h"
+
+typedef struct ingest_config {
+    unsigned daily_cap; /* samples per agent per unit per day; 0 = no cap (SPEC default 12) */
+    int replay;         /* --replay: count every sample in its month whenever it arrives */
+    int64_t grace_ms;   /* after the month's end, late samples still count (until the 5th 00:00) */
+} ingest_config;
+
+void ingest_config_default(ingest_config *cfg);
+
+enum ingest_result {
+    INGEST_COUNTED = 0,   /* counted in its month */
+    INGEST_LATE,          /* valid, arrived after the grace period: late_count */
+    INGEST_FAILED_TEST,   /* valid, outcome not OK: never counts */
+    INGEST_OVER_CAP,      /* valid, agent over its daily cap for the unit */
+    INGEST_REJECTED,      /* invalid: goes to the DLQ with *reason */
+    INGEST_ERROR,         /* out of memory */
+};
+
+typedef struct ingest ingest_t;
+
+ingest_t *ingest_new(const registry_t *reg, const agents_t *agents, const merges_t *merges, quota_table_t *qt,
+                     const ingest_config *cfg, char *err, size_t errsz);
+void ingest_free(ingest_t *ing);
+
+/* refresh is called when a sample's agent is unknown, before rejecting it:
+ * the agent produces its enrollment before its first sample, so the agents
+ * table may just be behind. It returns once the table is caught up. */
+void ingest_set_refresh(ingest_t *ing, void (*refresh)(void *ctx), void *ctx);
+
+/* arrival_ms is the record's Kafka timestamp (-1, or later than now_ms: now_ms). */
+enum ingest_result ingest_sample(ingest_t *ing, int32_t partition, const void *key, size_t keylen,
+                                 const void *value, size_t len, int64_t arrival_ms, int64_t now_ms,
+                                 enum reject_reason *reason, char *detail, size_t detailsz);
+
+/* Forgets every province last fed from partition (counters, sequence marks,
+ * daily caps): the partition went to another collector, which rebuilds it.
+ * Returns how many provinces were dropped. */
+size_t ingest_drop_partition(ingest_t *ing, int32_t partition);
+
+/* The partition a province's samples came from, or -1 if none yet. */
+int32_t ingest_province_partition(const ingest_t *ing, const registry_unit *province);
+
+const char *ingest_result_name(enum ingest_result r);
+
+#endif

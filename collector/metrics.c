@@ -1,0 +1,88 @@
+/* One table names every metric once; render walks it. */
+#include "metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct metrics {
+    uint64_t counter[M__COUNT];
+    uint64_t rejected[REJECT__COUNT];
+    double gauge[G__COUNT];
+};
+
+static const struct {
+    const char *name, *help, *label; /* label: a fixed {label} or NULL */
+} counter_def[M__COUNT] = {
+    [M_SAMPLES_CONSUMED] = {"ispeed_collector_samples_consumed_total", "Records read from the samples topic.", NULL},
+    [M_SAMPLES_ACCEPTED] = {"ispeed_collector_samples_accepted_total", "Samples that passed validation.", NULL},
+    [M_SAMPLES_COUNTED] = {"ispeed_collector_samples_counted_total", "Valid samples counted towards a quota.", NULL},
+    [M_SAMPLES_LATE] = {"ispeed_collector_samples_uncounted_total", "Valid samples not counted, by why.",
+                        "why=\"late\""},
+    [M_SAMPLES_FAILED_TEST] = {"ispeed_collector_samples_uncounted_total", NULL, "why=\"failed_test\""},
+    [M_SAMPLES_OVER_CAP] = {"ispeed_collector_samples_uncounted_total", NULL, "why=\"daily_cap\""},
+    [M_ENROLLMENTS_ACCEPTED] = {"ispeed_collector_enrollments_total", "Agent enrollments read, by result.",
+                                "result=\"accepted\""},
+    [M_ENROLLMENTS_REJECTED] = {"ispeed_collector_enrollments_total", NULL, "result=\"rejected\""},
+    [M_QUOTA_UPDATES] = {"ispeed_collector_quota_updates_total", "QuotaStatus records produced.", NULL},
+    [M_ALERTS] = {"ispeed_collector_alerts_total", "Alerts produced.", NULL},
+    [M_DLQ] = {"ispeed_collector_dlq_total", "Records produced to the dead-letter queue.", NULL},
+    [M_PRODUCE_ERRORS] = {"ispeed_collector_produce_errors_total", "Produce calls or deliveries that failed.",
+                          NULL},
+    [M_AGENT_CATCHUPS] = {"ispeed_collector_agent_catchups_total",
+                          "Catch-ups of the agents table caused by an unknown agent.", NULL},
+};
+
+static const struct {
+    const char *name, *help;
+} gauge_def[G__COUNT] = {
+    [G_CAUGHT_UP] = {"ispeed_collector_caught_up", "1 once every assigned partition has been read to its end."},
+    [G_AGENTS] = {"ispeed_collector_agents", "Enrolled agents known."},
+    [G_ASSIGNED_PARTITIONS] = {"ispeed_collector_assigned_partitions", "Samples partitions assigned."},
+    [G_QUOTA_DIRTY] = {"ispeed_collector_quota_pending", "Quota counters waiting to be published."},
+};
+
+metrics_t *metrics_new(void) { return calloc(1, sizeof(metrics_t)); }
+void metrics_free(metrics_t *m) { free(m); }
+void metrics_inc(metrics_t *m, enum metric which) { m->counter[which]++; }
+void metrics_add(metrics_t *m, enum metric which, uint64_t n) { m->counter[which] += n; }
+void metrics_reject(metrics_t *m, enum reject_reason reason) {
+    if (reason > REJECT_NONE && reason < REJECT__COUNT) m->rejected[reason]++;
+}
+void metrics_gauge(metrics_t *m, enum gauge which, double value) { m->gauge[which] = value; }
+uint64_t metrics_get(const metrics_t *m, enum metric which) { return m->counter[which]; }
+uint64_t metrics_rejected(const metrics_t *m, enum reject_reason reason) { return m->rejected[reason]; }
+
+char *metrics_render(const metrics_t *m) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    for (int i = 0; i < M__COUNT; i++) {
+        if (counter_def[i].help)
+            fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", counter_def[i].name, counter_def[i].help,
+                    counter_def[i].name);
+        if (counter_def[i].label)
+            fprintf(f, "%s{%s} %llu\n", counter_def[i].name, counter_def[i].label,
+                    (unsigned long long)m->counter[i]);
+        else
+            fprintf(f, "%s %llu\n", counter_def[i].name, (unsigned long long)m->counter[i]);
+        if (i == M_SAMPLES_ACCEPTED) {
+            /* Every reason is listed, zero included, so a rate() never starts
+             * from a missing series. */
+            fprintf(f,
+                    "# HELP ispeed_collector_samples_rejected_total Samples sent to the DLQ, by reason.\n"
+                    "# TYPE ispeed_collector_samples_rejected_total counter\n");
+            for (int r = REJECT_NONE + 1; r < REJECT__COUNT; r++)
+                fprintf(f, "ispeed_collector_samples_rejected_total{reason=\"%s\"} %llu\n", reject_reason_name(r),
+                        (unsigned long long)m->rejected[r]);
+        }
+    }
+    for (int i = 0; i < G__COUNT; i++)
+        fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", gauge_def[i].name, gauge_def[i].help, gauge_def[i].name,
+                gauge_def[i].name, m->gauge[i]);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

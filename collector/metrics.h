@@ -1,0 +1,43 @@
+/* The collector's counters and gauges, rendered in Prometheus text format
+ * for /metrics. Updated only from the event loop's thread. */
+#ifndef ISPEED_COLLECTOR_METRICS_H
+#define ISPEED_COLLECTOR_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "validate.h"
+
+enum metric {
+    M_SAMPLES_CONSUMED,    /* records read from the samples topic */
+    M_SAMPLES_ACCEPTED,    /* passed validation (counted or not) */
+    M_SAMPLES_COUNTED,
+    M_SAMPLES_LATE,
+    M_SAMPLES_FAILED_TEST,
+    M_SAMPLES_OVER_CAP,
+    M_ENROLLMENTS_ACCEPTED,
+    M_ENROLLMENTS_REJECTED,
+    M_QUOTA_UPDATES,       /* QuotaStatus records produced */
+    M_ALERTS,              /* Alert records produced */
+    M_DLQ,                 /* records produced to the DLQ */
+    M_PRODUCE_ERRORS,      /* produce calls or deliveries that failed */
+    M_AGENT_CATCHUPS,      /* catch-ups of the agents table for an unknown agent */
+    M__COUNT
+};
+
+enum gauge { G_CAUGHT_UP, G_AGENTS, G_ASSIGNED_PARTITIONS, G_QUOTA_DIRTY, G__COUNT };
+
+typedef struct metrics metrics_t;
+
+metrics_t *metrics_new(void);
+void metrics_free(metrics_t *m);
+void metrics_inc(metrics_t *m, enum metric which);
+void metrics_add(metrics_t *m, enum metric which, uint64_t n);
+void metrics_reject(metrics_t *m, enum reject_reason reason);
+void metrics_gauge(metrics_t *m, enum gauge which, double value);
+uint64_t metrics_get(const metrics_t *m, enum metric which);
+uint64_t metrics_rejected(const metrics_t *m, enum reject_reason reason);
+/* The whole exposition, malloc'd (NULL when out of memory). */
+char *metrics_render(const metrics_t *m);
+
+#endif

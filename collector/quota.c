@@ -1,0 +1,307 @@
+/* Counters live in one array per month: registry_size() units x 2 classes,
+ * indexed by the unit's registry index, so counting a sample is three array
+ * increments and no lookups beyond the month. */
+#include "quota.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vntime.h"
+
+#define DAY_MS 86400000LL
+
+struct cell {
+    uint64_t count, late, count_5g;
+    uint8_t alerted; /* last state alerted; 0 = never, read as ON_TRACK (the implicit start) */
+    uint8_t dirty;
+};
+
+struct month {
+    char name[8];
+    int64_t start, end;
+    struct cell *cells; /* nunits * 2 */
+};
+
+struct dirty_ref {
+    struct month *m;
+    size_t cell;
+};
+
+struct quota_table {
+    const registry_t *reg;
+    quota_config cfg;
+    size_t nunits;
+    struct month **months;
+    size_t nmonths, capmonths;
+    struct dirty_ref *dirty;
+    size_t ndirty, capdirty;
+    /* For each province (by registry index): the indices of its units, itself
+     * included. NULL for other units. */
+    size_t **prov_units;
+    size_t *prov_len;
+    int alerting;
+    quota_alert_fn alert_fn;
+    void *alert_ctx;
+};
+
+void quota_config_default(quota_config *cfg) {
+    cfg->target = 300;
+    cfg->behind_share = 0.8;
+    cfg->pace_start_day = 3;
+}
+
+enum quota_state quota_pace(const quota_config *cfg, uint64_t count, uint32_t target, int64_t now_ms,
+                            int64_t month_start, int64_t month_end, double *expected, double *projection) {
+    double elapsed;
+    int64_t day = 0; /* day of the month, 1-based; 0 before the month */
+    if (now_ms < month_start) {
+        elapsed = 0.0;
+    } else if (now_ms >= month_end) {
+        elapsed = 1.0;
+        day = (month_end - month_start) / DAY_MS;
+    } else {
+        elapsed = (double)(now_ms - month_start) / (double)(month_end - month_start);
+        day = (now_ms - month_start) / DAY_MS + 1;
+    }
+    double exp = (double)target * elapsed;
+    if (expected) *expected = exp;
+    if (projection) *projection = elapsed > 0.0 ? (double)count / elapsed : (double)count;
+    if (count >= target) return QUOTA_MET;
+    if (day >= cfg->pace_start_day && (double)count < cfg->behind_share * exp) return QUOTA_BEHIND;
+    return QUOTA_ON_TRACK;
+}
+
+const char *quota_state_name(enum quota_state s) {
+    switch (s) {
+    case QUOTA_ON_TRACK: return "ON_TRACK";
+    case QUOTA_BEHIND: return "BEHIND";
+    case QUOTA_MET: return "MET";
+    }
+    return "UNSPECIFIED";
+}
+
+const char *quota_network_name(enum quota_network n) { return n == QUOTA_MOBILE ? "mobile" : "fixed"; }
+
+quota_table_t *quota_table_new(const registry_t *reg, const quota_config *cfg, char *err, size_t errsz) {
+    quota_table_t *qt = calloc(1, sizeof *qt);
+    if (!qt) goto oom;
+    qt->reg = reg;
+    qt->cfg = *cfg;
+    qt->nunits = registry_size(reg);
+    qt->prov_units = calloc(qt->nunits, sizeof *qt->prov_units);
+    qt->prov_len = calloc(qt->nunits, sizeof *qt->prov_len);
+    if (!qt->prov_units || !qt->prov_len) goto oom;
+    for (size_t i = 0; i < qt->nunits; i++) qt->prov_len[registry_unit_at(reg, i)->province->index]++;
+    for (size_t i = 0; i < qt->nunits; i++) {
+        const registry_unit *u = registry_unit_at(reg, i);
+        if (u->level != REGISTRY_PROVINCE) continue;
+        if (!(qt->prov_units[i] = malloc(qt->prov_len[i] * sizeof(size_t)))) goto oom;
+        qt->prov_len[i] = 0;
+    }
+    for (size_t i = 0; i < qt->nunits; i++) {
+        size_t p = registry_unit_at(reg, i)->province->index;
+        qt->prov_units[p][qt->prov_len[p]++] = i;
+    }
+    return qt;
+oom:
+    snprintf(err, errsz, "out of memory building the quota table");
+    quota_table_free(qt);
+    return NULL;
+}
+
+void quota_table_free(quota_table_t *qt) {
+    if (!qt) return;
+    for (size_t i = 0; i < qt->nmonths; i++) {
+        free(qt->months[i]->cells);
+        free(qt->months[i]);
+    }
+    free(qt->months);
+    free(qt->dirty);
+    if (qt->prov_units)
+        for (size_t i = 0; i < qt->nunits; i++) free(qt->prov_units[i]);
+    free(qt->prov_units);
+    free(qt->prov_len);
+    free(qt);
+}
+
+void quota_set_alerts(quota_table_t *qt, quota_alert_fn fn, void *ctx) {
+    qt->alert_fn = fn;
+    qt->alert_ctx = ctx;
+}
+
+void quota_set_alerting(quota_table_t *qt, int on) { qt->alerting = on; }
+
+static struct month *month_get(quota_table_t *qt, const char *name) {
+    for (size_t i = 0; i < qt->nmonths; i++)
+        if (strcmp(qt->months[i]->name, name) == 0) return qt->months[i];
+    int64_t start, end;
+    if (vntime_month_bounds(name, &start, &end) < 0) return NULL;
+    if (qt->nmonths == qt->capmonths) {
+        size_t cap = qt->capmonths ? qt->capmonths * 2 : 8;
+        struct month **nm = realloc(qt->months, cap * sizeof *nm);
+        if (!nm) return NULL;
+        qt->months = nm;
+        qt->capmonths = cap;
+    }
+    struct month *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    if (!(m->cells = calloc(qt->nunits * 2, sizeof *m->cells))) {
+        free(m);
+        return NULL;
+    }
+    memcpy(m->name, name, 7);
+    m->start = start;
+    m->end = end;
+    qt->months[qt->nmonths++] = m;
+    return m;
+}
+
+static size_t cell_index(size_t unit, enum quota_network net) { return unit * 2 + (net == QUOTA_MOBILE); }
+
+static int mark_dirty(quota_table_t *qt, struct month *m, size_t ci) {
+    if (m->cells[ci].dirty) return 0;
+    if (qt->ndirty == qt->capdirty) {
+        size_t cap = qt->capdirty ? qt->capdirty * 2 : 256;
+        struct dirty_ref *nd = realloc(qt->dirty, cap * sizeof *nd);
+        if (!nd) return -1;
+        qt->dirty = nd;
+        qt->capdirty = cap;
+    }
+    qt->dirty[qt->ndirty++] = (struct dirty_ref){m, ci};
+    m->cells[ci].dirty = 1;
+    return 0;
+}
+
+static uint32_t target_for(const quota_table_t *qt, const registry_unit *u, enum quota_network net) {
+    /* One target for every level and class for now; SPEC allows per level,
+     * class and unit, which goes here. */
+    (void)u;
+    (void)net;
+    return qt->cfg.target;
+}
+
+static void fill_status(const quota_table_t *qt, const struct month *m, size_t ci, int64_t now_ms,
+                        quota_status *st) {
+    const struct cell *c = &m->cells[ci];
+    memset(st, 0, sizeof *st);
+    st->unit = registry_unit_at(qt->reg, ci / 2);
+    memcpy(st->month, m->name, 8);
+    st->network = (ci & 1) ? QUOTA_MOBILE : QUOTA_FIXED;
+    st->count = c->count;
+    st->late_count = c->late;
+    st->count_5g = c->count_5g;
+    st->target = target_for(qt, st->unit, st->network);
+    st->state = quota_pace(&qt->cfg, c->count, st->target, now_ms, m->start, m->end, &st->expected,
+                           &st->projection);
+    st->updated_ms = now_ms;
+}
+
+/* Alerts when the state differs from the last one alerted. Only called for
+ * the current month, with alerting on. */
+static int evaluate_cell(quota_table_t *qt, struct month *m, size_t ci, int64_t now_ms) {
+    quota_alert a;
+    fill_status(qt, m, ci, now_ms, &a.status);
+    struct cell *c = &m->cells[ci];
+    enum quota_state last = c->alerted ? (enum quota_state)c->alerted : QUOTA_ON_TRACK;
+    if (a.status.state == last) return 0;
+    a.from = last;
+    c->alerted = (uint8_t)a.status.state;
+    mark_dirty(qt, m, ci); /* the quota topic shows the new state too */
+    if (qt->alert_fn) qt->alert_fn(&a, qt->alert_ctx);
+    return 1;
+}
+
+int quota_add(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
+              int is_5g, int late, int64_t now_ms) {
+    struct month *m = month_get(qt, month);
+    if (!m) return -1;
+    char current[8];
+    vntime_month(now_ms, current);
+    int live = qt->alerting && !late && strcmp(current, month) == 0;
+    for (const registry_unit *u = commune; u; u = u->parent) {
+        size_t ci = cell_index(u->index, net);
+        struct cell *c = &m->cells[ci];
+        if (late) {
+            c->late++;
+        } else {
+            c->count++;
+            if (is_5g) c->count_5g++;
+        }
+        if (mark_dirty(qt, m, ci) < 0) return -1;
+        if (live) evaluate_cell(qt, m, ci, now_ms);
+    }
+    return 0;
+}
+
+size_t quota_evaluate(quota_table_t *qt, int64_t now_ms, quota_owned_fn owned, void *ctx) {
+    if (!qt->alerting) return 0;
+    char current[8];
+    vntime_month(now_ms, current);
+    struct month *m = month_get(qt, current);
+    if (!m) return 0;
+    size_t alerts = 0;
+    for (size_t p = 0; p < qt->nunits; p++) {
+        if (!qt->prov_units[p]) continue;
+        if (owned && !owned(registry_unit_at(qt->reg, p), ctx)) continue;
+        for (size_t k = 0; k < qt->prov_len[p]; k++) {
+            size_t u = qt->prov_units[p][k];
+            alerts += evaluate_cell(qt, m, cell_index(u, QUOTA_FIXED), now_ms);
+            alerts += evaluate_cell(qt, m, cell_index(u, QUOTA_MOBILE), now_ms);
+        }
+    }
+    return alerts;
+}
+
+size_t quota_flush(quota_table_t *qt, int64_t now_ms, quota_status_fn fn, void *ctx) {
+    size_t n = 0;
+    for (size_t i = 0; i < qt->ndirty; i++) {
+        struct dirty_ref *d = &qt->dirty[i];
+        if (!d->m->cells[d->cell].dirty) continue; /* reset since it was marked */
+        d->m->cells[d->cell].dirty = 0;
+        quota_status st;
+        fill_status(qt, d->m, d->cell, now_ms, &st);
+        if (fn) fn(&st, ctx);
+        n++;
+    }
+    qt->ndirty = 0;
+    return n;
+}
+
+size_t quota_dirty_count(const quota_table_t *qt) {
+    size_t n = 0;
+    for (size_t i = 0; i < qt->ndirty; i++) n += qt->dirty[i].m->cells[qt->dirty[i].cell].dirty;
+    return n;
+}
+
+void quota_reset_province(quota_table_t *qt, const registry_unit *province) {
+    size_t p = province->index;
+    if (!qt->prov_units[p]) return;
+    for (size_t i = 0; i < qt->nmonths; i++)
+        for (size_t k = 0; k < qt->prov_len[p]; k++) {
+            struct cell *c = &qt->months[i]->cells[cell_index(qt->prov_units[p][k], QUOTA_FIXED)];
+            for (int n = 0; n < 2; n++) {
+                /* The last state alerted stays: it is what the alerts topic
+                 * says, whoever counts the province, and it is read only
+                 * forward. */
+                c[n].count = c[n].late = c[n].count_5g = 0;
+                c[n].dirty = 0;
+            }
+        }
+}
+
+int quota_seed_state(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
+                     enum quota_state state) {
+    struct month *m = month_get(qt, month);
+    if (!m) return -1;
+    m->cells[cell_index(unit->index, net)].alerted = (uint8_t)state;
+    return 0;
+}
+
+int quota_get(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
+              int64_t now_ms, quota_status *out) {
+    struct month *m = month_get(qt, month);
+    if (!m) return -1;
+    fill_status(qt, m, cell_index(unit->index, net), now_ms, out);
+    return 0;
+}

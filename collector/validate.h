@@ -1,0 +1,60 @@
+/* Everything a sample must pass before it may count: it decodes, its agent is
+ * enrolled, its signature verifies against that agent's key, its commune is
+ * in the registry under the province it was keyed by, and its figures are
+ * plausible. Each failure has a reason, the value of the DLQ's
+ * ispeed-reject-reason header. */
+#ifndef ISPEED_COLLECTOR_VALIDATE_H
+#define ISPEED_COLLECTOR_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agents.h"
+#include "ispeed.pb-c.h"
+#include "merges.h"
+#include "quota.h"
+#include "registry.h"
+
+enum reject_reason {
+    REJECT_NONE = 0,
+    REJECT_DECODE_ERROR,       /* not a SignedSample, or its sample is not a Sample */
+    REJECT_UNKNOWN_AGENT,      /* no valid enrollment for the agent id */
+    REJECT_BAD_SIGNATURE,      /* signature does not verify against the enrolled key */
+    REJECT_AGENT_MISMATCH,     /* signed Sample names another agent than the envelope */
+    REJECT_UNKNOWN_COMMUNE,    /* commune not in the registry (nor mapped by --merges) */
+    REJECT_PROVINCE_MISMATCH,  /* key or province field is not the commune's province */
+    REJECT_IMPLAUSIBLE,        /* impossible figures, future start, duration out of range */
+    REJECT_DUPLICATE,          /* (agent_id, seq) already counted */
+    REJECT__COUNT
+};
+
+/* "decode_error", "unknown_agent", ... */
+const char *reject_reason_name(enum reject_reason r);
+
+/* Plausibility bounds (SPEC: Quotas, anti-gaming). */
+#define VALIDATE_MAX_FUTURE_MS (10LL * 60 * 1000) /* clock skew allowed on start_ms */
+#define VALIDATE_MIN_START_MS 1577836800000LL      /* 2020-01-01: before ispeed existed */
+#define VALIDATE_MAX_DURATION_MS (10U * 60 * 1000)
+#define VALIDATE_MAX_BPS 100000000000ULL           /* 100 Gbit/s */
+#define VALIDATE_MAX_LATENCY_MS 600000.0
+#define VALIDATE_MAX_STREAMS 1024U
+
+typedef struct validate_ctx {
+    const registry_t *reg;
+    const agents_t *agents;
+    const merges_t *merges; /* may be NULL */
+} validate_ctx;
+
+typedef struct validated {
+    Ispeed__V1__Sample *sample; /* owned; free with validated_clear */
+    const registry_unit *commune;
+    enum quota_network network;
+    int is_5g;
+} validated;
+
+/* REJECT_NONE and *out filled, or the reason with one line in detail. */
+enum reject_reason validate_sample(const validate_ctx *v, const void *key, size_t keylen, const void *value,
+                                   size_t len, int64_t now_ms, validated *out, char *detail, size_t detailsz);
+void validated_clear(validated *out);
+
+#endif

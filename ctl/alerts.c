@@ -1,0 +1,198 @@
+/* "ispeedctl alerts": prints the alerts topic, one transition a line, as it
+ * is now or following it until SIGINT/SIGTERM. */
+#include "alerts.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "escape.h"
+#include "quota_table.h"
+#include "topic_reader.h"
+#include "vntime.h"
+
+enum { OPT_FOLLOW = 256, OPT_PROVINCE, OPT_SINCE, OPT_FORMAT };
+
+static const cli_opt alerts_opts[] = {
+    {"follow", no_argument, OPT_FOLLOW, NULL, "keep printing new alerts until interrupted"},
+    {"province", required_argument, OPT_PROVINCE, "P", "only alerts of units of this province"},
+    {"since", required_argument, OPT_SINCE, "DURATION", "only alerts of the last DURATION (30m, 1h, 2d, 1w)"},
+    {"format", required_argument, OPT_FORMAT, "FMT", "text (default) or json (one object a line)"},
+    {NULL, 0, 0, NULL, NULL}};
+
+static const cli_cmd alerts_cmd = {
+    "alerts", "-b BOOTSTRAP [--follow] [--province P] [--since DURATION] [--format text|json]",
+    "Prints the alerts on <prefix>alerts, one line per state transition of a unit:\n"
+    "time (UTC+7), unit, level, network, FROM→TO, count/expected/target, projection.\n"
+    "Without --follow it stops at the end of the topic; with it, at SIGINT or SIGTERM.",
+    alerts_opts};
+
+struct alerts_args {
+    int follow;
+    int json;
+    const char *province;
+    int64_t since_ms; /* 0: from the beginning */
+    size_t bad;
+    /* The backlog, collected to print in time order: partitions interleave
+     * arbitrarily, and an operator reads alerts as a timeline. */
+    Ispeed__V1__Alert **backlog;
+    size_t n, cap;
+    int live; /* following: print each alert as it comes */
+};
+
+static int alerts_apply(int id, const char *arg, void *ctx, char *err, size_t errsz) {
+    struct alerts_args *a = ctx;
+    int64_t d;
+    switch (id) {
+    case OPT_FOLLOW: a->follow = 1; return 0;
+    case OPT_PROVINCE:
+        a->province = arg;
+        return cli_check_province(arg, err, errsz);
+    case OPT_SINCE:
+        if (cli_parse_duration(arg, &d, err, errsz) < 0) return -1;
+        a->since_ms = vntime_now_ms() - d;
+        return 0;
+    case OPT_FORMAT:
+        if (strcmp(arg, "text") == 0) a->json = 0;
+        else if (strcmp(arg, "json") == 0) a->json = 1;
+        else {
+            snprintf(err, errsz, "--format '%s' is not one of text, json", arg);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static double finite_or_zero(double v) {
+    return isfinite(v) ? v : 0;
+}
+
+void alerts_print_text(FILE *out, const Ispeed__V1__Alert *a) {
+    char when[20];
+    vntime_format(a->time_ms, when);
+    /* Fixed field order, two spaces between groups: easy to read, to grep
+     * ("BEHIND", a unit code) and to cut. */
+    fprintf(out, "%s  %s %s  %s %s  %s→%s  count/expected/target %llu/%.0f/%u  projection %.0f\n", when, a->unit,
+            a->name, quota_level_name(a->level), quota_network_name(a->network), quota_state_name(a->from_state),
+            quota_state_name(a->to_state), (unsigned long long)a->count, finite_or_zero(a->expected), a->target,
+            finite_or_zero(a->projection));
+}
+
+void alerts_print_json(FILE *out, const Ispeed__V1__Alert *a) {
+    char when[20];
+    vntime_format(a->time_ms, when);
+    fprintf(out, "{\"time\":\"%s +07:00\",\"time_ms\":%lld,\"unit\":", when, (long long)a->time_ms);
+    escape_json(out, a->unit);
+    fputs(",\"name\":", out);
+    escape_json(out, a->name);
+    fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"province\":", quota_level_name(a->level),
+            quota_network_name(a->network));
+    escape_json(out, a->province);
+    fputs(",\"parent\":", out);
+    escape_json(out, a->parent);
+    fputs(",\"month\":", out);
+    escape_json(out, a->month);
+    fprintf(out, ",\"from\":\"%s\",\"to\":\"%s\",\"count\":%llu,\"expected\":%.1f,\"target\":%u,\"projection\":%.1f}\n",
+            quota_state_name(a->from_state), quota_state_name(a->to_state), (unsigned long long)a->count,
+            finite_or_zero(a->expected), a->target, finite_or_zero(a->projection));
+}
+
+static void print_alert(const struct alerts_args *args, const Ispeed__V1__Alert *a) {
+    if (args->json) alerts_print_json(stdout, a);
+    else alerts_print_text(stdout, a);
+}
+
+static int on_alert(const rd_kafka_message_t *m, void *opaque, char *err, size_t errsz) {
+    struct alerts_args *args = opaque;
+    if (!m->payload) return 0;
+    Ispeed__V1__Alert *a = ispeed__v1__alert__unpack(NULL, m->len, m->payload);
+    if (!a) {
+        if (args->bad++ == 0)
+            fprintf(stderr, "ispeedctl alerts: skipping partition %d offset %lld: not an Alert\n", (int)m->partition,
+                    (long long)m->offset);
+        return 0;
+    }
+    if ((args->province && strcmp(a->province, args->province) != 0) || a->time_ms < args->since_ms) {
+        ispeed__v1__alert__free_unpacked(a, NULL);
+        return 0;
+    }
+    if (args->live) {
+        print_alert(args, a);
+        ispeed__v1__alert__free_unpacked(a, NULL);
+        return 0;
+    }
+    if (args->n == args->cap) {
+        size_t cap = args->cap ? args->cap * 2 : 256;
+        Ispeed__V1__Alert **b = realloc(args->backlog, cap * sizeof *b);
+        if (!b) {
+            ispeed__v1__alert__free_unpacked(a, NULL);
+            snprintf(err, errsz, "out of memory");
+            return -1;
+        }
+        args->backlog = b;
+        args->cap = cap;
+    }
+    args->backlog[args->n++] = a;
+    return 0;
+}
+
+static int by_time(const void *x, const void *y) {
+    const Ispeed__V1__Alert *a = *(Ispeed__V1__Alert *const *)x, *b = *(Ispeed__V1__Alert *const *)y;
+    if (a->time_ms != b->time_ms) return a->time_ms < b->time_ms ? -1 : 1;
+    int c = strcmp(a->unit, b->unit);
+    return c ? c : (int)a->network - (int)b->network;
+}
+
+int alerts_main(int argc, char **argv) {
+    struct alerts_args a = {0};
+    cli_common common;
+    char err[1024], topic[256];
+    topic_reader_t *tr = NULL;
+    int code, rc = cli_parse(argc, argv, &alerts_cmd, &common, alerts_apply, &a);
+    if (rc == CLI_HELP) {
+        rc = 0;
+        goto out;
+    }
+    if (rc != CLI_OK) goto out;
+    rc = 1;
+    volatile sig_atomic_t *stop = cli_stop_flag();
+    /* Someone following alerts wants each one as it comes, also through a
+     * pipe into grep. */
+    if (a.follow) setvbuf(stdout, NULL, _IOLBF, 0);
+    kafka_topic_name(topic, sizeof topic, common.prefix, "alerts");
+    tr = topic_reader_new(common.bootstrap, &common.props, topic, &code, err, sizeof err);
+    if (!tr) {
+        if (code == TOPIC_READER_NO_TOPIC)
+            cli_fail(&alerts_cmd, "no topic %s: no collector has published an alert yet, or check --topic-prefix",
+                     topic);
+        else
+            cli_fail(&alerts_cmd, "%s", err);
+        goto out;
+    }
+    if (topic_reader_run(tr, 0, stop, on_alert, &a, err, sizeof err) < 0) {
+        cli_fail(&alerts_cmd, "%s", err);
+        goto out;
+    }
+    qsort(a.backlog, a.n, sizeof *a.backlog, by_time);
+    for (size_t i = 0; i < a.n; i++) print_alert(&a, a.backlog[i]);
+    a.live = 1;
+    if (a.follow && topic_reader_run(tr, 1, stop, on_alert, &a, err, sizeof err) < 0) {
+        cli_fail(&alerts_cmd, "%s", err);
+        goto out;
+    }
+    if (a.bad > 1) fprintf(stderr, "ispeedctl alerts: skipped %zu undecodable records\n", a.bad);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_fail(&alerts_cmd, "cannot write the output");
+        goto out;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < a.n; i++) ispeed__v1__alert__free_unpacked(a.backlog[i], NULL);
+    free(a.backlog);
+    topic_reader_free(tr);
+    cli_common_clear(&common);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* ispeedctl: the operator's and province's command line. main only picks
+ * the subcommand; each lives in its own module. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#include "alerts.h"
+#include "quota.h"
+#include "samples.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *about;
+} commands[] = {
+    {"quota", quota_main, "a province's quota table for a month, most behind first"},
+    {"alerts", alerts_main, "quota alerts, one line each; --follow to keep watching"},
+    {"samples", samples_main, "decoded speed-test samples, one line each; --follow to keep watching"},
+};
+
+static void usage(FILE *out) {
+    fputs("usage: ispeedctl COMMAND -b BOOTSTRAP [options]\n\ncommands:\n", out);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].about);
+    fputs("\n'ispeedctl COMMAND --help' lists a command's options. Every command takes\n"
+          "-b BOOTSTRAP, -X prop=value (repeatable) and --topic-prefix P.\n"
+          "ISPEEDCTL_LOG=debug in the environment shows librdkafka's own log lines.\n",
+          out);
+}
+
+int main(int argc, char **argv) {
+    /* Output is for people and scripts: only warnings and errors on stderr
+     * unless asked. */
+    enum log_level level = LOG_WARN;
+    const char *env = getenv("ISPEEDCTL_LOG");
+    if (env && log_parse_level(env, &level) < 0) level = LOG_WARN;
+    log_set_level(level);
+    if (argc < 2) {
+        fputs("ispeedctl: no command given (quota, alerts or samples); see 'ispeedctl --help'\n", stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("ispeedctl %s\n", ISPEED_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, samples); see 'ispeedctl --help'\n",
+            argv[1]);
+    return 2;
+}

@@ -1,0 +1,186 @@
+/* "ispeedctl quota": reads ispeed.quota.<province> from its beginning to its
+ * end, keeps the latest status per unit, month and network, and prints the
+ * chosen month's units, the most behind first. */
+#include "quota.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "quota_table.h"
+#include "registry.h"
+#include "topic_reader.h"
+#include "vntime.h"
+
+enum { OPT_PROVINCE = 256, OPT_MONTH, OPT_LEVEL, OPT_NETWORK, OPT_BEHIND, OPT_FORMAT, OPT_UNITS };
+
+static const cli_opt quota_opts[] = {
+    {"province", required_argument, OPT_PROVINCE, "P", "province code, e.g. 01 (required)"},
+    {"month", required_argument, OPT_MONTH, "YYYY-MM", "month in Vietnam's time (default: the current one)"},
+    {"level", required_argument, OPT_LEVEL, "LEVEL", "only commune, district or province rows"},
+    {"network", required_argument, OPT_NETWORK, "NET", "only fixed or mobile rows"},
+    {"behind", no_argument, OPT_BEHIND, NULL, "only units in state BEHIND"},
+    {"format", required_argument, OPT_FORMAT, "FMT", "table (default), csv or json"},
+    {"units", required_argument, OPT_UNITS, "FILE", "registry CSV; checks that the province exists"},
+    {NULL, 0, 0, NULL, NULL}};
+
+static const cli_cmd quota_cmd = {
+    "quota",
+    "-b BOOTSTRAP --province P [--month YYYY-MM] [--level L] [--network N] [--behind] [--format F] [--units FILE]",
+    "Prints the quota state of every unit of a province, one row per unit and\n"
+    "network class, the most behind (count - expected lowest) first. Reads the\n"
+    "topic <prefix>quota.<P> as it is now; CSV columns start\n"
+    "code,name,level,network,count,target.",
+    quota_opts};
+
+struct quota_args {
+    const char *province;
+    const char *month;
+    const char *units;
+    quota_filter filter;
+    enum quota_format format;
+};
+
+static int quota_apply(int id, const char *arg, void *ctx, char *err, size_t errsz) {
+    struct quota_args *a = ctx;
+    switch (id) {
+    case OPT_PROVINCE: a->province = arg; return 0;
+    case OPT_MONTH: a->month = arg; return 0;
+    case OPT_UNITS: a->units = arg; return 0;
+    case OPT_BEHIND: a->filter.behind_only = 1; return 0;
+    case OPT_LEVEL:
+        if (strcmp(arg, "commune") == 0) a->filter.level = ISPEED__V1__LEVEL__LEVEL_COMMUNE;
+        else if (strcmp(arg, "district") == 0) a->filter.level = ISPEED__V1__LEVEL__LEVEL_DISTRICT;
+        else if (strcmp(arg, "province") == 0) a->filter.level = ISPEED__V1__LEVEL__LEVEL_PROVINCE;
+        else break;
+        return 0;
+    case OPT_NETWORK:
+        if (strcmp(arg, "fixed") == 0) a->filter.network = ISPEED__V1__NETWORK__NETWORK_FIXED;
+        else if (strcmp(arg, "mobile") == 0) a->filter.network = ISPEED__V1__NETWORK__NETWORK_MOBILE;
+        else break;
+        return 0;
+    case OPT_FORMAT:
+        if (strcmp(arg, "table") == 0) a->format = QUOTA_FORMAT_TABLE;
+        else if (strcmp(arg, "csv") == 0) a->format = QUOTA_FORMAT_CSV;
+        else if (strcmp(arg, "json") == 0) a->format = QUOTA_FORMAT_JSON;
+        else break;
+        return 0;
+    }
+    snprintf(err, errsz, "--%s '%s' is not one of %s", id == OPT_LEVEL ? "level" : id == OPT_NETWORK ? "network" : "format",
+             arg, id == OPT_LEVEL ? "commune, district, province" : id == OPT_NETWORK ? "fixed, mobile" : "table, csv, json");
+    return -1;
+}
+
+/* With a registry at hand a typo in the province is caught before Kafka is
+ * asked, and a district filter on a two-level registry is pointed out. */
+static int check_units(const struct quota_args *a, char *err, size_t errsz) {
+    registry_t *reg = registry_load(a->units, err, errsz);
+    if (!reg) return -1;
+    const registry_unit *u = registry_find(reg, a->province);
+    int rc = 0;
+    if (!u || u->level != REGISTRY_PROVINCE) {
+        snprintf(err, errsz, "unknown province %s: %s has no province with that code", a->province, a->units);
+        rc = -1;
+    } else if (a->filter.level == ISPEED__V1__LEVEL__LEVEL_DISTRICT && registry_depth(reg) == 2) {
+        snprintf(err, errsz, "--level district: %s has no districts (a two-level registry)", a->units);
+        rc = -1;
+    }
+    registry_free(reg);
+    return rc;
+}
+
+struct quota_read {
+    quota_table_t *qt;
+    size_t bad;
+};
+
+static int on_quota(const rd_kafka_message_t *m, void *opaque, char *err, size_t errsz) {
+    struct quota_read *r = opaque;
+    char why[256];
+    (void)err;
+    (void)errsz;
+    if (quota_table_put(r->qt, m->key, m->key_len, m->payload, m->len, why, sizeof why) < 0) {
+        /* One bad record must not hide a province's table; count and say. */
+        if (r->bad++ == 0)
+            fprintf(stderr, "ispeedctl quota: skipping partition %d offset %lld: %s\n", (int)m->partition,
+                    (long long)m->offset, why);
+    }
+    return 0;
+}
+
+int quota_main(int argc, char **argv) {
+    struct quota_args a = {0};
+    cli_common common;
+    char err[1024], topic[256], now[8], title[512];
+    topic_reader_t *tr = NULL;
+    struct quota_read r = {0};
+    int code, rc = cli_parse(argc, argv, &quota_cmd, &common, quota_apply, &a);
+    if (rc == CLI_HELP) {
+        rc = 0;
+        goto out;
+    }
+    if (rc != CLI_OK) goto out;
+    rc = CLI_USAGE;
+    if (!a.province) {
+        cli_usage_error(&quota_cmd, "--province P is required (a province code, e.g. --province 01)");
+        goto out;
+    }
+    if (cli_check_province(a.province, err, sizeof err) < 0) {
+        cli_usage_error(&quota_cmd, "%s", err);
+        goto out;
+    }
+    vntime_month(vntime_now_ms(), now);
+    if (!a.month) a.month = now;
+    if (cli_check_month(a.month, err, sizeof err) < 0) {
+        cli_usage_error(&quota_cmd, "%s", err);
+        goto out;
+    }
+    snprintf(a.filter.month, sizeof a.filter.month, "%s", a.month);
+    if (a.units && check_units(&a, err, sizeof err) < 0) {
+        cli_usage_error(&quota_cmd, "%s", err);
+        goto out;
+    }
+
+    rc = 1;
+    snprintf(topic, sizeof topic, "%squota.%s", common.prefix, a.province);
+    if (!(r.qt = quota_table_new(&a.filter))) {
+        cli_fail(&quota_cmd, "out of memory");
+        goto out;
+    }
+    tr = topic_reader_new(common.bootstrap, &common.props, topic, &code, err, sizeof err);
+    if (!tr) {
+        if (code == TOPIC_READER_NO_TOPIC)
+            cli_fail(&quota_cmd, "no quota topic %s: unknown province or no collector has published yet", topic);
+        else
+            cli_fail(&quota_cmd, "%s", err);
+        goto out;
+    }
+    if (topic_reader_run(tr, 0, NULL, on_quota, &r, err, sizeof err) < 0) {
+        cli_fail(&quota_cmd, "%s", err);
+        goto out;
+    }
+    if (r.bad > 1) fprintf(stderr, "ispeedctl quota: skipped %zu undecodable records in %s\n", r.bad, topic);
+    snprintf(title, sizeof title, "Quota of province %s, %s (%s%s%s%s)", a.province, a.month,
+             a.filter.network == ISPEED__V1__NETWORK__NETWORK_UNSPECIFIED ? "fixed and mobile"
+                                                                          : quota_network_name(a.filter.network),
+             a.filter.level ? ", " : "", a.filter.level ? quota_level_name(a.filter.level) : "",
+             a.filter.behind_only ? ", behind only" : "");
+    if (quota_table_count(r.qt) == 0)
+        fprintf(stderr, "ispeedctl quota: no unit of %s matches in %s (%s)\n", a.month, topic,
+                a.filter.behind_only || a.filter.level || a.filter.network ? "check the filters" : "nothing published for that month");
+    if (quota_table_print(r.qt, a.format, title, stdout) < 0) {
+        cli_fail(&quota_cmd, "out of memory");
+        goto out;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_fail(&quota_cmd, "cannot write the output");
+        goto out;
+    }
+    rc = 0;
+out:
+    topic_reader_free(tr);
+    quota_table_free(r.qt);
+    cli_common_clear(&common);
+    return rc;
+}

@@ -1,0 +1,313 @@
+/* Last-value-per-key view of a quota topic: an open-addressing hash of key
+ * to decoded QuotaStatus, then a sorted, filtered print. */
+#include "quota_table.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "escape.h"
+#include "textwidth.h"
+#include "vntime.h"
+
+#define QUOTA_TABLE_WIDTH 100 /* the table fits a 100-column terminal */
+
+struct slot {
+    char *key; /* NULL: empty */
+    Ispeed__V1__QuotaStatus *qs; /* NULL with a key: deleted by a tombstone */
+};
+
+struct quota_table {
+    quota_filter filter;
+    struct slot *slots;
+    size_t cap;  /* power of two */
+    size_t used; /* slots with a key */
+};
+
+const char *quota_state_name(Ispeed__V1__QuotaState s) {
+    switch (s) {
+    case ISPEED__V1__QUOTA_STATE__QUOTA_STATE_ON_TRACK: return "ON_TRACK";
+    case ISPEED__V1__QUOTA_STATE__QUOTA_STATE_BEHIND: return "BEHIND";
+    case ISPEED__V1__QUOTA_STATE__QUOTA_STATE_MET: return "MET";
+    default: return "UNKNOWN";
+    }
+}
+
+const char *quota_level_name(Ispeed__V1__Level l) {
+    switch (l) {
+    case ISPEED__V1__LEVEL__LEVEL_PROVINCE: return "province";
+    case ISPEED__V1__LEVEL__LEVEL_DISTRICT: return "district";
+    case ISPEED__V1__LEVEL__LEVEL_COMMUNE: return "commune";
+    default: return "unknown";
+    }
+}
+
+const char *quota_network_name(Ispeed__V1__Network n) {
+    switch (n) {
+    case ISPEED__V1__NETWORK__NETWORK_FIXED: return "fixed";
+    case ISPEED__V1__NETWORK__NETWORK_MOBILE: return "mobile";
+    default: return "unknown";
+    }
+}
+
+quota_table_t *quota_table_new(const quota_filter *filter) {
+    quota_table_t *qt = calloc(1, sizeof *qt);
+    if (!qt) return NULL;
+    qt->filter = *filter;
+    qt->cap = 256;
+    qt->slots = calloc(qt->cap, sizeof *qt->slots);
+    if (!qt->slots) {
+        free(qt);
+        return NULL;
+    }
+    return qt;
+}
+
+void quota_table_free(quota_table_t *qt) {
+    if (!qt) return;
+    for (size_t i = 0; i < qt->cap; i++) {
+        free(qt->slots[i].key);
+        if (qt->slots[i].qs) ispeed__v1__quota_status__free_unpacked(qt->slots[i].qs, NULL);
+    }
+    free(qt->slots);
+    free(qt);
+}
+
+static uint64_t hash_key(const char *k, size_t len) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static struct slot *find_slot(struct slot *slots, size_t cap, const char *key, size_t len) {
+    size_t i = (size_t)hash_key(key, len) & (cap - 1);
+    while (slots[i].key && !(strlen(slots[i].key) == len && memcmp(slots[i].key, key, len) == 0))
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static int grow(quota_table_t *qt) {
+    size_t cap = qt->cap * 2;
+    struct slot *slots = calloc(cap, sizeof *slots);
+    if (!slots) return -1;
+    for (size_t i = 0; i < qt->cap; i++)
+        if (qt->slots[i].key) *find_slot(slots, cap, qt->slots[i].key, strlen(qt->slots[i].key)) = qt->slots[i];
+    free(qt->slots);
+    qt->slots = slots;
+    qt->cap = cap;
+    return 0;
+}
+
+int quota_table_put(quota_table_t *qt, const char *key, size_t keylen, const void *value, size_t len,
+                    char *err, size_t errsz) {
+    Ispeed__V1__QuotaStatus *qs = NULL;
+    char synth[256];
+    if (value) {
+        qs = ispeed__v1__quota_status__unpack(NULL, len, value);
+        if (!qs) {
+            snprintf(err, errsz, "value of key '%.*s' is not a QuotaStatus", (int)(keylen > 80 ? 80 : keylen),
+                     key ? key : "");
+            return -1;
+        }
+        /* A producer that forgot the key still names the unit in the value. */
+        if (!key || keylen == 0) {
+            snprintf(synth, sizeof synth, "%s/%s/%s", qs->unit, qs->month, quota_network_name(qs->network));
+            key = synth;
+            keylen = strlen(synth);
+        }
+        if (strcmp(qs->month, qt->filter.month) != 0) {
+            ispeed__v1__quota_status__free_unpacked(qs, NULL);
+            return 0;
+        }
+    } else if (!key) {
+        return 0;
+    }
+    if ((qt->used + 1) * 4 > qt->cap * 3 && grow(qt) < 0) goto oom;
+    struct slot *s = find_slot(qt->slots, qt->cap, key, keylen);
+    if (!s->key) {
+        if (!qs) return 0; /* tombstone of a key we never kept */
+        if (!(s->key = strndup(key, keylen))) goto oom;
+        qt->used++;
+    }
+    if (s->qs) ispeed__v1__quota_status__free_unpacked(s->qs, NULL);
+    s->qs = qs;
+    return 0;
+oom:
+    if (qs) ispeed__v1__quota_status__free_unpacked(qs, NULL);
+    snprintf(err, errsz, "out of memory");
+    return -1;
+}
+
+static int matches(const quota_filter *f, const Ispeed__V1__QuotaStatus *qs) {
+    if (f->level != ISPEED__V1__LEVEL__LEVEL_UNSPECIFIED && qs->level != f->level) return 0;
+    if (f->network != ISPEED__V1__NETWORK__NETWORK_UNSPECIFIED && qs->network != f->network) return 0;
+    if (f->behind_only && qs->state != ISPEED__V1__QUOTA_STATE__QUOTA_STATE_BEHIND) return 0;
+    return 1;
+}
+
+size_t quota_table_count(const quota_table_t *qt) {
+    size_t n = 0;
+    for (size_t i = 0; i < qt->cap; i++)
+        if (qt->slots[i].qs && matches(&qt->filter, qt->slots[i].qs)) n++;
+    return n;
+}
+
+static int by_behind(const void *a, const void *b) {
+    const Ispeed__V1__QuotaStatus *x = *(Ispeed__V1__QuotaStatus *const *)a;
+    const Ispeed__V1__QuotaStatus *y = *(Ispeed__V1__QuotaStatus *const *)b;
+    double dx = (double)x->count - x->expected, dy = (double)y->count - y->expected;
+    if (dx < dy) return -1;
+    if (dx > dy) return 1;
+    int c = strcmp(x->unit, y->unit);
+    if (c) return c;
+    return (int)x->network - (int)y->network;
+}
+
+/* Finite doubles as fixed-point text; NaN and infinities (never expected
+ * from a collector, but not worth a crash) as empty. */
+static void fmt_double(char *out, size_t outsz, double v, const char *empty) {
+    if (isfinite(v)) snprintf(out, outsz, "%.1f", v);
+    else snprintf(out, outsz, "%s", empty);
+}
+
+static void fmt_mbps(char *out, size_t outsz, uint64_t bps) {
+    if (bps == 0) snprintf(out, outsz, "-");
+    else snprintf(out, outsz, "%.1f", (double)bps / 1e6);
+}
+
+static void print_csv(Ispeed__V1__QuotaStatus **rows, size_t n, FILE *out) {
+    fputs("code,name,level,network,count,target,expected,state,projection,"
+          "median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms\n",
+          out);
+    for (size_t i = 0; i < n; i++) {
+        const Ispeed__V1__QuotaStatus *q = rows[i];
+        char exp[32], proj[32], lat[32];
+        fmt_double(exp, sizeof exp, q->expected, "");
+        fmt_double(proj, sizeof proj, q->projection, "");
+        fmt_double(lat, sizeof lat, q->median_latency_ms, "");
+        escape_csv(out, q->unit);
+        fputc(',', out);
+        escape_csv(out, q->name);
+        fprintf(out, ",%s,%s,%llu,%u,%s,%s,%s,%llu,%llu,%s,%llu,%llu,", quota_level_name(q->level),
+                quota_network_name(q->network), (unsigned long long)q->count, q->target, exp,
+                quota_state_name(q->state), proj, (unsigned long long)q->median_download_bps,
+                (unsigned long long)q->median_upload_bps, lat, (unsigned long long)q->count_5g,
+                (unsigned long long)q->late_count);
+        escape_csv(out, q->parent);
+        fprintf(out, ",%lld\n", (long long)q->updated_ms);
+    }
+}
+
+static void print_json(Ispeed__V1__QuotaStatus **rows, size_t n, FILE *out) {
+    fputs("[", out);
+    for (size_t i = 0; i < n; i++) {
+        const Ispeed__V1__QuotaStatus *q = rows[i];
+        char exp[32], proj[32], lat[32], when[20];
+        fmt_double(exp, sizeof exp, q->expected, "null");
+        fmt_double(proj, sizeof proj, q->projection, "null");
+        fmt_double(lat, sizeof lat, q->median_latency_ms, "null");
+        vntime_format(q->updated_ms, when);
+        fputs(i ? ",\n {" : "\n {", out);
+        fputs("\"code\":", out);
+        escape_json(out, q->unit);
+        fputs(",\"name\":", out);
+        escape_json(out, q->name);
+        fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"count\":%llu,\"target\":%u,\"expected\":%s,"
+                     "\"state\":\"%s\",\"projection\":%s,\"median_download_bps\":%llu,"
+                     "\"median_upload_bps\":%llu,\"median_latency_ms\":%s,\"count_5g\":%llu,\"late_count\":%llu,",
+                quota_level_name(q->level), quota_network_name(q->network), (unsigned long long)q->count,
+                q->target, exp, quota_state_name(q->state), proj, (unsigned long long)q->median_download_bps,
+                (unsigned long long)q->median_upload_bps, lat, (unsigned long long)q->count_5g,
+                (unsigned long long)q->late_count);
+        fputs("\"parent\":", out);
+        escape_json(out, q->parent);
+        fputs(",\"province\":", out);
+        escape_json(out, q->province);
+        fputs(",\"month\":", out);
+        escape_json(out, q->month);
+        fprintf(out, ",\"updated_ms\":%lld,\"updated\":\"%s +07:00\"}", (long long)q->updated_ms, when);
+    }
+    fputs(n ? "\n]\n" : "]\n", out);
+}
+
+enum { C_CODE, C_NAME, C_LEVEL, C_NET, C_COUNT, C_TARGET, C_EXPECT, C_STATE, C_PROJ, C_DOWN, C_UP, C_LAT, NCOL };
+static const char *const table_head[NCOL] = {"CODE",  "NAME", "LEVEL", "NET",  "COUNT", "TARGET",
+                                             "EXPECT", "STATE", "PROJ", "DOWN", "UP",    "LAT"};
+#define CELL 64
+
+static void table_cells(const Ispeed__V1__QuotaStatus *q, char cell[NCOL][CELL]) {
+    snprintf(cell[C_CODE], CELL, "%s", q->unit);
+    cell[C_NAME][0] = '\0'; /* printed from q->name, which may be longer */
+    snprintf(cell[C_LEVEL], CELL, "%s", quota_level_name(q->level));
+    snprintf(cell[C_NET], CELL, "%s", quota_network_name(q->network));
+    snprintf(cell[C_COUNT], CELL, "%llu", (unsigned long long)q->count);
+    snprintf(cell[C_TARGET], CELL, "%u", q->target);
+    if (isfinite(q->expected)) snprintf(cell[C_EXPECT], CELL, "%.0f", q->expected);
+    else snprintf(cell[C_EXPECT], CELL, "-");
+    snprintf(cell[C_STATE], CELL, "%s", quota_state_name(q->state));
+    if (isfinite(q->projection)) snprintf(cell[C_PROJ], CELL, "%.0f", q->projection);
+    else snprintf(cell[C_PROJ], CELL, "-");
+    fmt_mbps(cell[C_DOWN], CELL, q->median_download_bps);
+    fmt_mbps(cell[C_UP], CELL, q->median_upload_bps);
+    if (isfinite(q->median_latency_ms) && q->median_latency_ms > 0)
+        snprintf(cell[C_LAT], CELL, "%.1f", q->median_latency_ms);
+    else snprintf(cell[C_LAT], CELL, "-");
+}
+
+static void print_table(Ispeed__V1__QuotaStatus **rows, size_t n, const char *title, FILE *out) {
+    size_t w[NCOL], total = 0;
+    char cell[NCOL][CELL];
+    size_t behind = 0, met = 0;
+    for (int c = 0; c < NCOL; c++) w[c] = textwidth(table_head[c]);
+    for (size_t i = 0; i < n; i++) {
+        table_cells(rows[i], cell);
+        for (int c = 0; c < NCOL; c++) {
+            size_t cw = c == C_NAME ? textwidth(rows[i]->name) : textwidth(cell[c]);
+            if (cw > w[c]) w[c] = cw;
+        }
+        behind += rows[i]->state == ISPEED__V1__QUOTA_STATE__QUOTA_STATE_BEHIND;
+        met += rows[i]->state == ISPEED__V1__QUOTA_STATE__QUOTA_STATE_MET;
+    }
+    /* Everything but the name keeps its width; the name gives way (down to
+     * a readable minimum) so a row fits the terminal. */
+    for (int c = 0; c < NCOL; c++) total += w[c] + (c ? 1 : 0);
+    if (total > QUOTA_TABLE_WIDTH) {
+        size_t excess = total - QUOTA_TABLE_WIDTH;
+        w[C_NAME] = w[C_NAME] > excess + 12 ? w[C_NAME] - excess : 12;
+    }
+    if (title) fprintf(out, "%s\n", title);
+    for (int c = 0; c < NCOL; c++) {
+        if (c) fputc(' ', out);
+        textwidth_fput(out, table_head[c], w[c], c <= C_NET || c == C_STATE);
+    }
+    fputc('\n', out);
+    for (size_t i = 0; i < n; i++) {
+        table_cells(rows[i], cell);
+        for (int c = 0; c < NCOL; c++) {
+            const char *s = c == C_NAME ? rows[i]->name : cell[c];
+            if (c) fputc(' ', out);
+            textwidth_fput(out, s, w[c], c <= C_NET || c == C_STATE);
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "%zu rows: %zu behind, %zu met, %zu on track. DOWN/UP median Mbit/s, LAT median idle ms.\n", n,
+            behind, met, n - behind - met);
+}
+
+int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char *title, FILE *out) {
+    size_t n = 0, cap = quota_table_count(qt);
+    Ispeed__V1__QuotaStatus **rows = calloc(cap ? cap : 1, sizeof *rows);
+    if (!rows) return -1;
+    for (size_t i = 0; i < qt->cap; i++)
+        if (qt->slots[i].qs && matches(&qt->filter, qt->slots[i].qs)) rows[n++] = qt->slots[i].qs;
+    qsort(rows, n, sizeof *rows, by_behind);
+    switch (fmt) {
+    case QUOTA_FORMAT_CSV: print_csv(rows, n, out); break;
+    case QUOTA_FORMAT_JSON: print_json(rows, n, out); break;
+    default: print_table(rows, n, title, out); break;
+    }
+    free(rows);
+    return 0;
+}

@@ -1,0 +1,46 @@
+/* The latest QuotaStatus per key of a province's quota topic, filtered and
+ * printed as a table, CSV or JSON, most-behind unit first. */
+#ifndef ISPEED_CTL_QUOTA_TABLE_H
+#define ISPEED_CTL_QUOTA_TABLE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ispeed.pb-c.h"
+
+enum quota_format { QUOTA_FORMAT_TABLE, QUOTA_FORMAT_CSV, QUOTA_FORMAT_JSON };
+
+typedef struct quota_filter {
+    char month[8];       /* YYYY-MM; required */
+    Ispeed__V1__Level level;     /* LEVEL_UNSPECIFIED: every level */
+    Ispeed__V1__Network network; /* NETWORK_UNSPECIFIED: both classes */
+    int behind_only;     /* only units in state BEHIND */
+} quota_filter;
+
+typedef struct quota_table quota_table_t;
+
+quota_table_t *quota_table_new(const quota_filter *filter);
+void quota_table_free(quota_table_t *qt);
+
+/* Records the value as the latest state of key, replacing an earlier one
+ * (the topic is compacted on a real cluster, not on the embedded one, so
+ * the last value read wins). A NULL value is a tombstone and forgets key.
+ * Values of other months are not kept. Returns -1 if the value does not
+ * decode, with a message; the table is unchanged then. */
+int quota_table_put(quota_table_t *qt, const char *key, size_t keylen, const void *value, size_t len,
+                    char *err, size_t errsz);
+
+/* Units matching the filter. */
+size_t quota_table_count(const quota_table_t *qt);
+
+/* Prints the matching units sorted by count - expected ascending (the most
+ * behind first). title heads the table format and is ignored by the others.
+ * -1 only when out of memory. */
+int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char *title, FILE *out);
+
+/* Names shared with the other subcommands' output. */
+const char *quota_state_name(Ispeed__V1__QuotaState s);   /* ON_TRACK, BEHIND, MET */
+const char *quota_level_name(Ispeed__V1__Level l);        /* commune, district, province */
+const char *quota_network_name(Ispeed__V1__Network n);    /* fixed, mobile */
+
+#endif

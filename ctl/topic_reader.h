@@ -1,0 +1,40 @@
+/* Reads one Kafka topic from its beginning, without a consumer group or
+ * commits, either up to the high watermarks it had at start (a snapshot) or
+ * on and on until told to stop (--follow). Every ispeedctl subcommand reads
+ * through it. */
+#ifndef ISPEED_CTL_TOPIC_READER_H
+#define ISPEED_CTL_TOPIC_READER_H
+
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include "kafka.h"
+
+#define TOPIC_READER_ERR -1         /* anything else; err says what */
+#define TOPIC_READER_UNREACHABLE -2 /* no broker answered */
+#define TOPIC_READER_NO_TOPIC -3    /* the topic does not exist */
+
+typedef struct topic_reader topic_reader_t;
+
+/* Called for each message in partition order (no order across partitions).
+ * Return 0 to go on, negative to stop the read with that code (put the
+ * reason in err). */
+typedef int (*topic_reader_cb)(const rd_kafka_message_t *msg, void *opaque, char *err, size_t errsz);
+
+/* Connects, checks that a broker answers and that the topic exists, and
+ * assigns all its partitions at their beginning. On failure returns NULL and
+ * sets *code to one of the TOPIC_READER_* codes. */
+topic_reader_t *topic_reader_new(const char *bootstrap, const kafka_props *props, const char *topic, int *code,
+                                 char *err, size_t errsz);
+void topic_reader_free(topic_reader_t *tr);
+
+/* Delivers messages to cb. Without follow, returns 0 once every partition
+ * reached the high watermark it had when the reader was made. With follow,
+ * returns 0 when *stop becomes non-zero (set it from a signal handler).
+ * A follow run after a snapshot run goes on from where that one ended, so a
+ * caller can print the backlog its own way (e.g. sorted) then follow. */
+int topic_reader_run(topic_reader_t *tr, int follow, volatile sig_atomic_t *stop, topic_reader_cb cb,
+                     void *opaque, char *err, size_t errsz);
+
+#endif

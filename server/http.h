@@ -1,0 +1,33 @@
+/* The test endpoint's HTTP/1.1 server on plain sockets: keep-alive, request
+ * bodies counted and dropped as they arrive (uploads of any size in constant
+ * memory), answers streamed from the random payload without copies, and
+ * limits on header size and on time without progress. What each URL answers
+ * is endpoints.c's job. */
+#ifndef ISPEED_SERVER_HTTP_H
+#define ISPEED_SERVER_HTTP_H
+
+#include <event2/event.h>
+#include <stddef.h>
+
+#include "endpoints.h"
+
+#define HTTP_MAX_HEADER 16384  /* request line and headers; more is answered 431 */
+
+typedef struct http_server_opts {
+    const char *listen;       /* "ADDR:PORT", "[::]:PORT"; port 0 picks a free one */
+    int idle_timeout_s;       /* keep-alive wait and longest time without progress */
+    int header_timeout_s;     /* from a request's first byte to the end of its header */
+    size_t max_conns;         /* more are closed at accept */
+} http_server_opts;
+
+typedef struct http_server http_server_t;
+
+/* Binds and listens on base; NULL with a message (which address, why) on failure. */
+http_server_t *http_server_new(struct event_base *base, const http_server_opts *opts, const endpoints_t *ep,
+                               char *err, size_t errsz);
+/* "ADDR:PORT" really bound (the chosen port when 0 was asked). */
+const char *http_server_address(const http_server_t *s);
+/* Stops listening and closes every connection. */
+void http_server_free(http_server_t *s);
+
+#endif

@@ -1,0 +1,198 @@
+/* ispeed-server: the HTTP test endpoint agents measure against. main owns
+ * the event_base, the options and the signals; http.c serves, endpoints.c
+ * answers. */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "endpoints.h"
+#include "http.h"
+#include "log.h"
+#include "payload.h"
+
+typedef struct server_config {
+    const char *listen;
+    const char *id;
+    const char *log_level;
+    int idle_timeout_s;
+    int header_timeout_s;
+    int max_conns;
+} server_config;
+
+enum opt_type { OPT_STR, OPT_INT };
+
+/* Every option once: parsing, defaults and --help come from this table. */
+static const struct server_option {
+    const char *name;
+    enum opt_type type;
+    const char *def;
+    size_t offset;
+    const char *metavar;
+    const char *help;
+} options[] = {
+    {"listen", OPT_STR, NULL, offsetof(server_config, listen), "ADDR:PORT",
+     "address to serve on, e.g. 0.0.0.0:8080 or [::]:8080 (required)"},
+    {"id", OPT_STR, NULL, offsetof(server_config, id), "NAME", "name reported by /ispeed/v1/info (default: host name)"},
+    {"log-level", OPT_STR, "info", offsetof(server_config, log_level), "L", "error, warn, info or debug"},
+    {"idle-timeout", OPT_INT, "30", offsetof(server_config, idle_timeout_s), "S",
+     "close a connection idle or without progress for S seconds"},
+    {"header-timeout", OPT_INT, "10", offsetof(server_config, header_timeout_s), "S",
+     "a request header must arrive within S seconds"},
+    {"max-conns", OPT_INT, "4096", offsetof(server_config, max_conns), "N", "most connections served at once"},
+};
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: ispeed-server --listen ADDR:PORT [--id NAME] [options]\n\n"
+                 "Serves ping, download, upload and info over HTTP/1.1 for ispeed agents,\n"
+                 "and LibreSpeed's garbage.php, empty.php and getIP.php.\n\noptions:\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char left[48];
+        snprintf(left, sizeof left, "--%s %s", options[i].name, options[i].metavar);
+        fprintf(out, "  %-26s %s", left, options[i].help);
+        if (options[i].def) fprintf(out, " [%s]", options[i].def);
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-26s %s\n", "--help", "show this help");
+}
+
+static int option_set(server_config *cfg, const struct server_option *o, const char *value) {
+    char *p = (char *)cfg + o->offset;
+
+    if (o->type == OPT_STR) {
+        *(const char **)p = value;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || *end || end == value || v < 1 || v > 1000000) {
+        fprintf(stderr, "ispeed-server: --%s must be a whole number from 1 to 1000000, got '%s'\n", o->name, value);
+        return -1;
+    }
+    *(int *)p = (int)v;
+    return 0;
+}
+
+/* 0 to run, 1 after --help, -1 on bad usage (already reported). */
+static int parse_args(int argc, char **argv, server_config *cfg) {
+    struct option longopts[NOPTIONS + 2];
+    int c, idx;
+
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        if (options[i].def && option_set(cfg, &options[i], options[i].def) < 0) return -1;
+        longopts[i] = (struct option){options[i].name, required_argument, NULL, (int)i};
+    }
+    longopts[NOPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[NOPTIONS + 1] = (struct option){NULL, 0, NULL, 0};
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
+        if (c == 'h') return 1;
+        if (c == '?') {
+            fprintf(stderr, "ispeed-server: unknown option '%s'; see ispeed-server --help\n", argv[optind - 1]);
+            return -1;
+        }
+        if (c == ':') {
+            fprintf(stderr, "ispeed-server: option '%s' needs a value; see ispeed-server --help\n", argv[optind - 1]);
+            return -1;
+        }
+        if (option_set(cfg, &options[c], optarg) < 0) return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ispeed-server: unexpected argument '%s'; see ispeed-server --help\n", argv[optind]);
+        return -1;
+    }
+    if (!cfg->listen) {
+        fprintf(stderr, "ispeed-server: --listen ADDR:PORT is required, e.g. --listen 0.0.0.0:8080\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+    struct event_base *base = arg;
+    (void)what;
+    log_info("server", "stopping signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    event_base_loopbreak(base);
+}
+
+int main(int argc, char **argv) {
+    server_config cfg;
+    enum log_level level;
+    char host[65], err[256];
+    struct event_base *base = NULL;
+    struct event *sigint = NULL, *sigterm = NULL;
+    endpoints_t *ep = NULL;
+    http_server_t *srv = NULL;
+    int rc = 1, r;
+
+    r = parse_args(argc, argv, &cfg);
+    if (r == 1) {
+        usage(stdout);
+        return 0;
+    }
+    if (r < 0) return 2;
+    if (log_parse_level(cfg.log_level, &level) < 0) {
+        fprintf(stderr, "ispeed-server: bad --log-level '%s': use error, warn, info or debug\n", cfg.log_level);
+        return 2;
+    }
+    log_set_level(level);
+    if (!cfg.id) {
+        if (gethostname(host, sizeof host - 1) < 0 || !host[0]) snprintf(host, sizeof host, "ispeed-server");
+        host[sizeof host - 1] = '\0';
+        cfg.id = host;
+    }
+    ep = endpoints_new(cfg.id, err, sizeof err);
+    if (!ep) {
+        fprintf(stderr, "ispeed-server: %s\n", err);
+        return 2;
+    }
+    /* A client that vanishes mid-answer must cost an error code, not the process. */
+    signal(SIGPIPE, SIG_IGN);
+    if (payload_init(err, sizeof err) < 0) {
+        fprintf(stderr, "ispeed-server: %s\n", err);
+        goto done;
+    }
+    base = event_base_new();
+    if (!base) {
+        fprintf(stderr, "ispeed-server: cannot create the event loop\n");
+        goto done;
+    }
+    srv = http_server_new(base,
+                          &(http_server_opts){.listen = cfg.listen,
+                                              .idle_timeout_s = cfg.idle_timeout_s,
+                                              .header_timeout_s = cfg.header_timeout_s,
+                                              .max_conns = (size_t)cfg.max_conns},
+                          ep, err, sizeof err);
+    if (!srv) {
+        fprintf(stderr, "ispeed-server: %s\n", err);
+        goto done;
+    }
+    sigint = evsignal_new(base, SIGINT, on_signal, base);
+    sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    if (!sigint || !sigterm || event_add(sigint, NULL) < 0 || event_add(sigterm, NULL) < 0) {
+        fprintf(stderr, "ispeed-server: cannot install signal handlers\n");
+        goto done;
+    }
+    log_info("server", "listening addr=%s id=%s version=%s", http_server_address(srv), cfg.id, ISPEED_VERSION);
+    if (event_base_dispatch(base) < 0) {
+        log_error("server", "event loop failed");
+        goto done;
+    }
+    rc = 0;
+    log_info("server", "stopped addr=%s", http_server_address(srv));
+done:
+    if (sigint) event_free(sigint);
+    if (sigterm) event_free(sigterm);
+    http_server_free(srv);
+    endpoints_free(ep);
+    if (base) event_base_free(base);
+    return rc;
+}

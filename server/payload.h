@@ -1,0 +1,16 @@
+/* The bytes every download is cut from: one buffer of random data, filled
+ * once, so that no compression on the path can inflate a measured rate and
+ * no request costs a copy. */
+#ifndef ISPEED_SERVER_PAYLOAD_H
+#define ISPEED_SERVER_PAYLOAD_H
+
+#include <stddef.h>
+
+#define PAYLOAD_SIZE (1u << 20)
+
+/* Fills the buffer; -1 with a message if the kernel gives no randomness. */
+int payload_init(char *err, size_t errsz);
+/* PAYLOAD_SIZE bytes, valid after payload_init and for the whole run. */
+const unsigned char *payload_data(void);
+
+#endif

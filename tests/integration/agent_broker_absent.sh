@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The broker is absent while the agent daemon runs 5 tests: all 5 stay in
+# its spool. The broker comes back: everything is delivered, and the
+# collector counts every sample the agent measured exactly once.
+BUILD=$(cd "$1" && pwd)
+source "$(dirname "$0")/lib.sh"
+UNITS="$DATA/vn-units-2025-03.csv"
+COMMUNE=00004
+AGENT="$BUILD/agent/ispeed-agent"
+STATE="$WORK/agent"
+
+start_kafka --down
+start_server
+"$AGENT" run --server "$SERVER_URL" --duration 1 --streams 1 --commune "$COMMUNE" --units "$UNITS" --access fixed \
+  --state-dir "$STATE" -b "$BOOTSTRAP" --interval 1s --jitter 0 2>"$WORK/agent.log" &
+agent_pid=$!
+PIDS+=($agent_pid)
+
+seq_is_at_least() { [ -f "$STATE/seq" ] && [ "$(cat "$STATE/seq")" -ge "$1" ]; }
+wait_for 120 seq_is_at_least 5 || fail "the agent did not run 5 tests: $(tail -5 "$WORK/agent.log")"
+pending=$(agent_status_field "$STATE" spool.pending)
+delivered=$(agent_status_field "$STATE" last_delivery_ms)
+[ "$pending" -ge 6 ] || fail "with the broker down, want >= 6 records spooled (5 samples, 1 enrollment), got $pending"
+[ "$delivered" = 0 ] || fail "nothing can have been delivered with the broker down"
+note "broker down: $pending records spooled after $(cat "$STATE/seq") tests"
+
+kill -USR2 "${PIDS[0]}"   # brokers up
+start_collector collector.log --units "$UNITS"
+
+spool_empty() { [ "$(agent_status_field "$STATE" spool.pending)" = 0 ]; }
+wait_for 120 spool_empty || fail "spool not drained after the broker came back: $(agent_status_field "$STATE" spool.pending) left; $(tail -5 "$WORK/agent.log")"
+kill -TERM "$agent_pid"
+wait "$agent_pid" || fail "agent exited non-zero after SIGTERM"
+[ "$(agent_status_field "$STATE" spool.pending)" = 0 ] || fail "records left in the spool after a clean stop"
+measured=$(cat "$STATE/seq")
+note "agent stopped after $measured tests, spool empty"
+
+count_is() { [ "$(quota_count 01 "$COMMUNE")" = "$1" ] && [ "$(quota_count 01 001)" = "$1" ] && [ "$(quota_count 01 01)" = "$1" ]; }
+wait_for 60 count_is "$measured" || fail "collector counts commune=$(quota_count 01 "$COMMUNE") district=$(quota_count 01 001) province=$(quota_count 01 01), want $measured each"
+sleep 3
+count_is "$measured" || fail "count moved past $measured: $(quota_count 01 "$COMMUNE")"
+grep -q '^ERROR' "$WORK/agent.log" && fail "agent logged an error: $(grep '^ERROR' "$WORK/agent.log" | head -3)"
+echo PASS

@@ -1,0 +1,177 @@
+#!/bin/sh
+# ispeedctl against the embedded Kafka: the quota table keeps the last value
+# per key and sorts the most behind first (CSV checked exactly), alerts and
+# samples print one line each, --follow prints what arrives and exits 0 on
+# SIGINT/SIGTERM, and usage and missing-topic errors have the promised exit
+# codes. Usage: ctl_quota_alerts.sh BUILD_DIR
+set -eu
+
+BUILD=${1:?usage: ctl_quota_alerts.sh BUILD_DIR}
+CTL=$BUILD/ctl/ispeedctl
+PUB=$BUILD/tests/ispeed-publish-quota
+KDEV=$BUILD/kafkadev/ispeed-kafka-dev
+TMP=$(mktemp -d)
+KPID=
+FPID=
+
+cleanup() {
+    [ -n "$FPID" ] && kill "$FPID" 2>/dev/null || true
+    [ -n "$KPID" ] && kill "$KPID" 2>/dev/null && wait "$KPID" 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# expect_rc CODE CMD...: runs CMD, which must exit with CODE.
+expect_rc() {
+    want=$1
+    shift
+    set +e
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    got=$?
+    set -e
+    [ "$got" -eq "$want" ] || fail "exit $got, expected $want: $* ($(cat "$TMP/err"))"
+}
+
+"$KDEV" --brokers 1 --partitions 4 >"$TMP/kdev.out" 2>"$TMP/kdev.err" &
+KPID=$!
+i=0
+while [ ! -s "$TMP/kdev.out" ]; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || fail "ispeed-kafka-dev printed no bootstrap: $(cat "$TMP/kdev.err")"
+    sleep 0.1
+done
+B=$(head -n 1 "$TMP/kdev.out")
+
+# The current month in Vietnam (UTC+7, without relying on tzdata): the
+# default of --month.
+M=$(date -u -d '+7 hours' +%Y-%m)
+NOW_MS=$(($(date +%s) * 1000))
+
+# --- quota -------------------------------------------------------------
+"$PUB" -b "$B" quota <<EOF
+00001|Phường Phúc Xá|commune|001|01|$M|fixed|10|300|100.0|BEHIND|30.0|50000000|20000000|12.5
+00004|Phường Trúc Bạch|commune|001|01|$M|fixed|150|300|100.0|ON_TRACK|450.0|0|0|0
+00004|Phường Trúc Bạch|commune|001|01|$M|mobile|5|300|100.0|BEHIND|15.0|0|0|0
+001|Quận Ba Đình|district|01|01|$M|fixed|160|300|100.0|ON_TRACK|480.0|0|0|0
+01|Thành phố Hà Nội|province||01|$M|fixed|300|300|100.0|MET|900.0|0|0|0
+00007|Xã "Mới", Ba Đình|commune|001|01|$M|fixed|50|300|100.0|BEHIND|150.0|0|0|0
+00001|Phường Phúc Xá|commune|001|01|2025-01|fixed|99|300|300.0|BEHIND|99.0|0|0|0
+EOF
+# A later value for the same key replaces the earlier one.
+echo "00001|Phường Phúc Xá|commune|001|01|$M|fixed|20|300|110.0|BEHIND|60.0|50000000|20000000|12.5" |
+    "$PUB" -b "$B" quota
+
+expect_rc 0 "$CTL" quota -b "$B" --province 01 --format csv
+cat >"$TMP/want" <<'EOF'
+code,name,level,network,count,target,expected,state,projection,median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms
+00004,Phường Trúc Bạch,commune,mobile,5,300,100.0,BEHIND,15.0,0,0,0.0,0,0,001,1751302800000
+00001,Phường Phúc Xá,commune,fixed,20,300,110.0,BEHIND,60.0,50000000,20000000,12.5,0,0,001,1751302800000
+00007,"Xã ""Mới"", Ba Đình",commune,fixed,50,300,100.0,BEHIND,150.0,0,0,0.0,0,0,001,1751302800000
+00004,Phường Trúc Bạch,commune,fixed,150,300,100.0,ON_TRACK,450.0,0,0,0.0,0,0,001,1751302800000
+001,Quận Ba Đình,district,fixed,160,300,100.0,ON_TRACK,480.0,0,0,0.0,0,0,01,1751302800000
+01,Thành phố Hà Nội,province,fixed,300,300,100.0,MET,900.0,0,0,0.0,0,0,,1751302800000
+EOF
+diff -u "$TMP/want" "$TMP/out" || fail "quota CSV differs"
+
+expect_rc 0 "$CTL" quota -b "$B" --province 01 --month "$M" --level commune --network fixed --behind --format csv
+[ "$(cut -d, -f1 "$TMP/out" | tail -n +2 | tr '\n' ' ')" = "00001 00007 " ] || fail "filters: $(cat "$TMP/out")"
+
+expect_rc 0 "$CTL" quota -b "$B" --province 01 --month 2025-01 --format csv
+[ "$(tail -n +2 "$TMP/out" | cut -d, -f1,5)" = "00001,99" ] || fail "past month: $(cat "$TMP/out")"
+
+expect_rc 0 "$CTL" quota -b "$B" --province 01 --format json
+grep -q '"code":"00007","name":"Xã \\"Mới\\", Ba Đình"' "$TMP/out" || fail "json: $(cat "$TMP/out")"
+[ "$(grep -c '"code"' "$TMP/out")" -eq 6 ] || fail "json rows: $(cat "$TMP/out")"
+
+expect_rc 0 "$CTL" quota -b "$B" --province 01
+grep -q 'Phường Phúc Xá' "$TMP/out" || fail "table: $(cat "$TMP/out")"
+# Every line fits 100 columns, counted in characters, not bytes.
+python3 -c 'import sys; sys.exit(max(len(l.rstrip("\n")) for l in open(sys.argv[1], encoding="utf-8")) > 100)' \
+    "$TMP/out" || fail "table wider than 100 columns: $(cat "$TMP/out")"
+
+expect_rc 1 "$CTL" quota -b "$B" --province 99
+grep -q 'no quota topic ispeed.quota.99' "$TMP/err" || fail "missing topic message: $(cat "$TMP/err")"
+[ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "error is not one line: $(cat "$TMP/err")"
+expect_rc 2 "$CTL" quota -b "$B" --province 01 --month 2025-13
+expect_rc 2 "$CTL" quota -b "$B" --province 01 --month 2999-01
+expect_rc 2 "$CTL" quota -b "$B" --province 01 --format xml
+expect_rc 2 "$CTL" quota -b "$B"
+expect_rc 2 "$CTL" report -b "$B"
+expect_rc 0 "$CTL" quota --help
+
+# --- alerts ------------------------------------------------------------
+"$PUB" -b "$B" alert <<EOF
+00001|Phường Phúc Xá|commune|001|01|$M|fixed|ON_TRACK|BEHIND|20|110.0|300|60.0|$((NOW_MS - 7200000))
+79001|Phường Bến Nghé|commune|760|79|$M|mobile|ON_TRACK|MET|300|100.0|300|900.0|$((NOW_MS - 60000))
+EOF
+expect_rc 0 "$CTL" alerts -b "$B"
+[ "$(wc -l <"$TMP/out")" -eq 2 ] || fail "alerts: $(cat "$TMP/out")"
+head -n 1 "$TMP/out" | grep -q '00001 Phường Phúc Xá  commune fixed  ON_TRACK→BEHIND  count/expected/target 20/110/300  projection 60$' ||
+    fail "alert line: $(cat "$TMP/out")"
+expect_rc 0 "$CTL" alerts -b "$B" --since 1h
+[ "$(cut -c22-26 "$TMP/out")" = "79001" ] || fail "--since: $(cat "$TMP/out")"
+expect_rc 0 "$CTL" alerts -b "$B" --province 01 --format json
+grep -q '"unit":"00001".*"from":"ON_TRACK","to":"BEHIND"' "$TMP/out" || fail "alerts json: $(cat "$TMP/out")"
+expect_rc 2 "$CTL" alerts -b "$B" --since yesterday
+
+# --follow prints the backlog, then what arrives, and ends cleanly on SIGINT.
+: >"$TMP/follow.out"
+"$CTL" alerts -b "$B" --follow --province 01 >"$TMP/follow.out" 2>"$TMP/follow.err" &
+FPID=$!
+i=0
+while [ "$(wc -l <"$TMP/follow.out")" -lt 1 ]; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || fail "alerts --follow printed no backlog: $(cat "$TMP/follow.err")"
+    sleep 0.1
+done
+echo "00010|Phường Cửa Nam|commune|001|01|$M|fixed|ON_TRACK|BEHIND|1|50.0|300|3.0|$NOW_MS" | "$PUB" -b "$B" alert
+i=0
+while ! grep -q 00010 "$TMP/follow.out"; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || fail "alerts --follow did not print a new alert: $(cat "$TMP/follow.out" "$TMP/follow.err")"
+    sleep 0.1
+done
+kill -INT "$FPID"
+set +e
+wait "$FPID"
+rc=$?
+set -e
+FPID=
+[ "$rc" -eq 0 ] || fail "alerts --follow exited $rc on SIGINT"
+
+# --- samples -----------------------------------------------------------
+"$PUB" -b "$B" sample <<EOF
+0123456789abcdef0123456789abcdef|1|$((NOW_MS - 100000))|00001|01|fixed|wifi|95300000|40100000|12.4|ok
+fedcba9876543210fedcba9876543210|7|$((NOW_MS - 50000))|26734|79|mobile|5g|300000000|50000000|25.0|timeout
+EOF
+expect_rc 0 "$CTL" samples -b "$B" --province 01 --month "$M"
+grep -q '  01234567  seq 1  00001  fixed/wifi  down 95.3 Mbit/s  up 40.1 Mbit/s  latency 12.4 ms  ok$' "$TMP/out" ||
+    fail "samples: $(cat "$TMP/out")"
+[ "$(wc -l <"$TMP/out")" -eq 1 ] || fail "samples --province: $(cat "$TMP/out")"
+expect_rc 0 "$CTL" samples -b "$B" --agent fedcba98 --format json
+grep -q '"seq":7,"commune":"26734".*"outcome":"timeout"' "$TMP/out" || fail "samples json: $(cat "$TMP/out")"
+
+"$CTL" samples -b "$B" --follow --commune 00002 >"$TMP/follow.out" 2>"$TMP/follow.err" &
+FPID=$!
+sleep 1
+echo "0123456789abcdef0123456789abcdef|2|$NOW_MS|00002|01|fixed|fixed|1000000|500000|30|ok" | "$PUB" -b "$B" sample
+i=0
+while ! grep -q 'seq 2  00002' "$TMP/follow.out"; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || fail "samples --follow did not print a new sample: $(cat "$TMP/follow.out" "$TMP/follow.err")"
+    sleep 0.1
+done
+kill -TERM "$FPID"
+set +e
+wait "$FPID"
+rc=$?
+set -e
+FPID=
+[ "$rc" -eq 0 ] || fail "samples --follow exited $rc on SIGTERM"
+
+echo "ok: ctl_quota_alerts"

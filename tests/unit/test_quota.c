@@ -1,0 +1,709 @@
+/* Unit tests of the collector's counting core (collector/quota.c, ingest.c,
+ * dedupe.c, dailycap.c, validate.c, agents.c): the pace rule with a fixed
+ * clock, each transition alerted once, months in UTC+7, every level counted,
+ * de-duplication, the daily cap and the late rule. Links
+ * ispeed_collector_core. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agents.h"
+#include "dailycap.h"
+#include "dedupe.h"
+#include "ingest.h"
+#include "ispeed.pb-c.h"
+#include "merges.h"
+#include "quota.h"
+#include "registry.h"
+#include "sign.h"
+#include "validate.h"
+#include "vntime.h"
+
+#define DAY 86400000LL
+/* July 2025 in Vietnam: [2025-06-30 17:00 UTC, 2025-07-31 17:00 UTC), 31 days. */
+#define JUL_START 1751302800000LL
+#define JUL_END 1753981200000LL
+#define JUL_15_NOON (JUL_START + 14 * DAY + 12 * 3600000LL)
+
+/* A three-level registry: 01 > 001 > {00001, 00004}, 01 > 002 > 00010, and a
+ * second province 02 > 020 > 00600. */
+static const char *const CSV3 = "code,level,parent,name,type\n"
+                                "01,province,,Ha Noi,Thanh pho Trung uong\n"
+                                "001,district,01,Ba Dinh,Quan\n"
+                                "00001,commune,001,Phuc Xa,Phuong\n"
+                                "00004,commune,001,Truc Bach,Phuong\n"
+                                "002,district,01,Hoan Kiem,Quan\n"
+                                "00010,commune,002,Hang Bac,Phuong\n"
+                                "02,province,,Ha Giang,Tinh\n"
+                                "020,district,02,Ha Giang city,Thanh pho\n"
+                                "00600,commune,020,Quang Trung,Phuong\n";
+
+static const char *const CSV2 = "code,level,parent,name,type\n"
+                                "01,province,,Ha Noi,Thanh pho Trung uong\n"
+                                "00004,commune,01,Ba Dinh,Phuong\n"
+                                "00008,commune,01,Ngoc Ha,Phuong\n";
+
+static registry_t *load_csv(const char *csv) {
+    char path[] = "/tmp/test_quota_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
+    close(fd);
+    char err[256];
+    registry_t *reg = registry_load(path, err, sizeof err);
+    unlink(path);
+    if (!reg) fail_msg("registry: %s", err);
+    return reg;
+}
+
+/* ---- alert capture ---- */
+
+#define MAX_ALERTS 64
+struct alerts {
+    size_t n;
+    quota_alert a[MAX_ALERTS];
+};
+
+static void capture(const quota_alert *a, void *ctx) {
+    struct alerts *al = ctx;
+    if (al->n < MAX_ALERTS) al->a[al->n] = *a;
+    al->n++;
+}
+
+static size_t count_alerts_for(const struct alerts *al, const char *unit, enum quota_network net,
+                               enum quota_state to) {
+    size_t n = 0;
+    for (size_t i = 0; i < al->n && i < MAX_ALERTS; i++)
+        if (!strcmp(al->a[i].status.unit->code, unit) && al->a[i].status.network == net &&
+            al->a[i].status.state == to)
+            n++;
+    return n;
+}
+
+/* ---- the pace rule ---- */
+
+static void test_pace_expected(void **state) {
+    (void)state;
+    quota_config cfg;
+    quota_config_default(&cfg);
+    double exp, proj;
+    /* 15 July noon: 14.5 of 31 days elapsed. */
+    enum quota_state s = quota_pace(&cfg, 100, 300, JUL_15_NOON, JUL_START, JUL_END, &exp, &proj);
+    assert_float_equal(exp, 300.0 * 14.5 / 31.0, 1e-9);
+    assert_float_equal(proj, 100.0 * 31.0 / 14.5, 1e-9);
+    /* 100 < 0.8 x 140.3 = 112.3 */
+    assert_int_equal(s, QUOTA_BEHIND);
+    assert_int_equal(quota_pace(&cfg, 113, 300, JUL_15_NOON, JUL_START, JUL_END, NULL, NULL), QUOTA_ON_TRACK);
+    assert_int_equal(quota_pace(&cfg, 112, 300, JUL_15_NOON, JUL_START, JUL_END, NULL, NULL), QUOTA_BEHIND);
+    assert_int_equal(quota_pace(&cfg, 300, 300, JUL_15_NOON, JUL_START, JUL_END, NULL, NULL), QUOTA_MET);
+    assert_int_equal(quota_pace(&cfg, 301, 300, JUL_START + DAY, JUL_START, JUL_END, NULL, NULL), QUOTA_MET);
+}
+
+static void test_pace_start_day(void **state) {
+    (void)state;
+    quota_config cfg;
+    quota_config_default(&cfg);
+    /* Day 2 at 23:59 VN: never BEHIND yet, even with nothing. */
+    int64_t day2_end = JUL_START + 2 * DAY - 60000;
+    assert_int_equal(quota_pace(&cfg, 0, 300, day2_end, JUL_START, JUL_END, NULL, NULL), QUOTA_ON_TRACK);
+    /* Day 3 00:00 VN: BEHIND with nothing. */
+    assert_int_equal(quota_pace(&cfg, 0, 300, JUL_START + 2 * DAY, JUL_START, JUL_END, NULL, NULL), QUOTA_BEHIND);
+    cfg.pace_start_day = 10;
+    assert_int_equal(quota_pace(&cfg, 0, 300, JUL_START + 8 * DAY, JUL_START, JUL_END, NULL, NULL), QUOTA_ON_TRACK);
+    assert_int_equal(quota_pace(&cfg, 0, 300, JUL_START + 9 * DAY, JUL_START, JUL_END, NULL, NULL), QUOTA_BEHIND);
+    /* behind share */
+    quota_config_default(&cfg);
+    cfg.behind_share = 0.5;
+    assert_int_equal(quota_pace(&cfg, 71, 300, JUL_15_NOON, JUL_START, JUL_END, NULL, NULL), QUOTA_ON_TRACK);
+    assert_int_equal(quota_pace(&cfg, 70, 300, JUL_15_NOON, JUL_START, JUL_END, NULL, NULL), QUOTA_BEHIND);
+}
+
+static void test_pace_outside_month(void **state) {
+    (void)state;
+    quota_config cfg;
+    quota_config_default(&cfg);
+    double exp, proj;
+    /* Before the month: nothing expected yet. */
+    assert_int_equal(quota_pace(&cfg, 0, 300, JUL_START - 1, JUL_START, JUL_END, &exp, &proj), QUOTA_ON_TRACK);
+    assert_float_equal(exp, 0.0, 1e-12);
+    /* After it: the whole target expected, projection = count. */
+    assert_int_equal(quota_pace(&cfg, 239, 300, JUL_END + DAY, JUL_START, JUL_END, &exp, &proj), QUOTA_BEHIND);
+    assert_float_equal(exp, 300.0, 1e-12);
+    assert_float_equal(proj, 239.0, 1e-12);
+    assert_int_equal(quota_pace(&cfg, 240, 300, JUL_END + DAY, JUL_START, JUL_END, NULL, NULL), QUOTA_ON_TRACK);
+}
+
+static void test_month_bounds_utc7(void **state) {
+    (void)state;
+    char m[8];
+    int64_t s, e;
+    assert_int_equal(vntime_month_bounds("2025-07", &s, &e), 0);
+    assert_true(s == JUL_START && e == JUL_END);
+    /* 2025-07-31 16:59:59.999 UTC is still July in Vietnam; 17:00 is August. */
+    vntime_month(JUL_END - 1, m);
+    assert_string_equal(m, "2025-07");
+    vntime_month(JUL_END, m);
+    assert_string_equal(m, "2025-08");
+    vntime_month(JUL_START, m);
+    assert_string_equal(m, "2025-07");
+    vntime_month(JUL_START - 1, m);
+    assert_string_equal(m, "2025-06");
+}
+
+/* ---- the table ---- */
+
+static void test_counts_every_level(void **state) {
+    (void)state;
+    registry_t *reg = load_csv(CSV3);
+    quota_config cfg;
+    quota_config_default(&cfg);
+    char err[128];
+    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    assert_non_null(qt);
+    const registry_unit *c1 = registry_find(reg, "00001"), *c4 = registry_find(reg, "00004"),
+                        *c10 = registry_find(reg, "00010");
+    assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c4, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c10, "2025-07", QUOTA_MOBILE, 1, 0, JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c10, "2025-07", QUOTA_MOBILE, 0, 1, JUL_15_NOON), 0); /* late */
+    assert_int_equal(quota_add(qt, c10, "2025-06", QUOTA_FIXED, 0, 0, JUL_15_NOON), 0);
+
+    quota_status st;
+    quota_get(qt, registry_find(reg, "001"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.count, 2);
+    quota_get(qt, registry_find(reg, "01"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.count, 2);
+    quota_get(qt, registry_find(reg, "01"), "2025-07", QUOTA_MOBILE, JUL_15_NOON, &st);
+    assert_int_equal(st.count, 1);
+    assert_int_equal(st.count_5g, 1);
+    assert_int_equal(st.late_count, 1);
+    assert_int_equal(st.target, 300);
+    assert_string_equal(st.month, "2025-07");
+    quota_get(qt, registry_find(reg, "002"), "2025-06", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.count, 1);
+    quota_get(qt, registry_find(reg, "02"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.count, 0);
+    quota_table_free(qt);
+    registry_free(reg);
+}
+
+static void test_two_levels(void **state) {
+    (void)state;
+    registry_t *reg = load_csv(CSV2);
+    quota_config cfg;
+    quota_config_default(&cfg);
+    char err[128];
+    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_add(qt, registry_find(reg, "00004"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_add(qt, registry_find(reg, "00008"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_status st;
+    quota_get(qt, registry_find(reg, "01"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.count, 2);
+    /* three dirty counters: two communes, one province */
+    assert_int_equal(quota_flush(qt, JUL_15_NOON, NULL, NULL), 3);
+    quota_table_free(qt);
+    registry_free(reg);
+}
+
+static void collect_status(const quota_status *st, void *ctx) {
+    size_t *n = ctx;
+    (void)st;
+    (*n)++;
+}
+
+static void test_flush_coalesces(void **state) {
+    (void)state;
+    registry_t *reg = load_csv(CSV3);
+    quota_config cfg;
+    quota_config_default(&cfg);
+    char err[128];
+    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    for (int i = 0; i < 50; i++) quota_add(qt, registry_find(reg, "00001"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    size_t n = 0;
+    assert_int_equal(quota_dirty_count(qt), 3);
+    assert_int_equal(quota_flush(qt, JUL_15_NOON, collect_status, &n), 3); /* commune, district, province */
+    assert_int_equal(n, 3);
+    assert_int_equal(quota_flush(qt, JUL_15_NOON, collect_status, &n), 0);
+    quota_table_free(qt);
+    registry_free(reg);
+}
+
+static int only_province_01(const registry_unit *p, void *ctx) {
+    (void)ctx;
+    return strcmp(p->code, "01") == 0;
+}
+
+static void test_alerts_once(void **state) {
+    (void)state;
+    registry_t *reg = load_csv(CSV3);
+    quota_config cfg;
+    quota_config_default(&cfg);
+    cfg.target = 10;
+    char err[128];
+    struct alerts al = {0};
+    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_set_alerts(qt, capture, &al);
+
+    /* Replay: counting but not alerting. */
+    const registry_unit *c1 = registry_find(reg, "00001");
+    quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    assert_int_equal(quota_evaluate(qt, JUL_15_NOON, NULL, NULL), 0);
+    assert_int_equal(al.n, 0);
+
+    /* Caught up: expected 10 x 14.5/31 = 4.68, BEHIND below 3.74. Province
+     * 01 has 6 units x 2 classes; province 02 is not ours. */
+    quota_set_alerting(qt, 1);
+    size_t n = quota_evaluate(qt, JUL_15_NOON, only_province_01, NULL);
+    assert_int_equal(n, 12);
+    assert_int_equal(al.n, 12);
+    assert_int_equal(count_alerts_for(&al, "00001", QUOTA_FIXED, QUOTA_BEHIND), 1);
+    assert_int_equal(al.a[0].from, QUOTA_ON_TRACK);
+    assert_int_equal(count_alerts_for(&al, "00600", QUOTA_FIXED, QUOTA_BEHIND), 0);
+    /* Never twice. */
+    assert_int_equal(quota_evaluate(qt, JUL_15_NOON + 60000, only_province_01, NULL), 0);
+
+    /* 3 more: 4 >= 3.74, back ON_TRACK at commune, district and province. */
+    al.n = 0;
+    for (int i = 0; i < 3; i++) quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    assert_int_equal(al.n, 3);
+    assert_int_equal(count_alerts_for(&al, "00001", QUOTA_FIXED, QUOTA_ON_TRACK), 1);
+    assert_int_equal(count_alerts_for(&al, "001", QUOTA_FIXED, QUOTA_ON_TRACK), 1);
+    assert_int_equal(count_alerts_for(&al, "01", QUOTA_FIXED, QUOTA_ON_TRACK), 1);
+    assert_int_equal(al.a[0].from, QUOTA_BEHIND);
+    assert_int_equal(al.a[0].status.count, 4);
+
+    /* To the target: MET once, and no alert after it. */
+    al.n = 0;
+    for (int i = 0; i < 10; i++) quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    assert_int_equal(count_alerts_for(&al, "00001", QUOTA_FIXED, QUOTA_MET), 1);
+    assert_int_equal(count_alerts_for(&al, "01", QUOTA_FIXED, QUOTA_MET), 1);
+    assert_int_equal(al.n, 3);
+    al.n = 0;
+    assert_int_equal(quota_evaluate(qt, JUL_15_NOON + 3 * DAY, only_province_01, NULL), 0);
+
+    /* A sample of another month never alerts. */
+    quota_add(qt, registry_find(reg, "00010"), "2025-06", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    assert_int_equal(al.n, 0);
+    quota_table_free(qt);
+    registry_free(reg);
+}
+
+static void test_behind_on_time(void **state) {
+    (void)state;
+    registry_t *reg = load_csv(CSV2);
+    quota_config cfg;
+    quota_config_default(&cfg);
+    char err[128];
+    struct alerts al = {0};
+    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_set_alerts(qt, capture, &al);
+    quota_set_alerting(qt, 1);
+    /* Day 2: nobody is behind yet. */
+    assert_int_equal(quota_evaluate(qt, JUL_START + DAY + 3600000, NULL, NULL), 0);
+    /* Day 3 00:00: all 3 units x 2 classes fall BEHIND by the clock alone,
+     * and their states are queued for the quota topic. */
+    assert_int_equal(quota_evaluate(qt, JUL_START + 2 * DAY, NULL, NULL), 6);
+    assert_int_equal(quota_dirty_count(qt), 6);
+    /* New month: August starts ON_TRACK again, nothing to say until day 3. */
+    al.n = 0;
+    assert_int_equal(quota_evaluate(qt, JUL_END + DAY, NULL, NULL), 0);
+    assert_int_equal(quota_evaluate(qt, JUL_END + 2 * DAY, NULL, NULL), 6);
+    assert_string_equal(al.a[0].status.month, "2025-08");
+    quota_table_free(qt);
+    registry_free(reg);
+}
+
+static void test_seed_and_reset(void **state) {
+    (void)state;
+    registry_t *reg = load_csv(CSV3);
+    quota_config cfg;
+    quota_config_default(&cfg);
+    char err[128];
+    struct alerts al = {0};
+    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_set_alerts(qt, capture, &al);
+    /* What the alerts topic said before a restart is not said again. */
+    const registry_unit *p1 = registry_find(reg, "01");
+    for (size_t i = 0; i < registry_size(reg); i++) {
+        const registry_unit *u = registry_unit_at(reg, i);
+        quota_seed_state(qt, u, "2025-07", QUOTA_FIXED, QUOTA_BEHIND);
+        quota_seed_state(qt, u, "2025-07", QUOTA_MOBILE, QUOTA_BEHIND);
+    }
+    quota_set_alerting(qt, 1);
+    assert_int_equal(quota_evaluate(qt, JUL_15_NOON, NULL, NULL), 0);
+    /* A province handed to another collector loses its counts and pending
+     * updates, but not what was alerted. */
+    quota_add(qt, registry_find(reg, "00001"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_add(qt, registry_find(reg, "00600"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_reset_province(qt, p1);
+    quota_status st;
+    quota_get(qt, p1, "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.count, 0);
+    quota_get(qt, registry_find(reg, "02"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.count, 1);
+    assert_int_equal(quota_flush(qt, JUL_15_NOON, NULL, NULL), 3); /* 00600, 020, 02 only */
+    assert_int_equal(quota_evaluate(qt, JUL_15_NOON, NULL, NULL), 0);
+    quota_table_free(qt);
+    registry_free(reg);
+}
+
+/* ---- de-duplication and the daily cap ---- */
+
+static void test_dedupe_window(void **state) {
+    (void)state;
+    dedupe_t *dd = dedupe_new();
+    assert_int_equal(dedupe_mark(dd, "a", 5), DEDUPE_NEW);
+    assert_int_equal(dedupe_mark(dd, "a", 5), DEDUPE_SEEN);
+    assert_int_equal(dedupe_mark(dd, "b", 5), DEDUPE_NEW); /* per agent */
+    assert_int_equal(dedupe_mark(dd, "a", 3), DEDUPE_NEW); /* out of order */
+    assert_int_equal(dedupe_mark(dd, "a", 3), DEDUPE_SEEN);
+    assert_int_equal(dedupe_mark(dd, "a", 70), DEDUPE_NEW); /* shift across a word */
+    assert_int_equal(dedupe_mark(dd, "a", 5), DEDUPE_SEEN);
+    assert_int_equal(dedupe_mark(dd, "a", 3), DEDUPE_SEEN);
+    assert_int_equal(dedupe_mark(dd, "a", 4), DEDUPE_NEW);
+    assert_int_equal(dedupe_mark(dd, "a", 200), DEDUPE_NEW);
+    assert_int_equal(dedupe_mark(dd, "a", 70), DEDUPE_SEEN);
+    assert_int_equal(dedupe_mark(dd, "a", 69), DEDUPE_NEW);
+    /* Beyond the window: cannot tell, never counted twice. */
+    assert_int_equal(dedupe_mark(dd, "a", 200 + DEDUPE_WINDOW + 10), DEDUPE_NEW);
+    assert_int_equal(dedupe_mark(dd, "a", 200), DEDUPE_TOO_OLD);
+    assert_int_equal(dedupe_mark(dd, "a", 200 + 11), DEDUPE_NEW);
+    assert_int_equal(dedupe_mark(dd, "a", 200 + 11), DEDUPE_SEEN);
+    for (uint64_t s = 10000; s < 12000; s++) assert_int_equal(dedupe_mark(dd, "c", s), DEDUPE_NEW);
+    for (uint64_t s = 12000 - DEDUPE_WINDOW; s < 12000; s++) assert_int_equal(dedupe_mark(dd, "c", s), DEDUPE_SEEN);
+    assert_int_equal(dedupe_agents(dd), 3);
+    dedupe_free(dd);
+}
+
+static void test_dailycap(void **state) {
+    (void)state;
+    dailycap_t *dc = dailycap_new(12);
+    int64_t d = dailycap_day(JUL_15_NOON);
+    for (int i = 0; i < 12; i++) assert_int_equal(dailycap_take(dc, "a", "00001", d), 0);
+    assert_int_equal(dailycap_take(dc, "a", "00001", d), 1);
+    assert_int_equal(dailycap_take(dc, "a", "00004", d), 0);
+    assert_int_equal(dailycap_take(dc, "b", "00001", d), 0);
+    assert_int_equal(dailycap_take(dc, "a", "00001", d + 1), 0);
+    /* Days are Vietnamese: 16:59 UTC and 17:00 UTC are different days. */
+    assert_int_equal(dailycap_day(JUL_START) - dailycap_day(JUL_START - 1), 1);
+    assert_int_equal(dailycap_prune(dc, d + 1), 3);
+    assert_int_equal(dailycap_take(dc, "a", "00001", d), 0);
+    dailycap_free(dc);
+}
+
+/* ---- ingest: validation, dedupe, cap and late rule together ---- */
+
+struct agent {
+    uint8_t pk[SIGN_PUBLIC_BYTES], sk[SIGN_SECRET_BYTES];
+    char id[SIGN_AGENT_ID_CHARS + 1];
+};
+
+static void enroll(agents_t *ag, struct agent *a, const char *commune) {
+    sign_keypair(a->pk, a->sk);
+    sign_agent_id(a->pk, a->id);
+    Ispeed__V1__AgentEnrollment en = ISPEED__V1__AGENT_ENROLLMENT__INIT;
+    uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES], buf[512];
+    en.agent_id = a->id;
+    en.public_key.data = a->pk;
+    en.public_key.len = SIGN_PUBLIC_BYTES;
+    en.commune = (char *)commune;
+    size_t ml = sign_enrollment_message(a->pk, a->id, commune, msg, sizeof msg);
+    sign_detached(a->sk, msg, ml, sig);
+    en.signature.data = sig;
+    en.signature.len = sizeof sig;
+    size_t n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    char err[256];
+    assert_int_equal(agents_apply(ag, a->id, strlen(a->id), buf, n, err, sizeof err), 0);
+}
+
+/* A signed sample; returns its length in buf. */
+static size_t make_sample(const struct agent *a, uint64_t seq, const char *commune, const char *province,
+                          int64_t start_ms, Ispeed__V1__Network net, Ispeed__V1__AccessType access,
+                          Ispeed__V1__Outcome outcome, uint8_t *buf) {
+    Ispeed__V1__Sample s = ISPEED__V1__SAMPLE__INIT;
+    s.agent_id = (char *)a->id;
+    s.seq = seq;
+    s.start_ms = start_ms;
+    s.duration_ms = 15000;
+    s.commune = (char *)commune;
+    s.province = (char *)province;
+    s.network = net;
+    s.access = access;
+    s.download_bps = 80000000;
+    s.upload_bps = 30000000;
+    s.latency_min_ms = 4;
+    s.latency_median_ms = 6;
+    s.outcome = outcome;
+    uint8_t sb[512], sig[SIGN_SIGNATURE_BYTES];
+    size_t sn = ispeed__v1__sample__pack(&s, sb);
+    sign_detached(a->sk, sb, sn, sig);
+    Ispeed__V1__SignedSample ss = ISPEED__V1__SIGNED_SAMPLE__INIT;
+    ss.sample.data = sb;
+    ss.sample.len = sn;
+    ss.signature.data = sig;
+    ss.signature.len = sizeof sig;
+    ss.agent_id = (char *)a->id;
+    return ispeed__v1__signed_sample__pack(&ss, buf);
+}
+
+struct fixture {
+    registry_t *reg;
+    agents_t *ag;
+    quota_table_t *qt;
+    ingest_t *ing;
+    struct agent a, b;
+};
+
+static int setup_ingest(void **state) {
+    struct fixture *f = calloc(1, sizeof *f);
+    char err[256];
+    assert_int_equal(sign_init(), 0);
+    f->reg = load_csv(CSV3);
+    f->ag = agents_new();
+    quota_config qc;
+    quota_config_default(&qc);
+    f->qt = quota_table_new(f->reg, &qc, err, sizeof err);
+    ingest_config ic;
+    ingest_config_default(&ic);
+    f->ing = ingest_new(f->reg, f->ag, NULL, f->qt, &ic, err, sizeof err);
+    enroll(f->ag, &f->a, "00001");
+    enroll(f->ag, &f->b, "00600");
+    *state = f;
+    return 0;
+}
+
+static int teardown_ingest(void **state) {
+    struct fixture *f = *state;
+    ingest_free(f->ing);
+    quota_table_free(f->qt);
+    agents_free(f->ag);
+    registry_free(f->reg);
+    free(f);
+    return 0;
+}
+
+static enum ingest_result feed(struct fixture *f, const char *key, const uint8_t *buf, size_t n, int64_t arrival,
+                               int64_t now, enum reject_reason *why) {
+    char detail[256];
+    return ingest_sample(f->ing, 0, key, strlen(key), buf, n, arrival, now, why, detail, sizeof detail);
+}
+
+static uint64_t count_of(struct fixture *f, const char *unit, const char *month, enum quota_network net,
+                         uint64_t *late) {
+    quota_status st;
+    quota_get(f->qt, registry_find(f->reg, unit), month, net, JUL_15_NOON, &st);
+    if (late) *late = st.late_count;
+    return st.count;
+}
+
+static void test_ingest_counts_and_dedupes(void **state) {
+    struct fixture *f = *state;
+    uint8_t buf[1024];
+    enum reject_reason why;
+    size_t n = make_sample(&f->a, 1, "00001", "01", JUL_15_NOON - 3600000, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                           ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "01", buf, n, JUL_15_NOON, JUL_15_NOON, &why), INGEST_COUNTED);
+    /* The same sample redelivered counts once. */
+    assert_int_equal(feed(f, "01", buf, n, JUL_15_NOON, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_DUPLICATE);
+    assert_int_equal(count_of(f, "00001", "2025-07", QUOTA_FIXED, NULL), 1);
+    assert_int_equal(count_of(f, "001", "2025-07", QUOTA_FIXED, NULL), 1);
+    assert_int_equal(count_of(f, "01", "2025-07", QUOTA_FIXED, NULL), 1);
+
+    /* Mobile 5G counts for mobile and for count_5g. */
+    n = make_sample(&f->a, 2, "00004", "01", JUL_15_NOON - 3600000, ISPEED__V1__NETWORK__NETWORK_MOBILE,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_MOBILE_5G, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "01", buf, n, -1, JUL_15_NOON, &why), INGEST_COUNTED);
+    quota_status st;
+    quota_get(f->qt, registry_find(f->reg, "01"), "2025-07", QUOTA_MOBILE, JUL_15_NOON, &st);
+    assert_int_equal(st.count, 1);
+    assert_int_equal(st.count_5g, 1);
+
+    /* A failed test is valid and never counts. */
+    n = make_sample(&f->a, 3, "00001", "01", JUL_15_NOON - 3600000, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_TIMEOUT, buf);
+    assert_int_equal(feed(f, "01", buf, n, JUL_15_NOON, JUL_15_NOON, &why), INGEST_FAILED_TEST);
+    assert_int_equal(count_of(f, "00001", "2025-07", QUOTA_FIXED, NULL), 1);
+}
+
+static void test_ingest_month_in_utc7(void **state) {
+    struct fixture *f = *state;
+    uint8_t buf[1024];
+    enum reject_reason why;
+    /* 2025-06-30 17:30 UTC is 1 July 00:30 in Vietnam. */
+    size_t n = make_sample(&f->b, 1, "00600", "02", JUL_START + 1800000, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                           ISPEED__V1__ACCESS_TYPE__ACCESS_WIFI, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "02", buf, n, JUL_START + DAY, JUL_15_NOON, &why), INGEST_COUNTED);
+    /* 2025-06-30 16:30 UTC is still 30 June. */
+    n = make_sample(&f->b, 2, "00600", "02", JUL_START - 1800000, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_WIFI, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "02", buf, n, JUL_START + DAY, JUL_15_NOON, &why), INGEST_COUNTED);
+    assert_int_equal(count_of(f, "00600", "2025-07", QUOTA_FIXED, NULL), 1);
+    assert_int_equal(count_of(f, "00600", "2025-06", QUOTA_FIXED, NULL), 1);
+}
+
+static void test_ingest_late_and_cap(void **state) {
+    struct fixture *f = *state;
+    uint8_t buf[1024];
+    enum reject_reason why;
+    uint64_t late;
+    int64_t june = JUL_START - 10 * DAY;
+    /* June sample arriving 4 July 23:59 VN: within grace. 5 July 00:00: late. */
+    size_t n = make_sample(&f->b, 10, "00600", "02", june, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                           ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "02", buf, n, JUL_START + 4 * DAY - 60000, JUL_15_NOON, &why), INGEST_COUNTED);
+    n = make_sample(&f->b, 11, "00600", "02", june, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "02", buf, n, JUL_START + 4 * DAY, JUL_15_NOON, &why), INGEST_LATE);
+    assert_int_equal(count_of(f, "00600", "2025-06", QUOTA_FIXED, &late), 1);
+    assert_int_equal(late, 1);
+
+    /* Daily cap: 12 per agent per unit per day; the 13th is valid, not counted. */
+    for (uint64_t s = 100; s < 112; s++) {
+        n = make_sample(&f->a, s, "00004", "01", JUL_15_NOON - (int64_t)s * 60000, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                        ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+        assert_int_equal(feed(f, "01", buf, n, JUL_15_NOON, JUL_15_NOON, &why), INGEST_COUNTED);
+    }
+    n = make_sample(&f->a, 200, "00004", "01", JUL_15_NOON - 60000, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "01", buf, n, JUL_15_NOON, JUL_15_NOON, &why), INGEST_OVER_CAP);
+    assert_int_equal(count_of(f, "00004", "2025-07", QUOTA_FIXED, NULL), 12);
+}
+
+static void test_ingest_rejects(void **state) {
+    struct fixture *f = *state;
+    uint8_t buf[1024];
+    enum reject_reason why;
+    size_t n;
+    /* garbage */
+    assert_int_equal(feed(f, "01", (const uint8_t *)"\xff\xff\xff", 3, -1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_DECODE_ERROR);
+    /* unknown agent */
+    struct agent stranger;
+    sign_keypair(stranger.pk, stranger.sk);
+    sign_agent_id(stranger.pk, stranger.id);
+    n = make_sample(&stranger, 1, "00001", "01", JUL_15_NOON, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "01", buf, n, -1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_UNKNOWN_AGENT);
+    /* bad signature: one bit flipped in the signed bytes */
+    n = make_sample(&f->a, 1, "00001", "01", JUL_15_NOON, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    buf[5] ^= 1;
+    assert_int_equal(feed(f, "01", buf, n, -1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_true(why == REJECT_BAD_SIGNATURE || why == REJECT_DECODE_ERROR);
+    /* unknown commune, and a commune under another province's key */
+    n = make_sample(&f->a, 2, "99999", "01", JUL_15_NOON, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "01", buf, n, -1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_UNKNOWN_COMMUNE);
+    n = make_sample(&f->a, 3, "00001", "01", JUL_15_NOON, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "02", buf, n, -1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_PROVINCE_MISMATCH);
+    /* more than 10 minutes in the future; 9 minutes is clock skew */
+    n = make_sample(&f->a, 4, "00001", "01", JUL_15_NOON + 11 * 60000, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "01", buf, n, -1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_IMPLAUSIBLE);
+    n = make_sample(&f->a, 5, "00001", "01", JUL_15_NOON + 9 * 60000, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "01", buf, n, -1, JUL_15_NOON, &why), INGEST_COUNTED);
+    /* Rejected samples never reach the dedupe marks: seq 2, 3 and 4 still count. */
+    n = make_sample(&f->a, 3, "00001", "01", JUL_15_NOON, ISPEED__V1__NETWORK__NETWORK_FIXED,
+                    ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
+    assert_int_equal(feed(f, "01", buf, n, -1, JUL_15_NOON, &why), INGEST_COUNTED);
+}
+
+static void test_enrollment_checks(void **state) {
+    (void)state;
+    assert_int_equal(sign_init(), 0);
+    agents_t *ag = agents_new();
+    struct agent a;
+    enroll(ag, &a, "00001");
+    assert_non_null(agents_find(ag, a.id));
+    /* An enrollment signed for another commune than it claims is refused. */
+    struct agent b;
+    sign_keypair(b.pk, b.sk);
+    sign_agent_id(b.pk, b.id);
+    Ispeed__V1__AgentEnrollment en = ISPEED__V1__AGENT_ENROLLMENT__INIT;
+    uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES], buf[512];
+    size_t ml = sign_enrollment_message(b.pk, b.id, "00001", msg, sizeof msg);
+    sign_detached(b.sk, msg, ml, sig);
+    en.agent_id = b.id;
+    en.public_key.data = b.pk;
+    en.public_key.len = SIGN_PUBLIC_BYTES;
+    en.commune = "00004";
+    en.signature.data = sig;
+    en.signature.len = sizeof sig;
+    size_t n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    char err[256];
+    assert_int_equal(agents_apply(ag, b.id, strlen(b.id), buf, n, err, sizeof err), -1);
+    /* An id that is not derived from the key is refused. */
+    en.commune = "00001";
+    en.agent_id = a.id;
+    n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    assert_int_equal(agents_apply(ag, NULL, 0, buf, n, err, sizeof err), -1);
+    assert_null(agents_find(ag, b.id));
+    /* A tombstone withdraws the agent. */
+    assert_int_equal(agents_apply(ag, a.id, strlen(a.id), NULL, 0, err, sizeof err), 0);
+    assert_null(agents_find(ag, a.id));
+    agents_free(ag);
+}
+
+static void test_merges(void **state) {
+    (void)state;
+    char path[] = "/tmp/test_merges_XXXXXX";
+    const char *csv = "old_commune,new_commune,kind\n"
+                      "00001,00004,full\n"
+                      "00002,00004,partial\n"
+                      "00002,00010,partial\n"
+                      "00003,00010,partial\n"
+                      "00005,00004,partial\n"
+                      "00005,00010,full\n";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
+    close(fd);
+    char err[256];
+    merges_t *mg = merges_load(path, err, sizeof err);
+    unlink(path);
+    assert_non_null(mg);
+    assert_string_equal(merges_find(mg, "00001"), "00004");
+    assert_null(merges_find(mg, "00002")); /* split between two: ambiguous */
+    assert_string_equal(merges_find(mg, "00003"), "00010");
+    assert_string_equal(merges_find(mg, "00005"), "00010"); /* the full row wins */
+    assert_null(merges_find(mg, "00009"));
+    merges_free(mg);
+    assert_null(merges_load("/nonexistent/merges.csv", err, sizeof err));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pace_expected),
+        cmocka_unit_test(test_pace_start_day),
+        cmocka_unit_test(test_pace_outside_month),
+        cmocka_unit_test(test_month_bounds_utc7),
+        cmocka_unit_test(test_counts_every_level),
+        cmocka_unit_test(test_two_levels),
+        cmocka_unit_test(test_flush_coalesces),
+        cmocka_unit_test(test_alerts_once),
+        cmocka_unit_test(test_behind_on_time),
+        cmocka_unit_test(test_seed_and_reset),
+        cmocka_unit_test(test_dedupe_window),
+        cmocka_unit_test(test_dailycap),
+        cmocka_unit_test(test_enrollment_checks),
+        cmocka_unit_test(test_merges),
+        cmocka_unit_test_setup_teardown(test_ingest_counts_and_dedupes, setup_ingest, teardown_ingest),
+        cmocka_unit_test_setup_teardown(test_ingest_month_in_utc7, setup_ingest, teardown_ingest),
+        cmocka_unit_test_setup_teardown(test_ingest_late_and_cap, setup_ingest, teardown_ingest),
+        cmocka_unit_test_setup_teardown(test_ingest_rejects, setup_ingest, teardown_ingest),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

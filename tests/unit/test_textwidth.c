@@ -1,0 +1,131 @@
+/* ctl/textwidth.c and ctl/escape.c: Vietnamese names line up in tables
+ * (columns are glyphs, not bytes) and survive CSV and JSON quoting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "escape.h"
+#include "textwidth.h"
+
+static void width_counts_glyphs_not_bytes(void **state) {
+    (void)state;
+    assert_int_equal(textwidth(""), 0);
+    assert_int_equal(textwidth("abc"), 3);
+    /* NFC: one code point per glyph, 2 or 3 bytes each. */
+    assert_int_equal(strlen("Phường Phúc Xá"), 19);
+    assert_int_equal(textwidth("Phường Phúc Xá"), 14);
+    assert_int_equal(textwidth("Thành phố Hà Nội"), 16);
+    assert_int_equal(textwidth("Đắk Lắk"), 7);
+}
+
+static void combining_marks_take_no_column(void **state) {
+    (void)state;
+    /* NFD "Phường": u + U+031B horn + o + U+031B horn + U+0300 grave. */
+    const char *nfd = "Phu\xCC\x9Bo\xCC\x9B\xCC\x80ng";
+    assert_int_equal(textwidth(nfd), 6);
+    assert_int_equal(textwidth("Phường"), 6);
+}
+
+static void invalid_bytes_count_one_each(void **state) {
+    (void)state;
+    assert_int_equal(textwidth("a\xFF" "b"), 3);
+    assert_int_equal(textwidth("\xE1\xBB"), 2); /* truncated sequence */
+}
+
+static void truncate_adds_ellipsis_only_when_needed(void **state) {
+    (void)state;
+    char out[64];
+    assert_int_equal(textwidth_truncate("Phường Phúc Xá", 14, out, sizeof out), 14);
+    assert_string_equal(out, "Phường Phúc Xá");
+    assert_int_equal(textwidth_truncate("Phường Phúc Xá", 20, out, sizeof out), 14);
+    assert_string_equal(out, "Phường Phúc Xá");
+    assert_int_equal(textwidth_truncate("Phường Phúc Xá", 10, out, sizeof out), 10);
+    assert_string_equal(out, "Phường Ph…");
+    assert_int_equal(textwidth(out), 10);
+    assert_int_equal(textwidth_truncate("Phường", 1, out, sizeof out), 1);
+    assert_string_equal(out, "…");
+    assert_int_equal(textwidth_truncate("Phường", 0, out, sizeof out), 0);
+    assert_string_equal(out, "");
+}
+
+static void truncate_keeps_combining_marks_with_their_letter(void **state) {
+    (void)state;
+    char out[64];
+    /* Width 5 keeps 4 glyphs, the last "ờ" with both its marks, then "…". */
+    textwidth_truncate("Phu\xCC\x9Bo\xCC\x9B\xCC\x80ng xa", 5, out, sizeof out);
+    assert_string_equal(out, "Phu\xCC\x9Bo\xCC\x9B\xCC\x80\xE2\x80\xA6");
+    assert_int_equal(textwidth(out), 5);
+}
+
+static void truncate_never_splits_a_code_point_in_a_small_buffer(void **state) {
+    (void)state;
+    char out[8];
+    /* 7 usable bytes: "Phư" (4 bytes) and "…" (3); never half of "ờ". */
+    size_t w = textwidth_truncate("Phường Phúc Xá", 14, out, sizeof out);
+    assert_true(strlen(out) < sizeof out);
+    assert_int_equal(textwidth(out), w);
+    assert_string_equal(out, "Phư…");
+}
+
+static char *capture(void (*fn)(FILE *, const char *), const char *s) {
+    static char buf[512];
+    memset(buf, 0, sizeof buf);
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    assert_non_null(f);
+    fn(f, s);
+    fclose(f);
+    return buf;
+}
+
+static void fput_pads_to_display_width(void **state) {
+    (void)state;
+    char buf[128];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    assert_non_null(f);
+    textwidth_fput(f, "Phúc Xá", 9, 1);
+    fputc('|', f);
+    textwidth_fput(f, "42", 5, 0);
+    fputc('|', f);
+    textwidth_fput(f, "Phường Phúc Xá", 8, 1);
+    fputc('|', f);
+    fclose(f);
+    assert_string_equal(buf, "Phúc Xá  |   42|Phường …|");
+}
+
+static void csv_quotes_only_when_needed(void **state) {
+    (void)state;
+    assert_string_equal(capture(escape_csv, "Phường Phúc Xá"), "Phường Phúc Xá");
+    assert_string_equal(capture(escape_csv, "Xã A, B"), "\"Xã A, B\"");
+    assert_string_equal(capture(escape_csv, "Xã \"Mới\""), "\"Xã \"\"Mới\"\"\"");
+    assert_string_equal(capture(escape_csv, "two\nlines"), "\"two\nlines\"");
+    assert_string_equal(capture(escape_csv, " padded"), "\" padded\"");
+    assert_string_equal(capture(escape_csv, ""), "");
+}
+
+static void json_escapes_controls_and_keeps_utf8(void **state) {
+    (void)state;
+    assert_string_equal(capture(escape_json, "Phường \"Phúc\" Xá"), "\"Phường \\\"Phúc\\\" Xá\"");
+    assert_string_equal(capture(escape_json, "a\\b\tc\x01"), "\"a\\\\b\\tc\\u0001\"");
+    assert_string_equal(capture(escape_json, "bad\xFFz"), "\"bad\\ufffdz\"");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(width_counts_glyphs_not_bytes),
+        cmocka_unit_test(combining_marks_take_no_column),
+        cmocka_unit_test(invalid_bytes_count_one_each),
+        cmocka_unit_test(truncate_adds_ellipsis_only_when_needed),
+        cmocka_unit_test(truncate_keeps_combining_marks_with_their_letter),
+        cmocka_unit_test(truncate_never_splits_a_code_point_in_a_small_buffer),
+        cmocka_unit_test(fput_pads_to_display_width),
+        cmocka_unit_test(csv_quotes_only_when_needed),
+        cmocka_unit_test(json_escapes_controls_and_keeps_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
