@@ -10,6 +10,7 @@ BUILD=${1:?usage: ctl_quota_alerts.sh BUILD_DIR}
 CTL=$BUILD/ctl/ispeedctl
 PUB=$BUILD/tests/ispeed-publish-quota
 KDEV=$BUILD/kafkadev/ispeed-kafka-dev
+DATA=${ISPEED_DATA_DIR:-$(cd "$(dirname "$0")/../../../shared/data" && pwd)}
 TMP=$(mktemp -d)
 KPID=
 FPID=
@@ -109,10 +110,18 @@ expect_rc 0 "$CTL" quota --help
 00001|Phường Phúc Xá|commune|001|01|$M|fixed|ON_TRACK|BEHIND|20|110.0|300|60.0|$((NOW_MS - 7200000))
 79001|Phường Bến Nghé|commune|760|79|$M|mobile|ON_TRACK|MET|300|100.0|300|900.0|$((NOW_MS - 60000))
 EOF
-expect_rc 0 "$CTL" alerts -b "$B"
+expect_rc 0 "$CTL" alerts -b "$B" --units none
 [ "$(wc -l <"$TMP/out")" -eq 2 ] || fail "alerts: $(cat "$TMP/out")"
-head -n 1 "$TMP/out" | grep -q '00001 Phường Phúc Xá  commune fixed  ON_TRACK→BEHIND  count/expected/target 20/110/300  projection 60$' ||
+head -n 1 "$TMP/out" | grep -q '00001 Phường Phúc Xá (001, 01)  commune fixed  ON_TRACK→BEHIND  count/expected/target 20/110/300  projection 60$' ||
     fail "alert line: $(cat "$TMP/out")"
+# With the registry, the unit's full name: commune, district, province.
+expect_rc 0 "$CTL" alerts -b "$B" --units "$DATA/vn-units-2025-03.csv" --province 01
+grep -q '00001 Phường Phúc Xá, Quận Ba Đình, Thành phố Hà Nội  commune fixed  ON_TRACK→BEHIND' "$TMP/out" ||
+    fail "alert with registry: $(cat "$TMP/out")"
+expect_rc 0 "$CTL" alerts -b "$B" --units "$DATA/vn-units-2025-03.csv" --format json --province 79
+grep -q '"full_name":"Phường Bến Nghé (760, 79)"' "$TMP/out" || fail "unit not in the registry: $(cat "$TMP/out")"
+expect_rc 2 "$CTL" alerts -b "$B" --units "$DATA/vn-units-2025-03.csv" --province 99
+grep -q 'unknown province 99' "$TMP/err" || fail "unknown province: $(cat "$TMP/err")"
 expect_rc 0 "$CTL" alerts -b "$B" --since 1h
 [ "$(cut -c22-26 "$TMP/out")" = "79001" ] || fail "--since: $(cat "$TMP/out")"
 expect_rc 0 "$CTL" alerts -b "$B" --province 01 --format json

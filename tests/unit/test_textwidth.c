@@ -1,5 +1,6 @@
-/* ctl/textwidth.c and ctl/escape.c: Vietnamese names line up in tables
- * (columns are glyphs, not bytes) and survive CSV and JSON quoting. */
+/* ctl/textwidth.c, ctl/escape.c and ctl/report_lang.c: Vietnamese names
+ * line up in tables (columns are glyphs, not bytes), survive CSV, JSON and
+ * HTML quoting, and numbers are written as each language writes them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "escape.h"
+#include "report_lang.h"
 #include "textwidth.h"
 
 static void width_counts_glyphs_not_bytes(void **state) {
@@ -115,6 +117,37 @@ static void json_escapes_controls_and_keeps_utf8(void **state) {
     assert_string_equal(capture(escape_json, "bad\xFFz"), "\"bad\\ufffdz\"");
 }
 
+static void html_escapes_markup(void **state) {
+    (void)state;
+    assert_string_equal(capture(escape_html, "Xã \"Mới\" <b> & 'x'"), "Xã &quot;Mới&quot; &lt;b&gt; &amp; &#39;x&#39;");
+    assert_string_equal(capture(escape_html, "Phường Phúc Xá"), "Phường Phúc Xá");
+}
+
+/* The report's numbers: Vietnamese writes 96,8% and 10.047, English 96.8%
+ * and 10,047; shares are rounded half up to a tenth, in integers. */
+static void report_numbers_per_language(void **state) {
+    (void)state;
+    char out[64];
+    report_share(out, sizeof out, REPORT_LANG_VI, 61, 63);
+    assert_string_equal(out, "96,8%");
+    report_share(out, sizeof out, REPORT_LANG_EN, 61, 63);
+    assert_string_equal(out, "96.8%");
+    report_share(out, sizeof out, REPORT_LANG_EN, 1, 8); /* 12.5 exactly */
+    assert_string_equal(out, "12.5%");
+    report_share(out, sizeof out, REPORT_LANG_EN, 1, 16); /* 6.25 -> 6.3 */
+    assert_string_equal(out, "6.3%");
+    report_share(out, sizeof out, REPORT_LANG_EN, 0, 0);
+    assert_string_equal(out, "–");
+    report_number(out, sizeof out, REPORT_LANG_VI, 10047);
+    assert_string_equal(out, "10.047");
+    report_number(out, sizeof out, REPORT_LANG_EN, 1234567);
+    assert_string_equal(out, "1,234,567");
+    report_number(out, sizeof out, REPORT_LANG_EN, 300);
+    assert_string_equal(out, "300");
+    report_ratio(out, sizeof out, REPORT_LANG_VI, 97, 10047);
+    assert_string_equal(out, "97/10.047 (1,0%)");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(width_counts_glyphs_not_bytes),
@@ -126,6 +159,8 @@ int main(void) {
         cmocka_unit_test(fput_pads_to_display_width),
         cmocka_unit_test(csv_quotes_only_when_needed),
         cmocka_unit_test(json_escapes_controls_and_keeps_utf8),
+        cmocka_unit_test(html_escapes_markup),
+        cmocka_unit_test(report_numbers_per_language),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

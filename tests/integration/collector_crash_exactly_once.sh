@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Exactly-once effect across crashes: while ispeed-loadgen produces N valid
+# samples (200,000; 40,000 in a sanitizer build; ISPEED_TEST_SCALE multiplies),
+# the collector is killed with SIGKILL at random moments at least 5 times and
+# restarted each time. It restores its checkpoints from ispeed.collector.state
+# and reads on from their offsets. At the end the count of every commune,
+# district and province on the quota topics (and in /v1/quota) equals the
+# loadgen's truth exactly.
+BUILD=$(cd "$1" && pwd)
+source "$(dirname "$0")/lib.sh"
+UNITS="$DATA/vn-units-2025-03.csv"
+MONTH=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+LOADGEN=${ISPEED_LOADGEN:-$BUILD/tools/loadgen/ispeed-loadgen}
+[ -x "$LOADGEN" ] || { echo "SKIP: no ispeed-loadgen at $LOADGEN"; exit 77; }
+# ISPEED_KEEP_LOGS=DIR keeps the logs and outputs of the run there.
+trap 'if [ -n "${ISPEED_KEEP_LOGS:-}" ]; then rm -rf "$ISPEED_KEEP_LOGS"; cp -r "$WORK" "$ISPEED_KEEP_LOGS"; fi; it_cleanup' EXIT
+KILLS=${ISPEED_TEST_KILLS:-5}
+SCALE=${ISPEED_TEST_SCALE:-1}
+if grep -q '^ISPEED_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then BASE=40000; else BASE=200000; fi
+N=$(python3 -c "print(max(1000, int($BASE * $SCALE)))")
+# About 300 bytes per sample: 64 partitions keep every province's samples
+# well under the embedded Kafka's ~5 MiB per partition (checked below).
+start_kafka --partitions 64
+note "producing $N samples, killing the collector $KILLS times"
+
+PORT=$(free_port)
+COLL_PID=
+start() {
+  start_collector "collector.$1.log" --units "$UNITS" --http "127.0.0.1:$PORT" --checkpoint-interval 300 \
+    -X session.timeout.ms=6000
+  COLL_PID=${PIDS[-1]}
+}
+metric() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+assigned() { [ "$(metric ispeed_collector_assigned_partitions 2>/dev/null || echo 0)" -gt 0 ] 2>/dev/null; }
+
+"$LOADGEN" -b "$BOOTSTRAP" --units "$UNITS" --month "$MONTH" --samples "$N" --truth "$WORK/truth.csv" --seed 7 \
+  >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" &
+LG_PID=$!
+PIDS+=($LG_PID)
+
+start 0
+for i in $(seq 1 "$KILLS"); do
+  # A random moment after the collector has begun to count again.
+  wait_for 30 assigned || fail "collector run $((i - 1)) got no partitions: $(tail -3 "$WORK/collector.$((i - 1)).log")"
+  sleep "$(python3 -c "import random; print(round(random.uniform(0.5, 3.0), 2))")"
+  consumed=$(metric ispeed_collector_samples_consumed_total || echo '?')
+  kill -KILL "$COLL_PID"
+  wait "$COLL_PID" 2>/dev/null || true
+  note "kill $i: SIGKILL after $consumed records consumed in that run"
+  start "$i"
+done
+
+wait "$LG_PID" || fail "loadgen failed: $(tail -3 "$WORK/loadgen.err")"
+note "loadgen done after ${SECONDS}s"
+
+# The input is whole: every sample produced is still in the topic.
+have=$(kcat -b "$BOOTSTRAP" -C -t ispeed.samples -e -q -f 'x\n' 2>/dev/null | wc -l)
+[ "$have" -eq "$N" ] || fail "ispeed.samples holds $have records, not $N: the embedded Kafka dropped some"
+
+done_counting() {
+  [ "$(metric ispeed_collector_caught_up)" = 1 ] && [ "$(metric ispeed_collector_consumer_lag_records)" = 0 ] &&
+    [ "$(metric ispeed_collector_quota_pending)" = 0 ]
+}
+wait_for 90 done_counting || fail "the last collector did not catch up: $(tail -5 "$WORK/collector.$KILLS.log")"
+sleep 1.5 # one more checkpoint interval: the last quota updates go out with it
+restores=$(cat "$WORK"/collector.*.log | grep -c 'checkpoint restored' || true)
+note "caught up after ${SECONDS}s; $restores partition restores from checkpoints over $KILLS restarts"
+[ "$restores" -gt 0 ] || fail "no restart restored a checkpoint"
+grep -q 'reject' "$WORK/collector.$KILLS.log" && grep 'sample rejected' "$WORK"/collector.*.log | head -3 >&2
+
+# Every unit's count, fixed + mobile, from the quota topics and from the
+# collector's own table, against the truth.
+awk -F, '$2 == "province" { print $1 }' "$UNITS" >"$WORK/provinces"
+xargs -P 8 -I{} sh -c "'$BUILD/ctl/ispeedctl' quota -b '$BOOTSTRAP' --province {} --month $MONTH --format csv \
+  >'$WORK/q.{}.csv' 2>'$WORK/q.{}.err' || echo {} >>'$WORK/q.failed'" <"$WORK/provinces"
+[ ! -s "$WORK/q.failed" ] || fail "ispeedctl quota failed for $(tr '\n' ' ' <"$WORK/q.failed")"
+while read -r p; do
+  curl -sf "http://127.0.0.1:$PORT/v1/quota?province=$p&month=$MONTH" >"$WORK/h.$p.json" || fail "/v1/quota?province=$p failed"
+done <"$WORK/provinces"
+python3 - "$WORK" "$UNITS" <<'PY' || fail "counts differ from the truth"
+import csv, glob, json, os, sys
+work, units = sys.argv[1], sys.argv[2]
+given = {r[0]: int(r[1]) for r in csv.reader(open(os.path.join(work, 'truth.csv'))) if r and r[0] != 'code'}
+reg = list(csv.DictReader(open(units, encoding='utf-8')))
+codes = [r['code'] for r in reg]
+parent = {r['code']: r['parent'] for r in reg}
+# The truth of every level from the communes' (a truth file may list only them).
+truth = {}
+for r in reg:
+    if r['level'] == 'commune' and given.get(r['code']):
+        c = r['code']
+        while c:
+            truth[c] = truth.get(c, 0) + given[r['code']]
+            c = parent[c]
+for c, v in given.items():
+    assert truth.get(c, 0) == v, f'truth file is inconsistent at {c}: {v} vs {truth.get(c, 0)} from its communes'
+topic, table = {}, {}
+for f in glob.glob(os.path.join(work, 'q.*.csv')):
+    for r in csv.reader(open(f, encoding='utf-8')):
+        if len(r) > 4 and r[0] != 'code':
+            topic[r[0]] = topic.get(r[0], 0) + int(r[4])
+for f in glob.glob(os.path.join(work, 'h.*.json')):
+    for u in json.load(open(f))['units']:
+        table[u['code']] = table.get(u['code'], 0) + u['count']
+bad = 0
+for c in codes:
+    want = truth.get(c, 0)
+    for name, got in (('quota topic', topic.get(c, 0)), ('/v1/quota', table.get(c, 0))):
+        if got != want:
+            bad += 1
+            if bad <= 10: print(f'unit {c}: {name} says {got}, truth {want}', file=sys.stderr)
+total = sum(v for c, v in truth.items() if len(c) == 2)
+print(f'-- {len(codes)} units compared, {total} samples in the provinces, {bad} differences', file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+echo PASS

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Exactness: a month of samples from ispeed-loadgen, counted by
+# ispeed-collector --replay, gives every unit exactly the loadgen's truth at
+# every level (commune, district, province) and per network class, read back
+# from the quota topics with ispeedctl: on the three-level 2025-03 registry
+# and on the two-level 2025-07 one.
+#
+# ISPEED_TEST_SCALE (default 1) multiplies the sample count (60,000 and
+# 30,000), e.g. 0.25 for a sanitizer build.
+BUILD=$(cd "$1" && pwd)
+source "$(dirname "$0")/lib.sh"
+SCALE=${ISPEED_TEST_SCALE:-1}
+LOADGEN="$BUILD/tools/loadgen/ispeed-loadgen"
+CTL="$BUILD/ctl/ispeedctl"
+[ -x "$LOADGEN" ] || fail "no $LOADGEN: build the tools/loadgen target"
+
+scaled() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); if (v < 1000) v = 1000; print v }'; }
+
+KAFKA_PID= COLLECTOR_PID=
+stop() { # stop PID: ends one process this test started
+  [ -n "$1" ] || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+metric() { curl -sf "http://$HTTP/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+caught_up_with() { # caught_up_with N: the collector read everything and counted N
+  [ "$(metric ispeed_collector_caught_up)" = 1 ] && [ "$(metric ispeed_collector_samples_counted_total)" = "$1" ]
+}
+
+# read_quota REGISTRY MONTH OUT: every province's quota table of the month, as CSV.
+read_quota() {
+  local prov
+  : >"$3"
+  for prov in $(awk -F, '$2 == "province" { print $1 }' "$1"); do
+    "$CTL" quota -b "$BOOTSTRAP" --province "$prov" --month "$2" --format csv 2>>"$WORK/ctl.err" | tail -n +2 >>"$3" || true
+  done
+}
+
+# compare REGISTRY TRUTH QUOTA_CSV: every unit and class equals the truth, and
+# the sums over the classes equal the code,count truth.
+compare() {
+  python3 - "$@" <<'PY'
+import csv, sys
+reg, truth, quota = sys.argv[1:4]
+levels = {r['code']: r['level'] for r in csv.DictReader(open(reg, encoding='utf-8'))}
+want = {}
+for r in csv.DictReader(open(truth + '.network.csv')):
+    want[(r['code'], r['network'])] = int(r['count'])
+want_sum = {r['code']: int(r['count']) for r in csv.DictReader(open(truth))}
+got = {}
+cols = 'code,name,level,network,count'.split(',')
+for row in csv.reader(open(quota, encoding='utf-8')):
+    r = dict(zip(cols, row))
+    got[(r['code'], r['network'])] = int(r['count'])
+bad = []
+for (code, net), n in want.items():
+    if got.get((code, net), 0) != n:
+        bad.append(f"{levels.get(code)} {code} {net}: got {got.get((code, net), 0)}, want {n}")
+for code, n in want_sum.items():
+    s = got.get((code, 'fixed'), 0) + got.get((code, 'mobile'), 0)
+    if s != n:
+        bad.append(f"{levels.get(code)} {code} both: got {s}, want {n}")
+for key in got:
+    if key not in want:
+        bad.append(f"unexpected unit {key}")
+missing = set(levels) - set(want_sum)
+if missing:
+    bad.append(f"truth lacks {len(missing)} unit(s) of the registry, e.g. {sorted(missing)[0]}")
+if bad:
+    print(f"{len(bad)} mismatch(es), first: " + "; ".join(bad[:5]))
+    sys.exit(1)
+by_level = {}
+for code in want_sum:
+    by_level[levels[code]] = by_level.get(levels[code], 0) + 1
+print("exact: " + ", ".join(f"{n} {l}s" for l, n in sorted(by_level.items())) + f", {sum(want_sum[c] for c in want_sum if levels[c] == 'province')} samples")
+PY
+}
+
+# run_case REGISTRY MONTH SAMPLES SEED
+run_case() {
+  local reg=$1 month=$2 n=$3 seed=$4 name; name=$(basename "$reg" .csv)
+  local t0; t0=$(date +%s)
+  rm -f "$WORK/kafka.out"
+  start_kafka --partitions 32 --units "$reg"
+  KAFKA_PID=${PIDS[-1]}
+
+  "$LOADGEN" -b "$BOOTSTRAP" --units "$reg" --month "$month" --samples "$n" --seed "$seed" \
+    --truth "$WORK/truth-$name.csv" >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" \
+    || fail "loadgen on $name: $(tail -3 "$WORK/loadgen.err")"
+  note "$name: $(cat "$WORK/loadgen.out")"
+  # The embedded Kafka drops what exceeds ~5 MiB per partition: the topic
+  # must hold every sample before a count means anything.
+  local held; held=$(kcat -b "$BOOTSTRAP" -C -t ispeed.samples -o beginning -e -q -f '%p\n' | wc -l)
+  [ "$held" = "$n" ] || fail "$name: ispeed.samples holds $held records, want $n (embedded Kafka limit?)"
+
+  HTTP=127.0.0.1:$(free_port)
+  start_collector "collector-$name.err" --units "$reg" --replay --http "$HTTP"
+  COLLECTOR_PID=${PIDS[-1]}
+  wait_for 90 caught_up_with "$n" \
+    || fail "$name: collector counted $(metric ispeed_collector_samples_counted_total) of $n; rejected: $(curl -sf "http://$HTTP/metrics" | grep '_rejected_total{' | grep -v ' 0$' | tr '\n' ' '); log: $(tail -3 "$WORK/collector-$name.err")"
+  for m in ispeed_collector_dlq_total ispeed_collector_samples_uncounted_total; do
+    local v; v=$(curl -sf "http://$HTTP/metrics" | awk -v m="$m" 'index($1, m) == 1 { s += $2 } END { print s + 0 }')
+    [ "$v" = 0 ] || fail "$name: $m is $v, want 0: every loadgen sample is valid and within the daily cap"
+  done
+
+  # Quota updates go out once caught up; compare until they have all landed.
+  local result=
+  check() { read_quota "$reg" "$month" "$WORK/quota-$name.csv"; result=$(compare "$reg" "$WORK/truth-$name.csv" "$WORK/quota-$name.csv"); }
+  wait_for 30 check || fail "$name: $result"
+  note "$name: $result in $(( $(date +%s) - t0 )) s"
+  stop "$COLLECTOR_PID"
+  stop "$KAFKA_PID"
+}
+
+run_case "$DATA/vn-units-2025-03.csv" 2025-03 "$(scaled 60000)" 3
+run_case "$DATA/vn-units-2025-07.csv" 2025-07 "$(scaled 30000)" 7
+echo PASS
