@@ -40,6 +40,47 @@ static void on_enrollment_delivered(const char *topic, const char *key, void *ar
     log_info("agent", "enrollment delivered agent=%s commune=%s", identity_agent_id(s->id), s->ctx.commune->code);
 }
 
+/* Finds the configured commune and keeps a copy of it and its province. */
+static int keep_commune(session *s, const agent_config *cfg, char *err, size_t errsz) {
+    char why[512];
+    registry_t *reg = registry_load_branch(cfg->units, cfg->commune, why, sizeof why);
+    if (!reg && strncmp(why, "unknown unit code", 17) != 0) {
+        snprintf(err, errsz, "%s", why);
+        return -1;
+    }
+    const registry_unit *u = reg ? registry_find(reg, cfg->commune) : NULL;
+    if (!u || u->level != REGISTRY_COMMUNE) {
+        snprintf(err, errsz, "unknown commune code '%s' in %s; give the 5-digit GSO code of a commune", cfg->commune,
+                 cfg->units);
+        registry_free(reg);
+        return -1;
+    }
+    const registry_unit *p = u->province;
+    const char *parts[] = {u->code, u->name, u->type, p->code, p->name, p->type};
+    size_t total = 0;
+    for (size_t i = 0; i < 6; i++) total += strlen(parts[i]) + 1;
+    char *buf = malloc(total), *at = buf;
+    if (!buf) {
+        registry_free(reg);
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    const char *copies[6];
+    for (size_t i = 0; i < 6; i++) {
+        size_t n = strlen(parts[i]) + 1;
+        memcpy(at, parts[i], n);
+        copies[i] = at;
+        at += n;
+    }
+    s->strings = buf;
+    s->province = (registry_unit){.code = copies[3], .name = copies[4], .type = copies[5],
+                                  .level = REGISTRY_PROVINCE, .province = &s->province};
+    s->commune = (registry_unit){.code = copies[0], .name = copies[1], .type = copies[2],
+                                 .level = REGISTRY_COMMUNE, .parent = &s->province, .province = &s->province};
+    registry_free(reg);
+    return 0;
+}
+
 int session_open(session *s, const agent_config *cfg, int message_timeout_ms, char *err, size_t errsz) {
     memset(s, 0, sizeof *s);
     s->cfg = cfg;
@@ -51,17 +92,11 @@ int session_open(session *s, const agent_config *cfg, int message_timeout_ms, ch
         snprintf(err, errsz, "no Kafka brokers configured; set brokers in [kafka] or give -b BOOTSTRAP");
         return -1;
     }
-    if (!(s->reg = registry_load(cfg->units, err, errsz))) goto fail;
-    const registry_unit *u = registry_find(s->reg, cfg->commune);
-    if (!u || u->level != REGISTRY_COMMUNE) {
-        snprintf(err, errsz, "unknown commune code '%s' in %s; give the 5-digit GSO code of a commune", cfg->commune,
-                 cfg->units);
-        goto fail;
-    }
+    if (keep_commune(s, cfg, err, errsz) < 0) goto fail;
     registry_version_of(cfg->units, s->registry_version);
     if (!(s->id = identity_open(cfg->state_dir, err, errsz))) goto fail;
     s->ctx.id = s->id;
-    s->ctx.commune = u;
+    s->ctx.commune = &s->commune;
     s->ctx.registry_version = s->registry_version;
     s->ctx.operator_name = cfg->operator_name;
     if (cfg->access && *cfg->access) {
@@ -93,7 +128,7 @@ fail:
 void session_close(session *s) {
     outbox_close(s->outbox);
     identity_close(s->id);
-    registry_free(s->reg);
+    free(s->strings);
     memset(s, 0, sizeof *s);
 }
 

@@ -17,7 +17,11 @@
 
 typedef struct session {
     const agent_config *cfg;
-    registry_t *reg;
+    /* The agent's own commune and province, copied out of the registry,
+     * which is freed once the commune is found: a volunteer's daemon
+     * should not keep 10,000 units in memory to know one. */
+    registry_unit commune, province;
+    char *strings;        /* owns every string of the two units */
     identity_t *id;
     outbox_t *outbox;
     record_context ctx;

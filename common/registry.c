@@ -191,16 +191,10 @@ static int link_parents(registry_t *reg, const char *path, char *err, size_t err
     return 0;
 }
 
-registry_t *registry_load(const char *path, char *err, size_t errsz) {
-    registry_t *reg = calloc(1, sizeof *reg);
+/* Parses reg->text (taken over by reg) and links the tree. */
+static registry_t *registry_parse(registry_t *reg, const char *path, char *err, size_t errsz) {
     size_t lineno = 0;
     char *line, *next;
-    if (!reg) {
-        snprintf(err, errsz, "registry %s: out of memory", path);
-        return NULL;
-    }
-    reg->text = read_file(path, err, errsz);
-    if (!reg->text) goto fail;
     for (line = reg->text; line && *line; line = next) {
         char *fields[5];
         next = strchr(line, '\n');
@@ -228,6 +222,93 @@ registry_t *registry_load(const char *path, char *err, size_t errsz) {
 fail:
     registry_free(reg);
     return NULL;
+}
+
+registry_t *registry_load(const char *path, char *err, size_t errsz) {
+    registry_t *reg = calloc(1, sizeof *reg);
+    if (!reg) {
+        snprintf(err, errsz, "registry %s: out of memory", path);
+        return NULL;
+    }
+    reg->text = read_file(path, err, errsz);
+    if (!reg->text) {
+        free(reg);
+        return NULL;
+    }
+    return registry_parse(reg, path, err, errsz);
+}
+
+/* One pass over the file for the row of code; appends it to *text. Returns
+ * 1 if found (and sets parent), 0 if not, -1 on a read error. */
+static int branch_find_row(FILE *f, const char *code, char **text, size_t *textlen, char *parent, size_t parentsz) {
+    char *line = NULL;
+    size_t cap = 0, clen = strlen(code);
+    ssize_t n;
+    int found = 0;
+    rewind(f);
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (strncmp(line, code, clen) != 0 || line[clen] != ',') continue;
+        char *grown = realloc(*text, *textlen + (size_t)n + 2);
+        if (!grown) break;
+        *text = grown;
+        memcpy(*text + *textlen, line, (size_t)n);
+        *textlen += (size_t)n;
+        if ((*text)[*textlen - 1] != '\n') (*text)[(*textlen)++] = '\n';
+        (*text)[*textlen] = '\0';
+        /* code,level,parent,... */
+        const char *p = strchr(line + clen + 1, ',');
+        size_t plen = p ? strcspn(p + 1, ",") : 0;
+        if (plen >= parentsz) plen = parentsz - 1;
+        if (p) memcpy(parent, p + 1, plen);
+        parent[plen] = '\0';
+        found = 1;
+        break;
+    }
+    int failed = ferror(f);
+    free(line);
+    return failed ? -1 : found;
+}
+
+registry_t *registry_load_branch(const char *path, const char *code, char *err, size_t errsz) {
+    char want[64], parent[64];
+    char *text = NULL;
+    size_t textlen = 0;
+    registry_t *reg = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errsz, "cannot read registry %s: %s (give a CSV of code,level,parent,name,type with --units)",
+                 path, strerror(errno));
+        return NULL;
+    }
+    snprintf(want, sizeof want, "%s", code);
+    /* Commune, district, province: at most three levels above nothing. */
+    for (int depth = 0; want[0] && depth < 4; depth++) {
+        int rc = branch_find_row(f, want, &text, &textlen, parent, sizeof parent);
+        if (rc < 0) {
+            snprintf(err, errsz, "cannot read registry %s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (rc == 0) {
+            if (depth == 0)
+                snprintf(err, errsz, "unknown unit code '%s' in %s", code, path);
+            else
+                snprintf(err, errsz, "registry %s: unit %s names parent %s, which is not in the file", path, code, want);
+            goto out;
+        }
+        memcpy(want, parent, sizeof want);
+    }
+    reg = calloc(1, sizeof *reg);
+    if (!reg) {
+        snprintf(err, errsz, "registry %s: out of memory", path);
+        goto out;
+    }
+    reg->text = text;
+    text = NULL;
+    reg = registry_parse(reg, path, err, errsz);
+out:
+    free(text);
+    fclose(f);
+    return reg;
 }
 
 void registry_free(registry_t *reg) {

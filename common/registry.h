@@ -24,6 +24,10 @@ typedef struct registry registry_t;
  * (a commune's parent may be a province in a two-level registry), no code
  * twice. On failure returns NULL and says which line and what to fix. */
 registry_t *registry_load(const char *path, char *err, size_t errsz);
+/* Only one unit and the units above it, read in a few passes over the file
+ * without keeping the rest in memory: for the agent, which needs its own
+ * commune and province and nothing else. The other rows are not checked. */
+registry_t *registry_load_branch(const char *path, const char *code, char *err, size_t errsz);
 void registry_free(registry_t *reg);
 
 const registry_unit *registry_find(const registry_t *reg, const char *code);
