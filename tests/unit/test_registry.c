@@ -127,6 +127,39 @@ static void registry_accepts_any_row_order_and_crlf(void **state) {
     registry_free(reg);
 }
 
+static void registry_branch_keeps_one_unit_and_its_ancestors(void **state) {
+    (void)state;
+    char path[700], err[512];
+    snprintf(path, sizeof path, "%s/vn-units-2025-03.csv", data_dir);
+    registry_t *reg = registry_load_branch(path, "00004", err, sizeof err);
+    if (!reg) fail_msg("%s", err);
+    assert_int_equal(registry_size(reg), 3);
+    const registry_unit *u = registry_find(reg, "00004");
+    assert_string_equal(u->name, "Phường Trúc Bạch");
+    assert_string_equal(u->parent->code, "001");
+    assert_string_equal(u->province->code, "01");
+    assert_string_equal(u->province->name, "Thành phố Hà Nội");
+    registry_free(reg);
+    snprintf(path, sizeof path, "%s/vn-units-2025-07.csv", data_dir);
+    reg = registry_load_branch(path, "00004", err, sizeof err);
+    if (!reg) fail_msg("%s", err);
+    assert_int_equal(registry_size(reg), 2);
+    assert_string_equal(registry_find(reg, "00004")->name, "Phường Ba Đình");
+    registry_free(reg);
+    assert_null(registry_load_branch(path, "99999", err, sizeof err));
+    assert_non_null(strstr(err, "unknown unit code '99999'"));
+    /* A prefix of a code is not the code. */
+    assert_null(registry_load_branch(path, "0000", err, sizeof err));
+    char orphan[] = "/tmp/ispeed-branch-XXXXXX";
+    int fd = mkstemp(orphan);
+    const char *text = "code,level,parent,name,type\n00001,commune,777,X,Xã\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_null(registry_load_branch(orphan, "00001", err, sizeof err));
+    assert_non_null(strstr(err, "parent 777"));
+    unlink(orphan);
+}
+
 int main(void) {
     const char *dir = getenv("ISPEED_DATA_DIR");
     snprintf(data_dir, sizeof data_dir, "%s", dir ? dir : ISPEED_DATA_DIR);
@@ -135,6 +168,7 @@ int main(void) {
         cmocka_unit_test(registry_2025_07_has_two_levels),
         cmocka_unit_test(registry_rejects_bad_files),
         cmocka_unit_test(registry_accepts_any_row_order_and_crlf),
+        cmocka_unit_test(registry_branch_keeps_one_unit_and_its_ancestors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
