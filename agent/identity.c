@@ -1,7 +1,8 @@
-/* Agent identity files. Every update is write-to-temp, fsync, rename, fsync
- * of the directory: after a power loss a file holds either its old or its
- * new content, never a torn one. */
+/* Agent identity files, each replaced atomically and durably
+ * (common/fsutil.h), so a power loss never leaves a torn key or counter. */
 #include "identity.h"
+
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,51 +29,6 @@ struct identity {
 static int path_join(char *out, size_t outsz, const char *dir, const char *name) {
     int n = snprintf(out, outsz, "%s/%s", dir, name);
     return n < 0 || (size_t)n >= outsz ? -1 : 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len) {
-    const char *p = buf;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Replaces dir/name with data atomically and durably. */
-static int replace_file(const char *dir, const char *name, const void *data, size_t len, mode_t mode, char *err,
-                        size_t errsz) {
-    char path[600], tmp[620];
-    int fd = -1, dfd = -1;
-    if (path_join(path, sizeof path, dir, name) < 0) goto toolong;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0 || write_full(fd, data, len) < 0 || fsync(fd) < 0) goto fail;
-    if (close(fd) < 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) goto fail;
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) < 0) goto fail;
-    close(dfd);
-    return 0;
-fail:
-    snprintf(err, errsz, "cannot write %s: %s (check that the state directory is writable and not full)", tmp,
-             strerror(errno));
-    if (fd >= 0) close(fd);
-    if (dfd >= 0) close(dfd);
-    unlink(tmp);
-    return -1;
-toolong:
-    snprintf(err, errsz, "state directory path too long: %s", dir);
-    return -1;
 }
 
 /* Reads at most cap-1 bytes of dir/name; -1 with errno ENOENT if absent. */
@@ -114,7 +70,7 @@ static int load_or_create_key(identity_t *id, char *err, size_t errsz) {
         snprintf(err, errsz, "cannot create a key pair");
         return -1;
     }
-    return replace_file(id->dir, IDENTITY_KEY_FILE, id->sk, SIGN_SECRET_BYTES, 0600, err, errsz);
+    return fsutil_replace(id->dir, IDENTITY_KEY_FILE, id->sk, SIGN_SECRET_BYTES, 0600, err, errsz);
 }
 
 identity_t *identity_open(const char *dir, char *err, size_t errsz) {
@@ -176,7 +132,7 @@ const char *identity_enrolled_commune(const identity_t *id) { return id->enrolle
 int identity_next_seq(identity_t *id, uint64_t *seq, char *err, size_t errsz) {
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%" PRIu64 "\n", id->seq + 1);
-    if (replace_file(id->dir, IDENTITY_SEQ_FILE, buf, (size_t)n, 0600, err, errsz) < 0) return -1;
+    if (fsutil_replace(id->dir, IDENTITY_SEQ_FILE, buf, (size_t)n, 0600, err, errsz) < 0) return -1;
     *seq = ++id->seq;
     return 0;
 }
@@ -188,7 +144,7 @@ int identity_is_enrolled(const identity_t *id, const char *commune) {
 int identity_mark_enrolled(identity_t *id, const char *commune, char *err, size_t errsz) {
     char buf[80];
     int n = snprintf(buf, sizeof buf, "%s\n", commune);
-    if (replace_file(id->dir, IDENTITY_ENROLLED_FILE, buf, (size_t)n, 0600, err, errsz) < 0) return -1;
+    if (fsutil_replace(id->dir, IDENTITY_ENROLLED_FILE, buf, (size_t)n, 0600, err, errsz) < 0) return -1;
     snprintf(id->enrolled_commune, sizeof id->enrolled_commune, "%s", commune);
     return 0;
 }

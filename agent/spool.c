@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "fsutil.h"
 #include "log.h"
 
 #define SPOOL_MAGIC 0x4c505349u /* "ISPL" little-endian */
@@ -60,28 +61,6 @@ static uint64_t get64(const uint8_t *p) { uint64_t v = 0; for (int i = 7; i >= 0
 
 static void seg_path(const spool_t *sp, uint64_t first_id, int sealed, char *out, size_t outsz) {
     snprintf(out, outsz, "%s/%016" PRIx64 ".%s", sp->dir, first_id, sealed ? "zst" : "seg");
-}
-
-static int fsync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-static int write_all(int fd, const void *buf, size_t len) {
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
 }
 
 static int read_whole(const char *path, uint8_t **out, size_t *len) {
@@ -232,28 +211,21 @@ static int cmp_seg(const void *a, const void *b) {
 }
 
 static int write_mark(spool_t *sp, uint64_t mark, char *err, size_t errsz) {
-    char path[600], tmp[620], buf[32];
+    char buf[32], why[600];
     int n = snprintf(buf, sizeof buf, "%" PRIu64 "\n", mark);
-    snprintf(path, sizeof path, "%s/acked", sp->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, buf, (size_t)n) < 0 || fsync(fd) < 0) goto fail;
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) < 0 || fsync_dir(sp->dir) < 0) goto fail;
+    if (fsutil_replace(sp->dir, "acked", buf, (size_t)n, 0600, why, sizeof why) < 0) {
+        snprintf(err, errsz, "spool: cannot record delivery: %s", why);
+        return -1;
+    }
     sp->acked = mark;
     return 0;
-fail:
-    snprintf(err, errsz, "spool %s: cannot record delivery: %s", sp->dir, strerror(errno));
-    if (fd >= 0) close(fd);
-    return -1;
 }
 
 static int open_active(spool_t *sp, char *err, size_t errsz) {
     char path[600];
     seg_path(sp, sp->next_id, 0, path, sizeof path);
     sp->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (sp->fd < 0 || fsync_dir(sp->dir) < 0 || seg_add(sp, sp->next_id, 0, 0) < 0) {
+    if (sp->fd < 0 || fsutil_fsync_dir(sp->dir) < 0 || seg_add(sp, sp->next_id, 0, 0) < 0) {
         snprintf(err, errsz, "spool %s: cannot create segment: %s", sp->dir, strerror(errno));
         return -1;
     }
@@ -281,10 +253,10 @@ static int seal(spool_t *sp, size_t i, char *err, size_t errsz) {
         goto fail;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, z, zlen) < 0 || fsync(fd) < 0) goto fail;
+    if (fd < 0 || fsutil_write_all(fd, z, zlen) < 0 || fsync(fd) < 0) goto fail;
     close(fd);
     fd = -1;
-    if (rename(tmp, zst) < 0 || fsync_dir(sp->dir) < 0 || unlink(raw) < 0) goto fail;
+    if (rename(tmp, zst) < 0 || fsutil_fsync_dir(sp->dir) < 0 || unlink(raw) < 0) goto fail;
     s->sealed = 1;
     s->bytes = zlen;
     free(buf);
@@ -455,7 +427,7 @@ int spool_append(spool_t *sp, const char *topic, const char *key, const void *va
     put32(rec + 4, (uint32_t)plen);
     put64(rec + 12, sp->next_id);
     put32(rec + 8, crc32c_update(crc32c_update(0, rec + 12, 8), p, plen));
-    if (write_all(sp->fd, rec, SPOOL_HEADER + plen) < 0 || fdatasync(sp->fd) < 0) {
+    if (fsutil_write_all(sp->fd, rec, SPOOL_HEADER + plen) < 0 || fdatasync(sp->fd) < 0) {
         int saved = errno;
         /* Cut the partial record off so the next append starts clean. */
         if (ftruncate(sp->fd, (off_t)active->bytes) < 0) log_warn("spool", "cannot cut a partial record: %s", strerror(errno));
