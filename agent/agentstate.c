@@ -99,7 +99,7 @@ void agentstate_print(FILE *out, const agentstate *st, const char *agent_id, int
                 st->budget_exhausted ? "true" : "false", commune[0] ? "true" : "false", commune);
         return;
     }
-    fprintf(out, "agent          %s\n", agent_id);
+    fprintf(out, "agent          %s\n", agent_id[0] ? agent_id : "none yet (no key: enroll, test --produce or run creates it)");
     fprintf(out, "enrolled       %s\n", commune[0] ? commune : "no");
     fprintf(out, "last test      %s%s%s\n", last, outcome[0] ? ", " : "", outcome);
     fprintf(out, "next test      %s\n", st->budget_exhausted ? "none this month: data budget used up" : next);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ struct identity {
     char agent_id[SIGN_AGENT_ID_CHARS + 1];
     uint64_t seq;
     char enrolled_commune[64];
+    int lock_fd;
 };
 
 static int path_join(char *out, size_t outsz, const char *dir, const char *name) {
@@ -48,7 +50,7 @@ static ssize_t read_small(const char *dir, const char *name, char *buf, size_t c
     return n;
 }
 
-static int load_or_create_key(identity_t *id, char *err, size_t errsz) {
+static int load_or_create_key(identity_t *id, int create, char *err, size_t errsz) {
     char buf[SIGN_SECRET_BYTES + 1];
     ssize_t n = read_small(id->dir, IDENTITY_KEY_FILE, buf, sizeof buf);
     if (n == SIGN_SECRET_BYTES) {
@@ -66,6 +68,11 @@ static int load_or_create_key(identity_t *id, char *err, size_t errsz) {
         snprintf(err, errsz, "cannot read %s/%s: %s", id->dir, IDENTITY_KEY_FILE, strerror(errno));
         return -1;
     }
+    if (!create) {
+        snprintf(err, errsz, "no agent identity in %s yet; `enroll`, `test --produce` or `run` creates it", id->dir);
+        errno = ENOENT;
+        return -1;
+    }
     if (sign_keypair(id->pk, id->sk) < 0) {
         snprintf(err, errsz, "cannot create a key pair");
         return -1;
@@ -73,7 +80,25 @@ static int load_or_create_key(identity_t *id, char *err, size_t errsz) {
     return fsutil_replace(id->dir, IDENTITY_KEY_FILE, id->sk, SIGN_SECRET_BYTES, 0600, err, errsz);
 }
 
-identity_t *identity_open(const char *dir, char *err, size_t errsz) {
+/* flock() on <dir>/lock: released by the kernel when the process dies, so a
+ * crash never leaves a stale lock behind. */
+static int take_lock(identity_t *id, char *err, size_t errsz) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/lock", id->dir);
+    id->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (id->lock_fd < 0) {
+        snprintf(err, errsz, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(id->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        snprintf(err, errsz, "state directory %s is in use by another ispeed-agent (the daemon?); stop it or use "
+                 "another --state-dir", id->dir);
+        return -1;
+    }
+    return 0;
+}
+
+identity_t *identity_open(const char *dir, int flags, char *err, size_t errsz) {
     identity_t *id = calloc(1, sizeof *id);
     char buf[128];
     if (!id) {
@@ -84,8 +109,9 @@ identity_t *identity_open(const char *dir, char *err, size_t errsz) {
         snprintf(err, errsz, "state directory path too long: %s", dir);
         goto fail;
     }
+    id->lock_fd = -1;
     snprintf(id->dir, sizeof id->dir, "%s", dir);
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+    if ((flags & IDENTITY_CREATE) && mkdir(dir, 0700) < 0 && errno != EEXIST) {
         snprintf(err, errsz, "cannot create state directory %s: %s (choose one with --state-dir)", dir,
                  strerror(errno));
         goto fail;
@@ -94,7 +120,8 @@ identity_t *identity_open(const char *dir, char *err, size_t errsz) {
         snprintf(err, errsz, "libsodium failed to initialise");
         goto fail;
     }
-    if (load_or_create_key(id, err, errsz) < 0) goto fail;
+    if ((flags & IDENTITY_EXCLUSIVE) && take_lock(id, err, errsz) < 0) goto fail;
+    if (load_or_create_key(id, flags & IDENTITY_CREATE, err, errsz) < 0) goto fail;
     sign_agent_id(id->pk, id->agent_id);
     if (read_small(dir, IDENTITY_SEQ_FILE, buf, sizeof buf) >= 0) {
         char *end;
@@ -118,6 +145,7 @@ fail:
 
 void identity_close(identity_t *id) {
     if (!id) return;
+    if (id->lock_fd >= 0) close(id->lock_fd);
     memset(id->sk, 0, sizeof id->sk);
     free(id);
 }

@@ -11,8 +11,16 @@
 
 typedef struct identity identity_t;
 
-/* Loads the key from dir, or creates dir and a new key pair on first use. */
-identity_t *identity_open(const char *dir, char *err, size_t errsz);
+enum {
+    IDENTITY_CREATE = 1,    /* create dir and a new key pair on first use */
+    IDENTITY_EXCLUSIVE = 2, /* hold the state directory's lock while open: one
+                             * agent process per state directory, so two never
+                             * test at once or share a sequence counter */
+};
+
+/* Loads the key from dir. Without IDENTITY_CREATE a missing key is an
+ * error (errno ENOENT) rather than a new identity. */
+identity_t *identity_open(const char *dir, int flags, char *err, size_t errsz);
 void identity_close(identity_t *id);
 
 const char *identity_agent_id(const identity_t *id);

@@ -2,6 +2,7 @@
  * --produce it is signed, spooled and sent to Kafka); `enroll` sends the
  * agent's public key; `run` is the scheduling daemon; `status` shows what
  * the agent has done and holds. */
+#include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -221,16 +222,18 @@ fail:
 static int cmd_status(agent_cli *cli) {
     char err[512];
     agentstate st;
-    identity_t *id = identity_open(cli->cfg.state_dir, err, sizeof err);
-    if (!id || agentstate_load(cli->cfg.state_dir, &st, err, sizeof err) < 0) {
-        identity_close(id);
-        fprintf(stderr, "ispeed-agent: %s\n", err);
-        return 1;
-    }
-    snprintf(st.enrolled_commune, sizeof st.enrolled_commune, "%s", identity_enrolled_commune(id));
-    agentstate_print(stdout, &st, identity_agent_id(id), cli->json);
+    /* Read-only: never creates an identity, never takes the daemon's lock. */
+    identity_t *id = identity_open(cli->cfg.state_dir, 0, err, sizeof err);
+    if (!id && errno != ENOENT) goto fail;
+    if (agentstate_load(cli->cfg.state_dir, &st, err, sizeof err) < 0) goto fail;
+    snprintf(st.enrolled_commune, sizeof st.enrolled_commune, "%s", id ? identity_enrolled_commune(id) : "");
+    agentstate_print(stdout, &st, id ? identity_agent_id(id) : "", cli->json);
     identity_close(id);
     return 0;
+fail:
+    identity_close(id);
+    fprintf(stderr, "ispeed-agent: %s\n", err);
+    return 1;
 }
 
 static int cmd_run(agent_cli *cli) {

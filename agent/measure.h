@@ -24,8 +24,9 @@
  *   transfer (256 MiB for ispeed, 100 MiB / 20 MiB for LibreSpeed) started
  *   again when it ends. Download bytes count as the application reads them;
  *   upload bytes when the server acknowledged them (written minus SIOCOUTQ,
- *   so the megabytes a send buffer swallows at once are not counted as
- *   moved). Bytes are sampled every 100 ms.
+ *   plus what it selectively acknowledged, so the megabytes a send buffer
+ *   swallows at once are not counted as moved; see http_client.c). Bytes
+ *   are sampled every 100 ms.
  * - Ramp-up: the one-second rate is "stable" when its values taken every
  *   0.5 s over a span all lie within ±10% of their mean. Ramp-up ends at the
  *   first sample at or after 2 s where the rate has been stable for 1 s, and
@@ -33,8 +34,10 @@
  *   second half). Goodput = bytes / time over the window after ramp-up.
  * - A direction stops at duration_s, at its share of max_bytes (half for
  *   the download, the rest for the upload), or early once it has kept 3 s
- *   and the rate has been stable for the last 3 s.
- * - Latency under load: a ping every 100 ms on its own connection while a
+ *   and 4 MiB and the rate has been stable for the last 3 s (slower links
+ *   run the whole duration: a short window there is noisy, and cheap to
+ *   lengthen).
+ * - Latency under load: a ping every 250 ms on its own connection while a
  *   direction runs; the median of those sent after its first second.
  * - Faults end the test with outcome and outcome_detail set: refused;
  *   unreachable (no name, no route, no connection within 5 s); HTTP 4xx/5xx;

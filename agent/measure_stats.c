@@ -68,6 +68,27 @@ int stats_stable(const stats_series *s, size_t k, int span_s) {
     return 1;
 }
 
+int stats_ramp_over(const stats_series *s, size_t k, int duration_ms) {
+    if (k >= s->n) return 0;
+    if (s->t_us[k] >= (int64_t)STATS_MIN_RAMP_MS * 1000 && stats_stable(s, k, 1)) return 1;
+    return s->t_us[k] >= (int64_t)duration_ms * 500;
+}
+
+int stats_stop_early(const stats_series *s, size_t ramp_end, size_t k) {
+    if (k >= s->n || ramp_end >= k) return 0;
+    if (s->t_us[k] - s->t_us[ramp_end] < (int64_t)STATS_STOP_SPAN_S * 1000000) return 0;
+    if (s->bytes[k] - s->bytes[ramp_end] < STATS_STOP_MIN_BYTES) return 0;
+    return stats_stable(s, k, STATS_STOP_SPAN_S);
+}
+
+size_t stats_ramp_fallback(const stats_series *s, size_t last) {
+    size_t from = 0;
+
+    if (last >= s->n) return 0;
+    while (from < last && s->t_us[from] < s->t_us[last] / 2) from++;
+    return from >= last ? 0 : from;
+}
+
 uint64_t stats_goodput_bps(const stats_series *s, size_t from, size_t to) {
     int64_t dt;
 

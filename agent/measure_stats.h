@@ -11,6 +11,11 @@
 #define STATS_MIN_RAMP_MS 2000  /* never keep the first 2 s: TCP slow start */
 #define STATS_STABLE_TOL 0.10   /* rates within ±10% of their mean are "stable" */
 #define STATS_STOP_SPAN_S 3     /* stable this long after ramp-up: stop early */
+/* ... but only once the kept window holds this much: below ~10 Mbit/s a
+ * 3 s window is a few hundred packets, and one loss recovery or a shaper's
+ * token burst in it moves the figure by 5% (seen on a 2 Mbit/s tbf link);
+ * running on to the duration there costs a volunteer little data. */
+#define STATS_STOP_MIN_BYTES (4u << 20)
 
 double stats_min(const double *v, size_t n);
 /* Median (mean of the middle two for even n); 0 when n is 0. */
@@ -32,6 +37,18 @@ double stats_rate_1s(const stats_series *s, size_t k);
  * k-0.5 s, k-1 s, ... k-span_s all lie within ±STATS_STABLE_TOL of their
  * mean (and are not all zero). False when there are not enough samples. */
 int stats_stable(const stats_series *s, size_t k, int span_s);
+/* The ramp-up is over at sample k: at or after STATS_MIN_RAMP_MS with the
+ * rate stable over the last second, or at the latest at half of duration_ms
+ * (a link that never settles keeps its second half). */
+int stats_ramp_over(const stats_series *s, size_t k, int duration_ms);
+/* A direction whose ramp-up ended at sample ramp_end may stop at sample k:
+ * it has kept STATS_STOP_SPAN_S and STATS_STOP_MIN_BYTES since, and the
+ * rate has been stable over the last STATS_STOP_SPAN_S. */
+int stats_stop_early(const stats_series *s, size_t ramp_end, size_t k);
+/* Where the kept window starts for a direction that ended at sample last
+ * before the ramp-up rule decided: its second half, or all of it when it is
+ * too short to have one (a tiny data budget). */
+size_t stats_ramp_fallback(const stats_series *s, size_t last);
 /* Goodput in bits/s over samples (from, to]. */
 uint64_t stats_goodput_bps(const stats_series *s, size_t from, size_t to);
 

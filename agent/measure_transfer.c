@@ -84,13 +84,7 @@ static void finish(measure_transfer_t *t, int outcome, const char *detail) {
 
     s = (stats_series){t->t_us, t->bytes, t->n};
     last = t->n - 1;
-    if (!t->ramp_done) {
-        /* Ended before the ramp-up rule decided: keep the second half. */
-        t->ramp_end = 0;
-        while (t->ramp_end < last && t->t_us[t->ramp_end] < t->t_us[last] / 2) t->ramp_end++;
-        /* Too short to have a second half to speak of (a tiny budget): all of it. */
-        if (t->ramp_end >= last) t->ramp_end = 0;
-    }
+    if (!t->ramp_done) t->ramp_end = stats_ramp_fallback(&s, last);
     t->r.bytes = t->bytes[last];
     t->r.elapsed_ms = (uint32_t)(t->t_us[last] / 1000);
     t->r.kept_ms = (uint32_t)((t->t_us[last] - t->t_us[t->ramp_end]) / 1000);
@@ -192,16 +186,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
     append_sample(t);
     s = (stats_series){t->t_us, t->bytes, t->n};
     k = t->n - 1;
-    if (!t->ramp_done &&
-        ((t->t_us[k] >= (int64_t)STATS_MIN_RAMP_MS * 1000 && stats_stable(&s, k, 1)) ||
-         t->t_us[k] >= (int64_t)t->o.duration_ms * 500)) {
+    if (!t->ramp_done && stats_ramp_over(&s, k, t->o.duration_ms)) {
         t->ramp_done = 1;
         t->ramp_end = k;
         log_debug("measure", "%s ramp-up over t_ms=%lld rate_bps=%.0f", dir_name(t),
                   (long long)(t->t_us[k] / 1000), stats_rate_1s(&s, k) * 8);
     }
-    if (t->ramp_done && t->t_us[k] - t->t_us[t->ramp_end] >= (int64_t)STATS_STOP_SPAN_S * 1000000 &&
-        stats_stable(&s, k, STATS_STOP_SPAN_S)) {
+    if (t->ramp_done && stats_stop_early(&s, t->ramp_end, k)) {
         finish(t, ISPEED__V1__OUTCOME__OUTCOME_OK, NULL);
         return;
     }

@@ -94,7 +94,7 @@ int session_open(session *s, const agent_config *cfg, int message_timeout_ms, ch
     }
     if (keep_commune(s, cfg, err, errsz) < 0) goto fail;
     registry_version_of(cfg->units, s->registry_version);
-    if (!(s->id = identity_open(cfg->state_dir, err, errsz))) goto fail;
+    if (!(s->id = identity_open(cfg->state_dir, IDENTITY_CREATE | IDENTITY_EXCLUSIVE, err, errsz))) goto fail;
     s->ctx.id = s->id;
     s->ctx.commune = &s->commune;
     s->ctx.registry_version = s->registry_version;

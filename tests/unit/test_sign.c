@@ -31,7 +31,7 @@ static int setup(void **state) {
     char err[256];
     snprintf(f->dir, sizeof f->dir, "/tmp/ispeed-sign-XXXXXX");
     if (!mkdtemp(f->dir)) return -1;
-    f->id = identity_open(f->dir, err, sizeof err);
+    f->id = identity_open(f->dir, IDENTITY_CREATE | IDENTITY_EXCLUSIVE, err, sizeof err);
     if (!f->id) return -1;
     f->province = (registry_unit){.code = "01", .name = "Hà Nội", .level = REGISTRY_PROVINCE};
     f->province.province = &f->province;
@@ -143,7 +143,10 @@ static void identity_persists_key_and_sequence(void **state) {
     assert_true(b == a + 1);
     snprintf(first_id, sizeof first_id, "%s", identity_agent_id(f->id));
     assert_int_equal(identity_mark_enrolled(f->id, "00004", err, sizeof err), 0);
-    identity_t *again = identity_open(f->dir, err, sizeof err);
+    /* One process per state directory. */
+    assert_null(identity_open(f->dir, IDENTITY_CREATE | IDENTITY_EXCLUSIVE, err, sizeof err));
+    assert_non_null(strstr(err, "in use by another ispeed-agent"));
+    identity_t *again = identity_open(f->dir, 0, err, sizeof err);
     assert_non_null(again);
     assert_string_equal(identity_agent_id(again), first_id);
     assert_int_equal(identity_next_seq(again, &c, err, sizeof err), 0);
@@ -159,8 +162,15 @@ static void identity_persists_key_and_sequence(void **state) {
     assert_non_null(k);
     fputs("short", k);
     fclose(k);
-    assert_null(identity_open(f->dir, err, sizeof err));
+    assert_null(identity_open(f->dir, 0, err, sizeof err));
     assert_non_null(strstr(err, "damaged"));
+    /* Reading never creates an identity. */
+    char empty[128];
+    snprintf(empty, sizeof empty, "%s/none", f->dir);
+    assert_null(identity_open(empty, 0, err, sizeof err));
+    assert_non_null(strstr(err, "no agent identity"));
+    struct stat none;
+    assert_int_equal(stat(empty, &none), -1);
 }
 
 int main(void) {
