@@ -363,7 +363,7 @@ spool_t *spool_open(const char *dir, const spool_opts *opts, char *err, size_t e
     }
     closedir(d);
     d = NULL;
-    qsort(sp->segs, sp->nsegs, sizeof *sp->segs, cmp_seg);
+    if (sp->nsegs > 1) qsort(sp->segs, sp->nsegs, sizeof *sp->segs, cmp_seg);
     for (size_t i = 0; i < sp->nsegs; i++) {
         uint8_t *data;
         size_t len;
