@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "escape.h"
@@ -13,19 +14,24 @@
 #include "topic_reader.h"
 #include "vntime.h"
 
-enum { OPT_FOLLOW = 256, OPT_PROVINCE, OPT_SINCE, OPT_FORMAT };
+#define ALERTS_DEFAULT_UNITS "/usr/share/ispeed-collector/units.csv"
+
+enum { OPT_FOLLOW = 256, OPT_PROVINCE, OPT_SINCE, OPT_FORMAT, OPT_UNITS };
 
 static const cli_opt alerts_opts[] = {
     {"follow", no_argument, OPT_FOLLOW, NULL, "keep printing new alerts until interrupted"},
     {"province", required_argument, OPT_PROVINCE, "P", "only alerts of units of this province"},
     {"since", required_argument, OPT_SINCE, "DURATION", "only alerts of the last DURATION (30m, 1h, 2d, 1w)"},
     {"format", required_argument, OPT_FORMAT, "FMT", "text (default) or json (one object a line)"},
+    {"units", required_argument, OPT_UNITS, "FILE",
+     "registry CSV, for district and province names (default " ALERTS_DEFAULT_UNITS ", none: without)"},
     {NULL, 0, 0, NULL, NULL}};
 
 static const cli_cmd alerts_cmd = {
-    "alerts", "-b BOOTSTRAP [--follow] [--province P] [--since DURATION] [--format text|json]",
+    "alerts", "-b BOOTSTRAP [--follow] [--province P] [--since DURATION] [--format text|json] [--units FILE]",
     "Prints the alerts on <prefix>alerts, one line per state transition of a unit:\n"
-    "time (UTC+7), unit, level, network, FROM→TO, count/expected/target, projection.\n"
+    "time (UTC+7), unit code and full name (with its district and province, from\n"
+    "the registry), level, network, FROM→TO, count/expected/target, projection.\n"
     "Without --follow it stops at the end of the topic; with it, at SIGINT or SIGTERM.",
     alerts_opts};
 
@@ -33,6 +39,8 @@ struct alerts_args {
     int follow;
     int json;
     const char *province;
+    const char *units;
+    registry_t *reg;
     int64_t since_ms; /* 0: from the beginning */
     size_t bad;
     /* The backlog, collected to print in time order: partitions interleave
@@ -47,6 +55,7 @@ static int alerts_apply(int id, const char *arg, void *ctx, char *err, size_t er
     int64_t d;
     switch (id) {
     case OPT_FOLLOW: a->follow = 1; return 0;
+    case OPT_UNITS: a->units = arg; return 0;
     case OPT_PROVINCE:
         a->province = arg;
         return cli_check_province(arg, err, errsz);
@@ -70,24 +79,43 @@ static double finite_or_zero(double v) {
     return isfinite(v) ? v : 0;
 }
 
-void alerts_print_text(FILE *out, const Ispeed__V1__Alert *a) {
+void alerts_full_name(const registry_t *reg, const Ispeed__V1__Alert *a, char *out, size_t outsz) {
+    const registry_unit *u = reg ? registry_find(reg, a->unit) : NULL;
+    if (u) {
+        size_t k = (size_t)snprintf(out, outsz, "%s", u->name);
+        for (const registry_unit *p = u->parent; p && k < outsz; p = p->parent)
+            k += (size_t)snprintf(out + k, outsz - k, ", %s", p->name);
+        return;
+    }
+    /* The parent codes say where the unit is; a province's parent is "". */
+    if (a->parent[0] && strcmp(a->parent, a->province) != 0 && a->province[0])
+        snprintf(out, outsz, "%s (%s, %s)", a->name, a->parent, a->province);
+    else if (a->parent[0])
+        snprintf(out, outsz, "%s (%s)", a->name, a->parent);
+    else
+        snprintf(out, outsz, "%s", a->name);
+}
+
+void alerts_print_text(FILE *out, const Ispeed__V1__Alert *a, const char *full_name) {
     char when[20];
     vntime_format(a->time_ms, when);
     /* Fixed field order, two spaces between groups: easy to read, to grep
      * ("BEHIND", a unit code) and to cut. */
     fprintf(out, "%s  %s %s  %s %s  %s→%s  count/expected/target %llu/%.0f/%u  projection %.0f\n", when, a->unit,
-            a->name, quota_level_name(a->level), quota_network_name(a->network), quota_state_name(a->from_state),
+            full_name, quota_level_name(a->level), quota_network_name(a->network), quota_state_name(a->from_state),
             quota_state_name(a->to_state), (unsigned long long)a->count, finite_or_zero(a->expected), a->target,
             finite_or_zero(a->projection));
 }
 
-void alerts_print_json(FILE *out, const Ispeed__V1__Alert *a) {
+void alerts_print_json(FILE *out, const Ispeed__V1__Alert *a, const char *full_name) {
     char when[20];
     vntime_format(a->time_ms, when);
     fprintf(out, "{\"time\":\"%s +07:00\",\"time_ms\":%lld,\"unit\":", when, (long long)a->time_ms);
     escape_json(out, a->unit);
     fputs(",\"name\":", out);
     escape_json(out, a->name);
+    fputs(",\"full_name\":", out);
+    escape_json(out, full_name);
     fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"province\":", quota_level_name(a->level),
             quota_network_name(a->network));
     escape_json(out, a->province);
@@ -101,8 +129,10 @@ void alerts_print_json(FILE *out, const Ispeed__V1__Alert *a) {
 }
 
 static void print_alert(const struct alerts_args *args, const Ispeed__V1__Alert *a) {
-    if (args->json) alerts_print_json(stdout, a);
-    else alerts_print_text(stdout, a);
+    char full[1024];
+    alerts_full_name(args->reg, a, full, sizeof full);
+    if (args->json) alerts_print_json(stdout, a, full);
+    else alerts_print_text(stdout, a, full);
 }
 
 static int on_alert(const rd_kafka_message_t *m, void *opaque, char *err, size_t errsz) {
@@ -157,6 +187,19 @@ int alerts_main(int argc, char **argv) {
         goto out;
     }
     if (rc != CLI_OK) goto out;
+    if (!a.units && access(ALERTS_DEFAULT_UNITS, R_OK) == 0) a.units = ALERTS_DEFAULT_UNITS;
+    if (a.units && strcmp(a.units, "none") != 0) {
+        if (!(a.reg = registry_load(a.units, err, sizeof err))) {
+            rc = cli_usage_error(&alerts_cmd, "--units: %s", err);
+            goto out;
+        }
+        const registry_unit *p = a.province ? registry_find(a.reg, a.province) : NULL;
+        if (a.province && (!p || p->level != REGISTRY_PROVINCE)) {
+            rc = cli_usage_error(&alerts_cmd, "unknown province %s: %s has no province with that code", a.province,
+                                 a.units);
+            goto out;
+        }
+    }
     rc = 1;
     volatile sig_atomic_t *stop = cli_stop_flag();
     /* Someone following alerts wants each one as it comes, also through a
@@ -193,6 +236,7 @@ out:
     for (size_t i = 0; i < a.n; i++) ispeed__v1__alert__free_unpacked(a.backlog[i], NULL);
     free(a.backlog);
     topic_reader_free(tr);
+    registry_free(a.reg);
     cli_common_clear(&common);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* CSV and JSON string quoting for ispeedctl's machine-readable formats. */
+/* CSV, JSON and HTML string quoting for ispeedctl's machine-readable formats. */
 #include "escape.h"
 
 #include <string.h>
@@ -73,4 +73,17 @@ void escape_json(FILE *out, const char *s) {
         p += n;
     }
     fputc('"', out);
+}
+
+void escape_html(FILE *out, const char *s) {
+    for (const char *p = s; *p; p++) {
+        switch (*p) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        default: fputc(*p, out);
+        }
+    }
 }

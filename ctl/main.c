@@ -8,6 +8,7 @@
 
 #include "alerts.h"
 #include "quota.h"
+#include "report.h"
 #include "samples.h"
 
 static const struct {
@@ -17,6 +18,7 @@ static const struct {
 } commands[] = {
     {"quota", quota_main, "a province's quota table for a month, most behind first"},
     {"alerts", alerts_main, "quota alerts, one line each; --follow to keep watching"},
+    {"report", report_main, "the monthly report: samples and units that met the target, table/CSV/HTML"},
     {"samples", samples_main, "decoded speed-test samples, one line each; --follow to keep watching"},
 };
 
@@ -38,7 +40,7 @@ int main(int argc, char **argv) {
     if (env && log_parse_level(env, &level) < 0) level = LOG_WARN;
     log_set_level(level);
     if (argc < 2) {
-        fputs("ispeedctl: no command given (quota, alerts or samples); see 'ispeedctl --help'\n", stderr);
+        fputs("ispeedctl: no command given (quota, alerts, report or samples); see 'ispeedctl --help'\n", stderr);
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -51,7 +53,7 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, samples); see 'ispeedctl --help'\n",
+    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, report, samples); see 'ispeedctl --help'\n",
             argv[1]);
     return 2;
 }

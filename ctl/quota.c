@@ -137,6 +137,7 @@ int quota_main(int argc, char **argv) {
         goto out;
     }
     snprintf(a.filter.month, sizeof a.filter.month, "%s", a.month);
+    a.filter.now_ms = vntime_now_ms();
     if (a.units && check_units(&a, err, sizeof err) < 0) {
         cli_usage_error(&quota_cmd, "%s", err);
         goto out;

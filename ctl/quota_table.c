@@ -154,10 +154,22 @@ size_t quota_table_count(const quota_table_t *qt) {
     return n;
 }
 
+/* The pace rule's expected count at filter->now_ms: target x elapsed share
+ * of the month (the whole target once it is over). */
+static double expected_now(const quota_filter *f, const Ispeed__V1__QuotaStatus *q) {
+    int64_t start, end;
+    if (!f->now_ms || vntime_month_bounds(q->month, &start, &end) < 0) return q->expected;
+    if (f->now_ms >= end) return q->target;
+    if (f->now_ms <= start) return 0;
+    return (double)q->target * (double)(f->now_ms - start) / (double)(end - start);
+}
+
+static const quota_filter *sort_filter; /* qsort has no context argument */
+
 static int by_behind(const void *a, const void *b) {
     const Ispeed__V1__QuotaStatus *x = *(Ispeed__V1__QuotaStatus *const *)a;
     const Ispeed__V1__QuotaStatus *y = *(Ispeed__V1__QuotaStatus *const *)b;
-    double dx = (double)x->count - x->expected, dy = (double)y->count - y->expected;
+    double dx = (double)x->count - expected_now(sort_filter, x), dy = (double)y->count - expected_now(sort_filter, y);
     if (dx < dy) return -1;
     if (dx > dy) return 1;
     int c = strcmp(x->unit, y->unit);
@@ -200,12 +212,13 @@ static void print_csv(Ispeed__V1__QuotaStatus **rows, size_t n, FILE *out) {
     }
 }
 
-static void print_json(Ispeed__V1__QuotaStatus **rows, size_t n, FILE *out) {
+static void print_json(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, size_t n, FILE *out) {
     fputs("[", out);
     for (size_t i = 0; i < n; i++) {
         const Ispeed__V1__QuotaStatus *q = rows[i];
-        char exp[32], proj[32], lat[32], when[20];
+        char exp[32], expnow[32], proj[32], lat[32], when[20];
         fmt_double(exp, sizeof exp, q->expected, "null");
+        fmt_double(expnow, sizeof expnow, expected_now(f, q), "null");
         fmt_double(proj, sizeof proj, q->projection, "null");
         fmt_double(lat, sizeof lat, q->median_latency_ms, "null");
         vntime_format(q->updated_ms, when);
@@ -215,10 +228,10 @@ static void print_json(Ispeed__V1__QuotaStatus **rows, size_t n, FILE *out) {
         fputs(",\"name\":", out);
         escape_json(out, q->name);
         fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"count\":%llu,\"target\":%u,\"expected\":%s,"
-                     "\"state\":\"%s\",\"projection\":%s,\"median_download_bps\":%llu,"
+                     "\"expected_now\":%s,\"state\":\"%s\",\"projection\":%s,\"median_download_bps\":%llu,"
                      "\"median_upload_bps\":%llu,\"median_latency_ms\":%s,\"count_5g\":%llu,\"late_count\":%llu,",
                 quota_level_name(q->level), quota_network_name(q->network), (unsigned long long)q->count,
-                q->target, exp, quota_state_name(q->state), proj, (unsigned long long)q->median_download_bps,
+                q->target, exp, expnow, quota_state_name(q->state), proj, (unsigned long long)q->median_download_bps,
                 (unsigned long long)q->median_upload_bps, lat, (unsigned long long)q->count_5g,
                 (unsigned long long)q->late_count);
         fputs("\"parent\":", out);
@@ -237,14 +250,15 @@ static const char *const table_head[NCOL] = {"CODE",  "NAME", "LEVEL", "NET",  "
                                              "EXPECT", "STATE", "PROJ", "DOWN", "UP",    "LAT"};
 #define CELL 64
 
-static void table_cells(const Ispeed__V1__QuotaStatus *q, char cell[NCOL][CELL]) {
+static void table_cells(const quota_filter *f, const Ispeed__V1__QuotaStatus *q, char cell[NCOL][CELL]) {
+    double expected = expected_now(f, q);
     snprintf(cell[C_CODE], CELL, "%s", q->unit);
     cell[C_NAME][0] = '\0'; /* printed from q->name, which may be longer */
     snprintf(cell[C_LEVEL], CELL, "%s", quota_level_name(q->level));
     snprintf(cell[C_NET], CELL, "%s", quota_network_name(q->network));
     snprintf(cell[C_COUNT], CELL, "%llu", (unsigned long long)q->count);
     snprintf(cell[C_TARGET], CELL, "%u", q->target);
-    if (isfinite(q->expected)) snprintf(cell[C_EXPECT], CELL, "%.0f", q->expected);
+    if (isfinite(expected)) snprintf(cell[C_EXPECT], CELL, "%.0f", expected);
     else snprintf(cell[C_EXPECT], CELL, "-");
     snprintf(cell[C_STATE], CELL, "%s", quota_state_name(q->state));
     if (isfinite(q->projection)) snprintf(cell[C_PROJ], CELL, "%.0f", q->projection);
@@ -256,13 +270,13 @@ static void table_cells(const Ispeed__V1__QuotaStatus *q, char cell[NCOL][CELL])
     else snprintf(cell[C_LAT], CELL, "-");
 }
 
-static void print_table(Ispeed__V1__QuotaStatus **rows, size_t n, const char *title, FILE *out) {
+static void print_table(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, size_t n, const char *title, FILE *out) {
     size_t w[NCOL], total = 0;
     char cell[NCOL][CELL];
     size_t behind = 0, met = 0;
     for (int c = 0; c < NCOL; c++) w[c] = textwidth(table_head[c]);
     for (size_t i = 0; i < n; i++) {
-        table_cells(rows[i], cell);
+        table_cells(f, rows[i], cell);
         for (int c = 0; c < NCOL; c++) {
             size_t cw = c == C_NAME ? textwidth(rows[i]->name) : textwidth(cell[c]);
             if (cw > w[c]) w[c] = cw;
@@ -284,7 +298,7 @@ static void print_table(Ispeed__V1__QuotaStatus **rows, size_t n, const char *ti
     }
     fputc('\n', out);
     for (size_t i = 0; i < n; i++) {
-        table_cells(rows[i], cell);
+        table_cells(f, rows[i], cell);
         for (int c = 0; c < NCOL; c++) {
             const char *s = c == C_NAME ? rows[i]->name : cell[c];
             if (c) fputc(' ', out);
@@ -292,7 +306,7 @@ static void print_table(Ispeed__V1__QuotaStatus **rows, size_t n, const char *ti
         }
         fputc('\n', out);
     }
-    fprintf(out, "%zu rows: %zu behind, %zu met, %zu on track. DOWN/UP median Mbit/s, LAT median idle ms.\n", n,
+    fprintf(out, "%zu rows: %zu behind, %zu met, %zu on track. EXPECT now; DOWN/UP median Mbit/s, LAT median ms.\n", n,
             behind, met, n - behind - met);
 }
 
@@ -302,11 +316,12 @@ int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char
     if (!rows) return -1;
     for (size_t i = 0; i < qt->cap; i++)
         if (qt->slots[i].qs && matches(&qt->filter, qt->slots[i].qs)) rows[n++] = qt->slots[i].qs;
+    sort_filter = &qt->filter;
     qsort(rows, n, sizeof *rows, by_behind);
     switch (fmt) {
     case QUOTA_FORMAT_CSV: print_csv(rows, n, out); break;
-    case QUOTA_FORMAT_JSON: print_json(rows, n, out); break;
-    default: print_table(rows, n, title, out); break;
+    case QUOTA_FORMAT_JSON: print_json(&qt->filter, rows, n, out); break;
+    default: print_table(&qt->filter, rows, n, title, out); break;
     }
     free(rows);
     return 0;

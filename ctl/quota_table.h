@@ -4,6 +4,7 @@
 #define ISPEED_CTL_QUOTA_TABLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ispeed.pb-c.h"
@@ -15,6 +16,11 @@ typedef struct quota_filter {
     Ispeed__V1__Level level;     /* LEVEL_UNSPECIFIED: every level */
     Ispeed__V1__Network network; /* NETWORK_UNSPECIFIED: both classes */
     int behind_only;     /* only units in state BEHIND */
+    /* When non-zero, "expected" in the table and the order are taken at
+     * this time (target x elapsed share of the month), not at the status's
+     * updated_ms: a unit that has not moved for days is further behind now
+     * than its last status says. */
+    int64_t now_ms;
 } quota_filter;
 
 typedef struct quota_table quota_table_t;
@@ -33,8 +39,8 @@ int quota_table_put(quota_table_t *qt, const char *key, size_t keylen, const voi
 /* Units matching the filter. */
 size_t quota_table_count(const quota_table_t *qt);
 
-/* Prints the matching units sorted by count - expected ascending (the most
- * behind first). title heads the table format and is ignored by the others.
+/* Prints the matching units sorted by count - expected now ascending (the
+ * most behind first). title heads the table format and is ignored by the others.
  * -1 only when out of memory. */
 int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char *title, FILE *out);
 

@@ -17,8 +17,10 @@
 
 struct topic_reader {
     rd_kafka_t *rk;
-    char *topic;
-    int npart;
+    char **topics;   /* the topics read, ntopics of them */
+    size_t ntopics;
+    int npart;       /* partitions of all topics together */
+    int *tidx;       /* topic of each partition, an index into topics */
     int32_t *part;   /* partition ids */
     int64_t *high;   /* high watermark at start */
     int64_t *next;   /* next offset to read (last delivered + 1) */
@@ -37,48 +39,67 @@ void topic_reader_free(topic_reader_t *tr) {
     free(tr->next);
     free(tr->high);
     free(tr->part);
-    free(tr->topic);
+    free(tr->tidx);
+    for (size_t i = 0; i < tr->ntopics; i++) free(tr->topics[i]);
+    free(tr->topics);
     free(tr);
 }
 
-/* Partitions of topic from a full metadata answer. Asking for all topics
- * rather than this one keeps a broker with auto-creation from creating the
+/* Partitions of the topics from one full metadata answer. Asking for all
+ * topics rather than these keeps a broker with auto-creation from creating a
  * topic just because we looked. */
 static int find_partitions(topic_reader_t *tr, int *code, char *err, size_t errsz) {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(tr->rk, 1, NULL, &md, TOPIC_READER_TIMEOUT_MS);
     if (e) {
-        snprintf(err, errsz, "cannot read metadata of topic %s: %s", tr->topic, rd_kafka_err2str(e));
+        snprintf(err, errsz, "cannot read metadata of topic %s: %s", tr->topics[0], rd_kafka_err2str(e));
         *code = TOPIC_READER_UNREACHABLE;
         return -1;
     }
-    const struct rd_kafka_metadata_topic *t = NULL;
-    for (int i = 0; i < md->topic_cnt; i++)
-        if (strcmp(md->topics[i].topic, tr->topic) == 0) t = &md->topics[i];
-    if (!t || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || t->partition_cnt == 0) {
-        snprintf(err, errsz, "no topic %s", tr->topic);
-        *code = TOPIC_READER_NO_TOPIC;
-        goto fail;
-    }
-    if (t->err) {
-        snprintf(err, errsz, "topic %s: %s", tr->topic, rd_kafka_err2str(t->err));
-        *code = TOPIC_READER_ERR;
-        goto fail;
-    }
-    tr->npart = t->partition_cnt;
-    tr->part = calloc((size_t)tr->npart, sizeof *tr->part);
-    tr->high = calloc((size_t)tr->npart, sizeof *tr->high);
-    tr->next = calloc((size_t)tr->npart, sizeof *tr->next);
-    tr->done = calloc((size_t)tr->npart, sizeof *tr->done);
-    if (!tr->part || !tr->high || !tr->next || !tr->done) {
+    const struct rd_kafka_metadata_topic **found = calloc(tr->ntopics, sizeof *found);
+    if (!found) {
         snprintf(err, errsz, "out of memory");
         *code = TOPIC_READER_ERR;
         goto fail;
     }
-    for (int i = 0; i < tr->npart; i++) tr->part[i] = t->partitions[i].id;
+    for (size_t k = 0; k < tr->ntopics; k++) {
+        const struct rd_kafka_metadata_topic *t = NULL;
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (strcmp(md->topics[i].topic, tr->topics[k]) == 0) t = &md->topics[i];
+        if (!t || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || t->partition_cnt == 0) {
+            snprintf(err, errsz, "no topic %s", tr->topics[k]);
+            *code = TOPIC_READER_NO_TOPIC;
+            goto fail;
+        }
+        if (t->err) {
+            snprintf(err, errsz, "topic %s: %s", tr->topics[k], rd_kafka_err2str(t->err));
+            *code = TOPIC_READER_ERR;
+            goto fail;
+        }
+        found[k] = t;
+        tr->npart += t->partition_cnt;
+    }
+    tr->tidx = calloc((size_t)tr->npart, sizeof *tr->tidx);
+    tr->part = calloc((size_t)tr->npart, sizeof *tr->part);
+    tr->high = calloc((size_t)tr->npart, sizeof *tr->high);
+    tr->next = calloc((size_t)tr->npart, sizeof *tr->next);
+    tr->done = calloc((size_t)tr->npart, sizeof *tr->done);
+    if (!tr->tidx || !tr->part || !tr->high || !tr->next || !tr->done) {
+        snprintf(err, errsz, "out of memory");
+        *code = TOPIC_READER_ERR;
+        goto fail;
+    }
+    int j = 0;
+    for (size_t k = 0; k < tr->ntopics; k++)
+        for (int i = 0; i < found[k]->partition_cnt; i++, j++) {
+            tr->tidx[j] = (int)k;
+            tr->part[j] = found[k]->partitions[i].id;
+        }
+    free(found);
     rd_kafka_metadata_destroy(md);
     return 0;
 fail:
+    free(found);
     rd_kafka_metadata_destroy(md);
     return -1;
 }
@@ -96,18 +117,14 @@ static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, con
     log_debug("rdkafka", "level=%d %s: %s", level, fac, buf);
 }
 
-topic_reader_t *topic_reader_new(const char *bootstrap, const kafka_props *props, const char *topic, int *code,
-                                 char *err, size_t errsz) {
+/* A group-less consumer that has seen a broker answer. */
+static rd_kafka_t *make_consumer(const char *bootstrap, const kafka_props *props, int *code, char *err,
+                                 size_t errsz) {
     char rderr[512];
-    rd_kafka_conf_t *conf = NULL;
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    topic_reader_t *tr = calloc(1, sizeof *tr);
+    rd_kafka_t *rk = NULL;
+    rd_kafka_conf_t *conf = kafka_conf_new(bootstrap, props, err, errsz);
     *code = TOPIC_READER_ERR;
-    if (!tr || !(tr->topic = strdup(topic))) {
-        snprintf(err, errsz, "out of memory");
-        goto fail;
-    }
-    if (!(conf = kafka_conf_new(bootstrap, props, err, errsz))) goto fail;
+    if (!conf) return NULL;
     /* A reader, not a group member: nothing to commit, and the end of a
      * partition must be reported so a snapshot read knows when to stop. */
     if (kafka_conf_set(conf, "enable.auto.commit", "false", err, errsz) < 0 ||
@@ -129,26 +146,98 @@ topic_reader_t *topic_reader_new(const char *bootstrap, const kafka_props *props
         snprintf(gid, sizeof gid, "ispeedctl-%ld", (long)getpid());
         if (kafka_conf_set(conf, "group.id", gid, err, errsz) < 0) goto fail;
     }
-    tr->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rderr, sizeof rderr);
-    if (!tr->rk) {
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rderr, sizeof rderr);
+    if (!rk) {
         snprintf(err, errsz, "cannot create Kafka consumer: %s", rderr);
         goto fail;
     }
     conf = NULL; /* owned by rk now */
-    if (kafka_check_reachable(tr->rk, bootstrap, TOPIC_READER_TIMEOUT_MS, err, errsz) < 0) {
+    if (kafka_check_reachable(rk, bootstrap, TOPIC_READER_TIMEOUT_MS, err, errsz) < 0) {
+        *code = TOPIC_READER_UNREACHABLE;
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+fail:
+    if (conf) rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int topic_reader_list(const char *bootstrap, const kafka_props *props, const char *prefix, char ***names,
+                      size_t *n, int *code, char *err, size_t errsz) {
+    const struct rd_kafka_metadata *md = NULL;
+    size_t plen = strlen(prefix), k = 0;
+    char **out = NULL;
+    *names = NULL;
+    *n = 0;
+    rd_kafka_t *rk = make_consumer(bootstrap, props, code, err, errsz);
+    if (!rk) return -1;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, TOPIC_READER_TIMEOUT_MS);
+    if (e) {
+        snprintf(err, errsz, "cannot list topics: %s", rd_kafka_err2str(e));
         *code = TOPIC_READER_UNREACHABLE;
         goto fail;
     }
+    out = calloc((size_t)md->topic_cnt + 1, sizeof *out);
+    if (!out) goto oom;
+    for (int i = 0; i < md->topic_cnt; i++) {
+        const struct rd_kafka_metadata_topic *t = &md->topics[i];
+        if (t->err || t->partition_cnt == 0 || strncmp(t->topic, prefix, plen) != 0) continue;
+        if (!(out[k] = strdup(t->topic))) goto oom;
+        k++;
+    }
+    qsort(out, k, sizeof *out, by_name);
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    *names = out;
+    *n = k;
+    return 0;
+oom:
+    snprintf(err, errsz, "out of memory");
+    *code = TOPIC_READER_ERR;
+fail:
+    for (size_t i = 0; out && i < k; i++) free(out[i]);
+    free(out);
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return -1;
+}
+
+topic_reader_t *topic_reader_new(const char *bootstrap, const kafka_props *props, const char *topic, int *code,
+                                 char *err, size_t errsz) {
+    const char *topics[1] = {topic};
+    return topic_reader_new_multi(bootstrap, props, topics, 1, code, err, errsz);
+}
+
+topic_reader_t *topic_reader_new_multi(const char *bootstrap, const kafka_props *props, const char *const *topics,
+                                       size_t ntopics, int *code, char *err, size_t errsz) {
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    topic_reader_t *tr = calloc(1, sizeof *tr);
+    *code = TOPIC_READER_ERR;
+    if (!tr || ntopics == 0 || !(tr->topics = calloc(ntopics, sizeof *tr->topics))) {
+        snprintf(err, errsz, ntopics ? "out of memory" : "no topic to read");
+        goto fail;
+    }
+    for (size_t k = 0; k < ntopics; k++, tr->ntopics++)
+        if (!(tr->topics[k] = strdup(topics[k]))) {
+            snprintf(err, errsz, "out of memory");
+            goto fail;
+        }
+    if (!(tr->rk = make_consumer(bootstrap, props, code, err, errsz))) goto fail;
     if (find_partitions(tr, code, err, errsz) < 0) goto fail;
 
     parts = rd_kafka_topic_partition_list_new(tr->npart);
     for (int i = 0; i < tr->npart; i++) {
         int64_t lo = 0, hi = 0;
+        const char *t = tr->topics[tr->tidx[i]];
         rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(tr->rk, tr->topic, tr->part[i], &lo, &hi, TOPIC_READER_TIMEOUT_MS);
+            rd_kafka_query_watermark_offsets(tr->rk, t, tr->part[i], &lo, &hi, TOPIC_READER_TIMEOUT_MS);
         if (e) {
-            snprintf(err, errsz, "cannot read the end of %s [%d]: %s", tr->topic, (int)tr->part[i],
-                     rd_kafka_err2str(e));
+            snprintf(err, errsz, "cannot read the end of %s [%d]: %s", t, (int)tr->part[i], rd_kafka_err2str(e));
             *code = e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__TIMED_OUT
                         ? TOPIC_READER_UNREACHABLE
                         : TOPIC_READER_ERR;
@@ -157,25 +246,26 @@ topic_reader_t *topic_reader_new(const char *bootstrap, const kafka_props *props
         tr->high[i] = hi;
         tr->next[i] = lo;
         tr->done[i] = hi <= lo;
-        rd_kafka_topic_partition_list_add(parts, tr->topic, tr->part[i])->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(parts, t, tr->part[i])->offset = RD_KAFKA_OFFSET_BEGINNING;
     }
     rd_kafka_resp_err_t e = rd_kafka_assign(tr->rk, parts);
     if (e) {
-        snprintf(err, errsz, "cannot assign %s: %s", tr->topic, rd_kafka_err2str(e));
+        snprintf(err, errsz, "cannot assign %s: %s", tr->topics[0], rd_kafka_err2str(e));
+        *code = TOPIC_READER_ERR;
         goto fail;
     }
     rd_kafka_topic_partition_list_destroy(parts);
     return tr;
 fail:
     if (parts) rd_kafka_topic_partition_list_destroy(parts);
-    if (conf) rd_kafka_conf_destroy(conf);
     topic_reader_free(tr);
     return NULL;
 }
 
-static int index_of(const topic_reader_t *tr, int32_t partition) {
+static int index_of(const topic_reader_t *tr, const char *topic, int32_t partition) {
     for (int i = 0; i < tr->npart; i++)
-        if (tr->part[i] == partition) return i;
+        if (tr->part[i] == partition && (tr->ntopics == 1 || strcmp(tr->topics[tr->tidx[i]], topic) == 0))
+            return i;
     return -1;
 }
 
@@ -191,17 +281,17 @@ static int all_done(const topic_reader_t *tr) {
 static int resume_at_next(topic_reader_t *tr, char *err, size_t errsz) {
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(tr->npart);
     for (int i = 0; i < tr->npart; i++)
-        rd_kafka_topic_partition_list_add(parts, tr->topic, tr->part[i])->offset = tr->next[i];
+        rd_kafka_topic_partition_list_add(parts, tr->topics[tr->tidx[i]], tr->part[i])->offset = tr->next[i];
     rd_kafka_error_t *e = rd_kafka_seek_partitions(tr->rk, parts, TOPIC_READER_TIMEOUT_MS);
     int rc = 0;
     if (e) {
-        snprintf(err, errsz, "cannot seek %s: %s", tr->topic, rd_kafka_error_string(e));
+        snprintf(err, errsz, "cannot seek %s: %s", tr->topics[0], rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         rc = -1;
     }
     for (int i = 0; rc == 0 && i < parts->cnt; i++) {
         if (parts->elems[i].err) {
-            snprintf(err, errsz, "cannot seek %s [%d]: %s", tr->topic, (int)parts->elems[i].partition,
+            snprintf(err, errsz, "cannot seek %s [%d]: %s", parts->elems[i].topic, (int)parts->elems[i].partition,
                      rd_kafka_err2str(parts->elems[i].err));
             rc = -1;
         }
@@ -222,12 +312,12 @@ int topic_reader_run(topic_reader_t *tr, int follow, volatile sig_atomic_t *stop
         if (!m) {
             if (!follow && vntime_now_ms() - last_progress > TOPIC_READER_STALL_MS) {
                 snprintf(err, errsz, "reading %s made no progress for %d s; check that the brokers are up",
-                         tr->topic, TOPIC_READER_STALL_MS / 1000);
+                         tr->topics[0], TOPIC_READER_STALL_MS / 1000);
                 return TOPIC_READER_UNREACHABLE;
             }
             continue;
         }
-        int i = index_of(tr, m->partition);
+        int i = m->rkt ? index_of(tr, rd_kafka_topic_name(m->rkt), m->partition) : -1;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             /* The end may lie beyond the last delivered message (control
              * records of transactions are never delivered), so EOF past the
@@ -242,11 +332,11 @@ int topic_reader_run(topic_reader_t *tr, int follow, volatile sig_atomic_t *stop
             /* Broker connection errors are retried by librdkafka itself;
              * only a partition or topic error ends the read. */
             if (e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-                log_warn("ispeedctl", "topic=%s: %s", tr->topic, rd_kafka_message_errstr(m));
+                log_warn("ispeedctl", "topic=%s: %s", rd_kafka_topic_name(m->rkt), rd_kafka_message_errstr(m));
                 rd_kafka_message_destroy(m);
                 continue;
             }
-            snprintf(err, errsz, "reading %s: %s", tr->topic, rd_kafka_message_errstr(m));
+            snprintf(err, errsz, "reading %s: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : tr->topics[0], rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             return TOPIC_READER_ERR;
         }

@@ -1,4 +1,4 @@
-/* Reads one Kafka topic from its beginning, without a consumer group or
+/* Reads Kafka topics from their beginning, without a consumer group or
  * commits, either up to the high watermarks it had at start (a snapshot) or
  * on and on until told to stop (--follow). Every ispeedctl subcommand reads
  * through it. */
@@ -27,7 +27,16 @@ typedef int (*topic_reader_cb)(const rd_kafka_message_t *msg, void *opaque, char
  * sets *code to one of the TOPIC_READER_* codes. */
 topic_reader_t *topic_reader_new(const char *bootstrap, const kafka_props *props, const char *topic, int *code,
                                  char *err, size_t errsz);
+/* The same over several topics at once (one consumer, one snapshot): how
+ * "report" reads every province's quota topic. */
+topic_reader_t *topic_reader_new_multi(const char *bootstrap, const kafka_props *props, const char *const *topics,
+                                       size_t ntopics, int *code, char *err, size_t errsz);
 void topic_reader_free(topic_reader_t *tr);
+
+/* The names of the topics that start with prefix, sorted, from one metadata
+ * answer; *names is a NULL-terminated array, free each and it. */
+int topic_reader_list(const char *bootstrap, const kafka_props *props, const char *prefix, char ***names,
+                      size_t *n, int *code, char *err, size_t errsz);
 
 /* Delivers messages to cb. Without follow, returns 0 once every partition
  * reached the high watermark it had when the reader was made. With follow,

@@ -40,6 +40,13 @@ expect_error 1 "cannot read registry /nonexistent.csv" \
 expect_error 2 "--produce needs --commune" "$AGENT" test --server "$SERVER_URL" --produce
 expect_error 2 "streams must be a whole number 1..16" "$AGENT" test --server "$SERVER_URL" --streams 99
 expect_error 2 "unknown command" "$AGENT" frobnicate
+expect_error 1 "Kafka property no.such.property=1 rejected by librdkafka" \
+  "$AGENT" test --server "$SERVER_URL" --commune 00004 --units "$UNITS" --state-dir "$WORK/a4" -b "$BOOTSTRAP" \
+  -X no.such.property=1 --produce
+expect_error 2 "cannot read configuration /nonexistent.conf" "$AGENT" run --config /nonexistent.conf
+printf '[schedule]\ninterval = often\n' >"$WORK/bad.conf"
+expect_error 2 "interval must be a duration" "$AGENT" run --config "$WORK/bad.conf"
+expect_error 2 "unknown option '--intervall'" "$AGENT" run --config /dev/null --intervall 5m
 
 printf 'code,level,parent,name,type\n01,province,,A,T\n00001,commune,777,X,Xã\n' >"$WORK/orphan.csv"
 expect_error 1 "names parent 777" "$COLLECTOR" -b "$BOOTSTRAP" --units "$WORK/orphan.csv"

@@ -1,0 +1,44 @@
+/* The words of the monthly report in Vietnamese (the ministry's terms, the
+ * default) and English, and numbers written the way each language does. */
+#ifndef ISPEED_CTL_REPORT_LANG_H
+#define ISPEED_CTL_REPORT_LANG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum report_lang { REPORT_LANG_VI, REPORT_LANG_EN };
+
+typedef struct report_words {
+    const char *code;        /* "vi", "en": the HTML lang attribute */
+    const char *title;       /* printf: month (2 digits), year */
+    const char *target;      /* printf: target, the levels */
+    const char *levels3, *levels2;
+    const char *net[2];      /* in a table: "băng rộng cố định" */
+    const char *net_cap[2];  /* starting a sentence */
+    const char *net_short[2]; /* a column head: "Cố định" */
+    const char *nation, *by_province;
+    const char *col_code, *col_province, *col_unit, *col_level, *col_network, *col_samples;
+    const char *col_prov_met, *col_dist_met, *col_comm_met;
+    const char *summary3;    /* printf: net, province share, district share, commune share */
+    const char *summary2;    /* printf: net, province share, commune share */
+    const char *behind;      /* "Units below the target" */
+    const char *level[4];    /* by Level number */
+    const char *met, *not_met, *all_met;
+    const char *updated;     /* printf: time */
+    const char *no_data;
+    const char *no_registry;
+    const char *chart;       /* printf: province name */
+    const char *pace, *target_line, *day;
+    const char *chart_replay; /* when every value came after the month */
+} report_words;
+
+const report_words *report_words_for(enum report_lang lang);
+
+/* "96,8%" or "96.8%"; "–" when total is 0. */
+void report_share(char *out, size_t outsz, enum report_lang lang, size_t part, size_t total);
+/* "61/63 (96,8%)" */
+void report_ratio(char *out, size_t outsz, enum report_lang lang, size_t part, size_t total);
+/* 1234567 as "1.234.567" (vi) or "1,234,567" (en). */
+void report_number(char *out, size_t outsz, enum report_lang lang, uint64_t v);
+
+#endif
