@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
 rc=0
-timeout 120 "$SRC/deploy/ispeed-demo" --bin "$BUILD" --units "$SRC/deploy/demo-units.csv" --duration 20 --agents 3 \
+timeout 120 "$SRC/deploy/ispeed-demo" --bin "$BUILD" --units "$SRC/deploy/demo-units.csv" --duration 30 --agents 3 \
   >"$WORK/demo.out" 2>&1 || rc=$?
 [ "$rc" = 0 ] || fail "demo exited $rc: $(tail -5 "$WORK/demo.out")"
 grep -q '^\[sample\] .* 9000[123] .* ok$' "$WORK/demo.out" || fail "no sample printed: $(head -20 "$WORK/demo.out")"
