@@ -18,7 +18,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 sleep 0.5
 
 kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
-common=(--server "http://127.0.0.1:$port" --commune 00004 --units "$DATA/vn-units-2025-03.csv" --access fixed -b "$bootstrap")
+common=(--server "http://127.0.0.1:$port" --commune 00004 --units "$DATA/vn-units-2025-03.csv" --access fixed -b "$bootstrap" ${ISPEED_BENCH_AGENT_ARGS:-})
 
 # Idle: quiet hours from now for two hours keep the first test away.
 quiet="$(TZ=Asia/Ho_Chi_Minh date +%H:%M)-$(TZ=Asia/Ho_Chi_Minh date -d '+2 hours' +%H:%M)"
