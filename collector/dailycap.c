@@ -46,6 +46,33 @@ int dailycap_take(dailycap_t *dc, const char *agent_id, const char *unit, int64_
     return 0;
 }
 
+int dailycap_set(dailycap_t *dc, const char *agent_id, const char *unit, int64_t day, unsigned count) {
+    char key[160];
+    snprintf(key, sizeof key, "%lld|%s|%s", (long long)day, unit, agent_id);
+    return strmap_put(dc->counts, key, (void *)(uintptr_t)count, NULL);
+}
+
+struct foreach_ctx {
+    dailycap_fn fn;
+    void *ctx;
+};
+
+/* Keys are "day|unit|agent"; unit codes and agent ids hold no '|'. */
+static int foreach_one(const char *key, void *value, void *arg) {
+    struct foreach_ctx *fc = arg;
+    char buf[160], *unit, *agent;
+    snprintf(buf, sizeof buf, "%s", key);
+    if (!(unit = strchr(buf, '|')) || !(agent = strchr(unit + 1, '|'))) return 0;
+    *unit++ = '\0';
+    *agent++ = '\0';
+    return fc->fn(agent, unit, strtoll(buf, NULL, 10), (unsigned)(uintptr_t)value, fc->ctx);
+}
+
+void dailycap_foreach(const dailycap_t *dc, dailycap_fn fn, void *ctx) {
+    struct foreach_ctx fc = {fn, ctx};
+    strmap_foreach(dc->counts, foreach_one, &fc);
+}
+
 static int older_than(const char *key, void *value, void *ctx) {
     (void)value;
     return strtoll(key, NULL, 10) < *(const int64_t *)ctx;

@@ -20,4 +20,10 @@ int dailycap_take(dailycap_t *dc, const char *agent_id, const char *unit, int64_
 /* Forgets days before oldest_day, to bound memory. */
 size_t dailycap_prune(dailycap_t *dc, int64_t oldest_day);
 
+/* For checkpoints: every (agent, unit, day) count. fn returning non-zero stops. */
+typedef int (*dailycap_fn)(const char *agent_id, const char *unit, int64_t day, unsigned count, void *ctx);
+void dailycap_foreach(const dailycap_t *dc, dailycap_fn fn, void *ctx);
+/* Sets one count as dailycap_foreach gave it. -1 when out of memory. */
+int dailycap_set(dailycap_t *dc, const char *agent_id, const char *unit, int64_t day, unsigned count);
+
 #endif

@@ -80,3 +80,35 @@ int dedupe_mark(dedupe_t *dd, const char *agent_id, uint64_t seq) {
 }
 
 size_t dedupe_agents(const dedupe_t *dd) { return strmap_size(dd->agents); }
+
+struct foreach_ctx {
+    dedupe_mark_fn fn;
+    void *ctx;
+};
+
+static int foreach_one(const char *key, void *value, void *arg) {
+    const struct mark *mk = value;
+    struct foreach_ctx *fc = arg;
+    uint8_t win[DEDUPE_WINDOW / 8];
+    for (size_t i = 0; i < sizeof win; i++) win[i] = (uint8_t)(mk->bits[i / 8] >> (8 * (i % 8)));
+    return fc->fn(key, mk->high, win, sizeof win, fc->ctx);
+}
+
+void dedupe_foreach(const dedupe_t *dd, dedupe_mark_fn fn, void *ctx) {
+    struct foreach_ctx fc = {fn, ctx};
+    strmap_foreach(dd->agents, foreach_one, &fc);
+}
+
+int dedupe_restore(dedupe_t *dd, const char *agent_id, uint64_t high, const uint8_t *window, size_t len) {
+    struct mark *mk = calloc(1, sizeof *mk);
+    void *old = NULL;
+    if (!mk) return -1;
+    mk->high = high;
+    for (size_t i = 0; i < len && i < DEDUPE_WINDOW / 8; i++) mk->bits[i / 8] |= (uint64_t)window[i] << (8 * (i % 8));
+    if (strmap_put(dd->agents, agent_id, mk, &old) < 0) {
+        free(mk);
+        return -1;
+    }
+    free(old);
+    return 0;
+}

@@ -23,4 +23,12 @@ enum dedupe_verdict {
 int dedupe_mark(dedupe_t *dd, const char *agent_id, uint64_t seq);
 size_t dedupe_agents(const dedupe_t *dd);
 
+/* For checkpoints: every agent's mark, the window as DEDUPE_WINDOW / 8 bytes
+ * (bit i of byte i / 8 is sequence high - i). fn returning non-zero stops. */
+typedef int (*dedupe_mark_fn)(const char *agent_id, uint64_t high, const uint8_t *window, size_t len, void *ctx);
+void dedupe_foreach(const dedupe_t *dd, dedupe_mark_fn fn, void *ctx);
+/* Sets an agent's mark as dedupe_foreach gave it (a shorter window is
+ * padded with zeros, a longer one cut). -1 when out of memory. */
+int dedupe_restore(dedupe_t *dd, const char *agent_id, uint64_t high, const uint8_t *window, size_t len);
+
 #endif

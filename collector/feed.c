@@ -38,7 +38,11 @@ feed_t *feed_new(const char *bootstrap, const kafka_props *props, const char *to
     if (kafka_conf_set(conf, "group.id", group, err, errsz) < 0 ||
         kafka_conf_set(conf, "enable.auto.commit", "false", err, errsz) < 0 ||
         kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errsz) < 0 ||
-        kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errsz) < 0)
+        kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errsz) < 0 ||
+        /* The embedded Kafka answers one batch per partition per fetch and
+         * holds the answer this long once any partition is at its end: with
+         * the default 500 ms a catch-up of many small batches crawls. */
+        kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, errsz) < 0)
         goto fail;
     if (!(fd->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errsz))) goto fail;
     conf = NULL;

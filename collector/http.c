@@ -4,6 +4,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,36 @@
 struct http_server {
     struct evhttp *http;
     const metrics_t *m;
+    http_quota_fn quota_fn;
+    void *quota_ctx;
 };
+
+static void on_quota(struct evhttp_request *req, void *arg) {
+    http_server_t *hs = arg;
+    struct evkeyvalq q;
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    if (!hs->quota_fn || !query || evhttp_parse_query_str(query, &q) < 0) {
+        evbuffer_add_printf(out, "{\"error\":\"give /v1/quota?province=P[&month=YYYY-MM]\"}\n");
+        evhttp_send_reply(req, HTTP_BADREQUEST, "Bad Request", NULL);
+        return;
+    }
+    const char *prov = evhttp_find_header(&q, "province");
+    const char *month = evhttp_find_header(&q, "month");
+    int status = 400;
+    if (prov)
+        status = hs->quota_fn(prov, month, out, hs->quota_ctx);
+    else
+        evbuffer_add_printf(out, "{\"error\":\"missing province=P\"}\n");
+    evhttp_clear_headers(&q);
+    evhttp_send_reply(req, status, status == 200 ? "OK" : status == 404 ? "Not Found" : "Bad Request", NULL);
+}
+
+void http_server_set_quota(http_server_t *hs, http_quota_fn fn, void *ctx) {
+    hs->quota_fn = fn;
+    hs->quota_ctx = ctx;
+}
 
 static void on_metrics(struct evhttp_request *req, void *arg) {
     http_server_t *hs = arg;
@@ -63,6 +93,7 @@ http_server_t *http_server_new(struct event_base *base, const char *addr, const 
     evhttp_set_allowed_methods(hs->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
     evhttp_set_cb(hs->http, "/metrics", on_metrics, hs);
     evhttp_set_cb(hs->http, "/healthz", on_healthz, hs);
+    evhttp_set_cb(hs->http, "/v1/quota", on_quota, hs);
     return hs;
 bad:
     snprintf(err, errsz, "bad --http address '%s': write ADDR:PORT, e.g. 127.0.0.1:9100", addr);

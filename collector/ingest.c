@@ -159,6 +159,9 @@ enum ingest_result ingest_sample(ingest_t *ing, int32_t partition, const void *k
         goto done;
     }
     if (quota_add(ing->qt, v.commune, month, v.network, v.is_5g, late, now_ms) < 0) goto oom;
+    if (!late && quota_observe(ing->qt, v.commune, month, v.network, s->download_bps, s->upload_bps,
+                               s->latency_median_ms) < 0)
+        goto oom;
     res = late ? INGEST_LATE : INGEST_COUNTED;
 done:
     validated_clear(&v);
@@ -185,4 +188,25 @@ size_t ingest_drop_partition(ingest_t *ing, int32_t partition) {
 int32_t ingest_province_partition(const ingest_t *ing, const registry_unit *province) {
     const struct province_state *ps = ing->prov[province->index];
     return ps ? ps->partition : -1;
+}
+
+int ingest_province_get(const ingest_t *ing, const registry_unit *province, ingest_province *out) {
+    const struct province_state *ps = ing->prov[province->index];
+    if (!ps) return -1;
+    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day};
+    return 0;
+}
+
+int ingest_province_reset(ingest_t *ing, const registry_unit *province, int32_t partition, int64_t max_day,
+                          int64_t pruned_day, ingest_province *out) {
+    quota_reset_province(ing->qt, province);
+    province_free(ing->prov[province->index]);
+    ing->prov[province->index] = NULL;
+    struct province_state *ps = province_get(ing, province);
+    if (!ps) return -1;
+    ps->partition = partition;
+    ps->max_day = max_day;
+    ps->pruned_day = pruned_day;
+    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day};
+    return 0;
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "agents.h"
+#include "dailycap.h"
+#include "dedupe.h"
 #include "merges.h"
 #include "quota.h"
 #include "registry.h"
@@ -53,6 +55,20 @@ size_t ingest_drop_partition(ingest_t *ing, int32_t partition);
 
 /* The partition a province's samples came from, or -1 if none yet. */
 int32_t ingest_province_partition(const ingest_t *ing, const registry_unit *province);
+
+/* A province's stream state, for checkpoints (collector/checkpoint.c). */
+typedef struct ingest_province {
+    dedupe_t *dd;
+    dailycap_t *cap;
+    int64_t max_day, pruned_day;
+} ingest_province;
+/* 0 and fills *out when the province has state, -1 otherwise. */
+int ingest_province_get(const ingest_t *ing, const registry_unit *province, ingest_province *out);
+/* Forgets the province (counters and stream state; alerted states stay) and
+ * gives it fresh, empty stream state fed from partition, to be filled from a
+ * checkpoint. -1 when out of memory. */
+int ingest_province_reset(ingest_t *ing, const registry_unit *province, int32_t partition, int64_t max_day,
+                          int64_t pruned_day, ingest_province *out);
 
 const char *ingest_result_name(enum ingest_result r);
 

@@ -3,6 +3,7 @@
  * alerts and rejects. This file owns the event loop and the Kafka consumer;
  * the counting is in ingest/quota, the outputs in publish. */
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "agents.h"
+#include "checkpoint.h"
 #include "feed.h"
 #include "http.h"
 #include "ispeed.pb-c.h"
@@ -26,11 +28,14 @@
 #include "quota.h"
 #include "registry.h"
 #include "sign.h"
+#include "strmap.h"
 #include "vntime.h"
 
 #define COMP "collector"
 #define BATCH_MAX 1000        /* records per loop turn, so timers and HTTP keep their pace */
 #define AGENT_CATCHUP_MS 5000 /* how long a sample of an unknown agent may wait for its enrollment */
+#define CLOSE_BUDGET_MS 5000  /* each step of the shutdown (consumer close, output flush) waits at most this */
+#define STATE_CATCHUP_MS 10000 /* reading <prefix>collector.state to its end on an assignment */
 
 typedef int32_t (*partitioner_fn)(const rd_kafka_topic_t *, const void *, size_t, int32_t, void *, void *);
 
@@ -39,6 +44,7 @@ struct part {
     uint8_t eof;      /* read to the end since it was assigned */
     uint8_t kept;     /* revoked by an eager rebalance, state kept until the next assignment */
     int64_t next;     /* next offset to read, -1 before the first record */
+    int64_t ckpt;     /* offset of the last checkpoint written or restored, -1 none */
 };
 
 struct collector {
@@ -49,6 +55,9 @@ struct collector {
     ingest_config icfg;
     int64_t fixed_now; /* -1: the wall clock */
     int eval_interval_s;
+    int ckpt_interval_ms;
+    int digest_hour; /* -1: no daily digest */
+    const char *targets_path;
 
     /* state */
     struct event_base *base;
@@ -65,7 +74,7 @@ struct collector {
     rd_kafka_t *rk;
     rd_kafka_queue_t *rkq;
     int wake[2];
-    struct event *ev_consumer, *ev_flush, *ev_eval, *ev_poll, *ev_sigint, *ev_sigterm;
+    struct event *ev_consumer, *ev_eval, *ev_poll, *ev_sigint, *ev_sigterm;
     char samples_topic[192];
     int32_t samples_npart;
     partitioner_fn partitioner; /* NULL: producers partition at random, ownership is learnt from samples */
@@ -73,9 +82,24 @@ struct collector {
     int32_t nparts;
     int caught_up;
     int rc;
+    int stopping;
+    int undelivered; /* the shutdown's flush timed out */
+
+    /* checkpoints */
+    strmap_t *ckpts;         /* "<topic>/<partition>" -> the latest record (struct blob) */
+    struct event *ev_ckpt;
+    int64_t last_ckpt_ms;    /* -1: none yet */
+    size_t alerts_since_ckpt;
+    int64_t last_digest_day; /* Vietnamese day of the last digest sent */
+};
+
+struct blob {
+    size_t len;
+    uint8_t data[];
 };
 
 static int owned_province(const registry_unit *prov, void *ctx);
+static int32_t province_partition(const registry_unit *prov, void *ctx);
 
 /* ---- clock ---- */
 
@@ -91,7 +115,7 @@ static struct part *part_get(struct collector *c, int32_t p) {
         int32_t n = p + 1 > 2 * c->nparts ? p + 1 : 2 * c->nparts;
         struct part *np = realloc(c->parts, (size_t)n * sizeof *np);
         if (!np) return NULL;
-        for (int32_t i = c->nparts; i < n; i++) np[i] = (struct part){0, 0, 0, -1};
+        for (int32_t i = c->nparts; i < n; i++) np[i] = (struct part){0, 0, 0, -1, -1};
         c->parts = np;
         c->nparts = n;
     }
@@ -101,6 +125,9 @@ static struct part *part_get(struct collector *c, int32_t p) {
 static void publish_status(const quota_status *st, void *ctx) {
     struct collector *c = ctx;
     char err[256];
+    /* Only the owner of a province publishes its counters: anyone else's
+     * view of them is stale and would overwrite the owner's. */
+    if (!owned_province(st->unit->province, c)) return;
     if (publish_quota(c->pb, st, err, sizeof err) < 0) log_error(COMP, "%s", err);
 }
 
@@ -148,14 +175,210 @@ static void update_caught_up(struct collector *c) {
     flush_quota(c);
 }
 
+/* The samples partition a province's key goes to: known from the producers'
+ * partitioner, else learnt from the samples seen. */
+static int32_t province_partition(const registry_unit *prov, void *ctx) {
+    struct collector *c = ctx;
+    if (c->partitioner && c->samples_npart > 0)
+        return c->partitioner(NULL, prov->code, strlen(prov->code), c->samples_npart, NULL, NULL);
+    return ingest_province_partition(c->ing, prov);
+}
+
 static int owned_province(const registry_unit *prov, void *ctx) {
     struct collector *c = ctx;
-    int32_t p;
-    if (c->partitioner && c->samples_npart > 0)
-        p = c->partitioner(NULL, prov->code, strlen(prov->code), c->samples_npart, NULL, NULL);
-    else
-        p = ingest_province_partition(c->ing, prov);
+    int32_t p = province_partition(prov, c);
     return p >= 0 && p < c->nparts && c->parts[p].assigned;
+}
+
+/* ---- checkpoints ---- */
+
+static void ckpt_key(const struct collector *c, int32_t p, char *out, size_t outsz) {
+    snprintf(out, outsz, "%s/%d", c->samples_topic, (int)p);
+}
+
+/* Every record of <prefix>collector.state: the last one per key wins (the
+ * embedded Kafka does not compact, a real one keeps at least the last). */
+static void apply_checkpoint_record(const rd_kafka_message_t *msg, void *ctx) {
+    struct collector *c = ctx;
+    char key[256];
+    if (!msg->key || msg->key_len == 0 || msg->key_len >= sizeof key) return;
+    memcpy(key, msg->key, msg->key_len);
+    key[msg->key_len] = '\0';
+    if (!msg->payload) {
+        free(strmap_remove(c->ckpts, key));
+        return;
+    }
+    struct blob *b = malloc(sizeof *b + msg->len);
+    void *old = NULL;
+    if (!b) return;
+    b->len = msg->len;
+    memcpy(b->data, msg->payload, msg->len);
+    if (strmap_put(c->ckpts, key, b, &old) < 0) {
+        free(b);
+        return;
+    }
+    free(old);
+}
+
+/* Reads <prefix>collector.state to its end (the high watermarks of this
+ * moment) into c->ckpts, with a handle that lives for the read only. The
+ * embedded Kafka answers a fetch with one batch per partition and holds it
+ * fetch.wait.max.ms (500) when any partition is at its end, and every
+ * checkpoint is a batch of its own: with the default, reading a few hundred
+ * checkpoints took longer than a rebalance may. */
+static int read_checkpoints(struct collector *c, char *err, size_t errsz) {
+    char topic[192];
+    int rc = -1;
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_topic_t *rkt = NULL;
+    const struct rd_kafka_metadata *md = NULL;
+    int64_t *next = NULL, *high = NULL;
+    int32_t n = 0;
+    int64_t deadline = vntime_now_ms() + STATE_CATCHUP_MS;
+    kafka_topic_name(topic, sizeof topic, c->prefix, "collector.state");
+    if (!(conf = kafka_conf_new(c->bootstrap, &c->props, err, errsz)) ||
+        kafka_conf_set(conf, "enable.auto.commit", "false", err, errsz) < 0 ||
+        kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errsz) < 0 ||
+        kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, errsz) < 0)
+        goto out;
+    if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errsz))) goto out;
+    conf = NULL;
+    rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, STATE_CATCHUP_MS);
+    if (!e && md->topic_cnt != 1) e = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    if (!e) e = md->topics[0].err;
+    if (e) {
+        snprintf(err, errsz, "cannot read metadata of %s: %s", topic, rd_kafka_err2str(e));
+        goto out;
+    }
+    n = md->topics[0].partition_cnt;
+    if (!(next = calloc((size_t)n + 1, sizeof *next)) || !(high = calloc((size_t)n + 1, sizeof *high))) {
+        snprintf(err, errsz, "out of memory");
+        goto out;
+    }
+    for (int32_t p = 0; p < n; p++) {
+        int64_t lo, hi;
+        if ((e = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, STATE_CATCHUP_MS))) {
+            snprintf(err, errsz, "cannot query the end of %s [%d]: %s", topic, p, rd_kafka_err2str(e));
+            n = p; /* started so far */
+            goto out;
+        }
+        next[p] = lo;
+        high[p] = hi;
+        if (hi > lo && rd_kafka_consume_start(rkt, p, lo) < 0) {
+            snprintf(err, errsz, "cannot read %s [%d]: %s", topic, p, rd_kafka_err2str(rd_kafka_last_error()));
+            high[p] = lo;
+            n = p + 1;
+            goto out;
+        }
+    }
+    for (;;) {
+        int behind = 0;
+        for (int32_t p = 0; p < n; p++) {
+            if (next[p] >= high[p]) continue;
+            behind = 1;
+            rd_kafka_message_t *msgs[256];
+            ssize_t got = rd_kafka_consume_batch(rkt, p, 0, msgs, 256);
+            for (ssize_t i = 0; i < got; i++) {
+                if (!msgs[i]->err) {
+                    apply_checkpoint_record(msgs[i], c);
+                    next[p] = msgs[i]->offset + 1;
+                } else if (msgs[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                    log_warn(COMP, "reading %s: %s", topic, rd_kafka_message_errstr(msgs[i]));
+                }
+                rd_kafka_message_destroy(msgs[i]);
+            }
+        }
+        if (!behind) break;
+        rd_kafka_poll(rk, 5); /* nothing ready: let the fetchers work */
+        if (vntime_now_ms() > deadline) {
+            for (int32_t p = 0; p < n; p++)
+                if (next[p] < high[p])
+                    log_debug(COMP, "not read to its end partition=%d next=%lld high=%lld", p, (long long)next[p],
+                              (long long)high[p]);
+            snprintf(err, errsz, "%s not read to its end within %d ms", topic, STATE_CATCHUP_MS);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    for (int32_t p = 0; high && p < n; p++)
+        if (high[p] > 0) rd_kafka_consume_stop(rkt, p);
+    free(next);
+    free(high);
+    if (md) rd_kafka_metadata_destroy(md);
+    if (rkt) rd_kafka_topic_destroy(rkt);
+    if (rk) rd_kafka_destroy(rk);
+    if (conf) rd_kafka_conf_destroy(conf);
+    return rc;
+}
+
+/* The checkpoint of one partition: everything counted from offsets below
+ * pt->next. Written from the loop between two records, so it is always a
+ * state the input offsets explain. */
+static int write_checkpoint(struct collector *c, int32_t p) {
+    struct part *pt = part_get(c, p);
+    char key[256], err[256];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (!pt || pt->next < 0) return 0;
+    ckpt_key(c, p, key, sizeof key);
+    if (checkpoint_encode(c->reg, c->ing, c->qt, c->samples_topic, p, pt->next, now_ms(c), province_partition, c,
+                          &buf, &len, err, sizeof err) < 0 ||
+        publish_checkpoint(c->pb, key, buf, len, err, sizeof err) < 0) {
+        log_error(COMP, "checkpoint not written partition=%d: %s", p, err);
+        free(buf);
+        return -1;
+    }
+    log_debug(COMP, "checkpoint written partition=%d next_offset=%lld bytes=%zu", p, (long long)pt->next, len);
+    free(buf);
+    pt->ckpt = pt->next;
+    c->last_ckpt_ms = vntime_now_ms();
+    return 0;
+}
+
+/* Quota updates go out only here, right before the checkpoint of the state
+ * they show: what consumers of the quota topics see is never ahead of a
+ * checkpoint by more than one interval, and a restart re-publishes the same
+ * keys with counts that only grow back to (and past) them. */
+static void write_checkpoints(struct collector *c, int force) {
+    if (c->caught_up) flush_quota(c);
+    int any_alert = c->alerts_since_ckpt > 0;
+    for (int32_t p = 0; p < c->nparts; p++) {
+        struct part *pt = &c->parts[p];
+        if (!pt->assigned) continue;
+        if (force || any_alert || pt->next != pt->ckpt) write_checkpoint(c, p);
+    }
+    c->alerts_since_ckpt = 0;
+}
+
+/* Replaces what we hold for partition p with its latest checkpoint; returns
+ * the offset to read from (RD_KAFKA_OFFSET_BEGINNING without one). */
+static int64_t restore_partition(struct collector *c, int32_t p) {
+    char key[256], err[256];
+    struct part *pt = part_get(c, p);
+    size_t nprov = ingest_drop_partition(c->ing, p);
+    if (nprov) log_info(COMP, "stale state dropped partition=%d provinces=%zu", p, nprov);
+    ckpt_key(c, p, key, sizeof key);
+    const struct blob *b = strmap_get(c->ckpts, key);
+    if (!b) {
+        log_info(COMP, "no checkpoint, reading from the beginning partition=%d", p);
+        return RD_KAFKA_OFFSET_BEGINNING;
+    }
+    int64_t next, created;
+    if (checkpoint_restore(c->reg, c->ing, c->qt, b->data, b->len, p, &next, &created, &nprov, err, sizeof err) < 0) {
+        /* Counting from the beginning is slow but right; the damaged record
+         * is replaced by our next checkpoint. */
+        log_error(COMP, "checkpoint unusable, reading from the beginning partition=%d: %s", p, err);
+        ingest_drop_partition(c->ing, p);
+        return RD_KAFKA_OFFSET_BEGINNING;
+    }
+    metrics_inc(c->m, M_RESTORES);
+    if (pt) pt->next = pt->ckpt = next;
+    log_info(COMP, "checkpoint restored partition=%d next_offset=%lld provinces=%zu age_ms=%lld", p, (long long)next,
+             nprov, (long long)(vntime_now_ms() - created));
+    return next;
 }
 
 static partitioner_fn partitioner_from_props(const kafka_props *props) {
@@ -186,7 +409,7 @@ static int32_t topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_m
 static void drop_partition(struct collector *c, int32_t p) {
     size_t n = ingest_drop_partition(c->ing, p);
     struct part *pt = part_get(c, p);
-    if (pt) *pt = (struct part){0, 0, 0, -1};
+    if (pt) *pt = (struct part){0, 0, 0, -1, -1};
     log_info(COMP, "partition dropped partition=%d provinces=%zu", p, n);
 }
 
@@ -198,6 +421,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        char ferr[256];
+        /* What the previous owners wrote before they let go (they flush
+         * their last checkpoint in their revoke, which precedes this). */
+        int64_t t0 = vntime_now_ms();
+        if (parts->cnt > 0 && read_checkpoints(c, ferr, sizeof ferr) < 0)
+            log_warn(COMP, "%s; restoring from older checkpoints", ferr);
+        else if (parts->cnt > 0)
+            log_info(COMP, "checkpoints read keys=%zu ms=%lld", strmap_size(c->ckpts), (long long)(vntime_now_ms() - t0));
         if (!coop) {
             /* Eager: everything was revoked first; what we kept and did not
              * get back now belongs to another collector. */
@@ -211,11 +442,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         for (int i = 0; i < parts->cnt; i++) {
             struct part *pt = part_get(c, parts->elems[i].partition);
             if (!pt) continue;
-            /* State is in memory only and nothing is ever committed, so a new
-             * partition is read from its beginning whatever offsets the group
-             * may hold (checkpoints will bound this replay); one whose state we
-             * kept resumes where we were. */
-            parts->elems[i].offset = pt->kept && pt->next >= 0 ? pt->next : RD_KAFKA_OFFSET_BEGINNING;
+            /* Nothing is committed to the group: the offset to read from is
+             * the one in the partition's latest checkpoint (or the beginning
+             * without one); one whose state we kept resumes where we were. */
+            if (pt->kept && pt->next >= 0)
+                parts->elems[i].offset = pt->next;
+            else
+                parts->elems[i].offset = restore_partition(c, parts->elems[i].partition);
+            log_info(COMP, "partition assigned partition=%d offset=%lld t_ms=%lld pid=%d", parts->elems[i].partition,
+                     (long long)parts->elems[i].offset, (long long)vntime_now_ms(), (int)getpid());
             pt->assigned = 1;
             pt->kept = 0;
             pt->eof = 0;
@@ -228,13 +463,26 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         else
             e = rd_kafka_assign(rk, parts);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        /* Publish what was counted while it is still ours. */
+        /* Publish what was counted while it is still ours, and the
+         * checkpoints the next owner starts from, delivered before we let go.
+         * A lost assignment may already be someone else's: writing then could
+         * overwrite the new owner's newer checkpoint. */
+        int lost = rd_kafka_assignment_lost(rk);
         if (c->caught_up) flush_quota(c);
+        for (int i = 0; i < parts->cnt && !lost; i++) {
+            struct part *pt = part_get(c, parts->elems[i].partition);
+            if (pt && pt->assigned) write_checkpoint(c, parts->elems[i].partition);
+        }
+        if (!lost && publish_flush(c->pb, c->stopping ? 0 : CLOSE_BUDGET_MS) < 0)
+            log_warn(COMP, "checkpoints still in flight at revoke: the next owner may replay more");
+        for (int i = 0; i < parts->cnt; i++)
+            log_info(COMP, "partition revoked partition=%d t_ms=%lld pid=%d lost=%d", parts->elems[i].partition,
+                     (long long)vntime_now_ms(), (int)getpid(), lost);
         for (int i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
             struct part *pt = part_get(c, p);
             if (!pt) continue;
-            if (coop || rd_kafka_assignment_lost(rk)) {
+            if (coop || lost) {
                 drop_partition(c, p);
             } else {
                 pt->assigned = 0;
@@ -276,7 +524,14 @@ static void handle_sample(struct collector *c, const rd_kafka_message_t *msg) {
     case INGEST_COUNTED: metrics_inc(c->m, M_SAMPLES_COUNTED); break;
     case INGEST_LATE: metrics_inc(c->m, M_SAMPLES_LATE); break;
     case INGEST_FAILED_TEST: metrics_inc(c->m, M_SAMPLES_FAILED_TEST); break;
-    case INGEST_OVER_CAP: metrics_inc(c->m, M_SAMPLES_OVER_CAP); break;
+    case INGEST_OVER_CAP:
+        /* Valid but not counted: it goes to the DLQ too, so nothing that
+         * does not count disappears silently (SPEC: anti-gaming). */
+        metrics_inc(c->m, M_SAMPLES_OVER_CAP);
+        metrics_inc(c->m, M_SAMPLES_ACCEPTED);
+        reason = REJECT_DAILY_CAP;
+        snprintf(detail, sizeof detail, "agent over its daily cap for the unit");
+        /* fall through */
     case INGEST_REJECTED: {
         char source[256], err[256];
         snprintf(source, sizeof source, "%s/%d@%lld", c->samples_topic, msg->partition, (long long)msg->offset);
@@ -316,6 +571,7 @@ static void on_consumer(evutil_socket_t fd, short what, void *arg) {
         if (!msg) break;
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             struct part *pt = part_get(c, msg->partition);
+            if (pt && pt->assigned && pt->next < 0 && msg->offset >= 0) pt->next = msg->offset; /* empty so far */
             if (pt && pt->assigned && !pt->eof) {
                 pt->eof = 1;
                 log_debug(COMP, "partition read to its end partition=%d offset=%lld", msg->partition,
@@ -368,7 +624,12 @@ static void apply_alert(const rd_kafka_message_t *msg, void *ctx) {
     const registry_unit *u = registry_find(c->reg, a->unit);
     if (u && (a->network == ISPEED__V1__NETWORK__NETWORK_FIXED || a->network == ISPEED__V1__NETWORK__NETWORK_MOBILE) &&
         (int)a->to_state >= (int)QUOTA_ON_TRACK && (int)a->to_state <= (int)QUOTA_MET)
-        quota_seed_state(c->qt, u, a->month, (enum quota_network)a->network, (enum quota_state)a->to_state);
+        /* A state newer than our checkpoint's: the quota update that went
+         * with that alert may have died with the process that sent it. Only
+         * for our provinces: the others are another collector's to publish. */
+        if (quota_seed_state(c->qt, u, a->month, (enum quota_network)a->network, (enum quota_state)a->to_state) > 0 &&
+            owned_province(u->province, c))
+            quota_touch(c->qt, u, a->month, (enum quota_network)a->network);
     ispeed__v1__alert__free_unpacked(a, NULL);
 }
 
@@ -381,6 +642,120 @@ static void on_alert(const quota_alert *a, void *ctx) {
              quota_state_name(a->from), quota_state_name(st->state), (unsigned long long)st->count, st->expected,
              st->target);
     if (publish_alert(c->pb, a, err, sizeof err) < 0) log_error(COMP, "%s", err);
+    c->alerts_since_ckpt++;
+}
+
+/* ---- daily digest ---- */
+
+struct digest_acc {
+    quota_status *v;
+    size_t n, cap;
+};
+
+static void digest_add(const quota_status *st, void *ctx) {
+    struct digest_acc *d = ctx;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        quota_status *nv = realloc(d->v, cap * sizeof *nv);
+        if (!nv) return;
+        d->v = nv;
+        d->cap = cap;
+    }
+    d->v[d->n++] = *st;
+}
+
+/* Once a day, from --digest-hour on (Vietnam's time), each owned province's
+ * BEHIND counters go to <prefix>digest.<province>, keyed by province and
+ * day: a digest repeated after a restart replaces the same key. */
+static void maybe_digest(struct collector *c, int64_t now) {
+    if (c->digest_hour < 0 || !c->caught_up) return;
+    int64_t t = now + VNTIME_OFFSET_MS;
+    int64_t day = t / 86400000LL, hour = (t % 86400000LL) / 3600000LL;
+    if (hour < c->digest_hour || day == c->last_digest_day) return;
+    c->last_digest_day = day;
+    char dayname[20], err[256];
+    vntime_format(now, dayname);
+    dayname[10] = '\0'; /* "YYYY-MM-DD" */
+    for (size_t i = 0; i < registry_size(c->reg); i++) {
+        const registry_unit *p = registry_unit_at(c->reg, i);
+        if (p->level != REGISTRY_PROVINCE || !owned_province(p, c)) continue;
+        struct digest_acc d = {0};
+        quota_behind(c->qt, p, now, digest_add, &d);
+        if (publish_digest(c->pb, p, dayname, d.v, d.n, now, err, sizeof err) < 0)
+            log_error(COMP, "digest of %s not sent: %s", p->code, err);
+        else
+            log_info(COMP, "digest sent province=%s day=%s behind=%zu", p->code, dayname, d.n);
+        free(d.v);
+    }
+}
+
+/* ---- /v1/quota ---- */
+
+static void json_str(struct evbuffer *out, const char *s) {
+    evbuffer_add(out, "\"", 1);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            evbuffer_add_printf(out, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            evbuffer_add_printf(out, "\\u%04x", *s);
+        else
+            evbuffer_add(out, s, 1);
+    }
+    evbuffer_add(out, "\"", 1);
+}
+
+static int http_quota(const char *province, const char *month, struct evbuffer *out, void *ctx) {
+    struct collector *c = ctx;
+    char cur[8];
+    int64_t s, e, now = now_ms(c);
+    const registry_unit *p = registry_find(c->reg, province);
+    if (!month) {
+        vntime_month(now, cur);
+        month = cur;
+    }
+    if (!p || p->level != REGISTRY_PROVINCE) {
+        evbuffer_add_printf(out, "{\"error\":\"no province ");
+        json_str(out, province);
+        evbuffer_add_printf(out, " in the registry\"}\n");
+        return 404;
+    }
+    if (strlen(month) != 7 || vntime_month_bounds(month, &s, &e) < 0) {
+        evbuffer_add_printf(out, "{\"error\":\"month must be YYYY-MM\"}\n");
+        return 400;
+    }
+    if (!owned_province(p, c)) {
+        evbuffer_add_printf(out, "{\"error\":\"province %s is counted by another collector of the group\"}\n",
+                            p->code);
+        return 404;
+    }
+    evbuffer_add_printf(out, "{\"province\":\"%s\",\"month\":\"%s\",\"caught_up\":%s,\"units\":[", p->code, month,
+                        c->caught_up ? "true" : "false");
+    int first = 1;
+    for (size_t i = 0; i < registry_size(c->reg); i++) {
+        const registry_unit *u = registry_unit_at(c->reg, i);
+        if (u->province != p) continue;
+        for (int n = QUOTA_FIXED; n <= QUOTA_MOBILE; n++) {
+            quota_status st;
+            if (quota_get(c->qt, u, month, (enum quota_network)n, now, &st) < 0) continue;
+            evbuffer_add_printf(out, "%s{\"code\":", first ? "" : ",");
+            json_str(out, u->code);
+            evbuffer_add_printf(out, ",\"name\":");
+            json_str(out, u->name);
+            evbuffer_add_printf(out,
+                                ",\"level\":\"%s\",\"parent\":\"%s\",\"network\":\"%s\",\"count\":%llu,\"target\":%u,"
+                                "\"expected\":%.2f,\"state\":\"%s\",\"projection\":%.2f,\"late_count\":%llu,"
+                                "\"count_5g\":%llu,\"median_download_bps\":%llu,\"median_upload_bps\":%llu,"
+                                "\"median_latency_ms\":%.2f}",
+                                registry_level_name(u->level), u->parent ? u->parent->code : "",
+                                quota_network_name(st.network), (unsigned long long)st.count, st.target, st.expected,
+                                quota_state_name(st.state), st.projection, (unsigned long long)st.late_count,
+                                (unsigned long long)st.count_5g, (unsigned long long)st.median_download_bps,
+                                (unsigned long long)st.median_upload_bps, st.median_latency_ms);
+            first = 0;
+        }
+    }
+    evbuffer_add_printf(out, "]}\n");
+    return 200;
 }
 
 /* ---- timers and signals ---- */
@@ -392,27 +767,49 @@ static void on_poll(evutil_socket_t fd, short what, void *arg) {
     publish_poll(c->pb);
     feed_poll(c->agents_feed, BATCH_MAX);
     metrics_gauge(c->m, G_QUOTA_DIRTY, (double)quota_dirty_count(c->qt));
+    if (c->last_ckpt_ms >= 0)
+        metrics_gauge(c->m, G_CHECKPOINT_AGE, (double)(vntime_now_ms() - c->last_ckpt_ms) / 1000.0);
+    int64_t lag = 0;
+    for (int32_t p = 0; p < c->nparts; p++) {
+        int64_t lo, hi;
+        if (!c->parts[p].assigned ||
+            rd_kafka_get_watermark_offsets(c->rk, c->samples_topic, p, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+            continue;
+        int64_t at = c->parts[p].next >= 0 ? c->parts[p].next : lo;
+        if (hi > at) lag += hi - at;
+    }
+    metrics_gauge(c->m, G_CONSUMER_LAG, (double)lag);
 }
 
-/* Coalescing: whatever changed in the last second goes out once. */
-static void on_flush(evutil_socket_t fd, short what, void *arg) {
+/* Coalescing: whatever changed in the interval goes out once, with the
+ * checkpoints that explain it. */
+static void on_checkpoint(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
-    struct collector *c = arg;
-    if (c->caught_up) flush_quota(c);
+    write_checkpoints(arg, 0);
 }
 
 static void on_eval(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     struct collector *c = arg;
-    if (c->caught_up) evaluate(c);
+    if (!c->caught_up) return;
+    int64_t now = now_ms(c);
+    evaluate(c);
+    size_t behind = 0;
+    for (size_t i = 0; i < registry_size(c->reg); i++) {
+        const registry_unit *p = registry_unit_at(c->reg, i);
+        if (p->level == REGISTRY_PROVINCE && owned_province(p, c)) behind += quota_behind(c->qt, p, now, NULL, NULL);
+    }
+    metrics_gauge(c->m, G_UNITS_BEHIND, (double)behind);
+    maybe_digest(c, now);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
     (void)what;
     struct collector *c = arg;
     log_info(COMP, "stopping signal=%d", (int)sig);
+    c->stopping = 1;
     event_base_loopbreak(c->base);
 }
 
@@ -436,6 +833,10 @@ enum {
     OPT_EVAL_INTERVAL,
     OPT_LOG_LEVEL,
     OPT_NOW_MS,
+    OPT_CHECKPOINT_INTERVAL,
+    OPT_TARGET_LEVEL,
+    OPT_TARGETS,
+    OPT_DIGEST_HOUR,
 };
 
 /* Every option once: getopt's table and --help are built from it. */
@@ -452,6 +853,13 @@ static const struct {
     {"group", OPT_GROUP, 1, "ID", "consumer group (default ispeed-collector)"},
     {"topic-prefix", OPT_PREFIX, 1, "P", "prefix of every topic (default ispeed.)"},
     {"target", OPT_TARGET, 1, "N", "samples per unit, month and network class (default 300)"},
+    {"target-level", OPT_TARGET_LEVEL, 1, "L[:C]=N",
+     "target of a level and/or class, e.g. district=150, commune:mobile=100, mobile=200 (repeatable)"},
+    {"targets", OPT_TARGETS, 1, "FILE", "per-unit targets, CSV unit,network,target (network fixed, mobile or empty)"},
+    {"checkpoint-interval", OPT_CHECKPOINT_INTERVAL, 1, "MS",
+     "write checkpoints and quota updates this often (default 1000)"},
+    {"digest-hour", OPT_DIGEST_HOUR, 1, "H",
+     "send each province's daily digest of BEHIND units at this hour, 0..23 Vietnam time (default: none)"},
     {"behind-share", OPT_BEHIND_SHARE, 1, "F", "BEHIND below this share of the expected count (default 0.8)"},
     {"pace-start-day", OPT_PACE_START_DAY, 1, "D", "no unit is BEHIND before this day of the month (default 3)"},
     {"daily-cap", OPT_DAILY_CAP, 1, "N", "samples one agent may count per unit per day, 0 = no cap (default 12)"},
@@ -498,6 +906,75 @@ static int parse_i64(const char *s, int64_t *out) {
     if (*s == '\0' || *end != '\0' || errno || v < 0) return -1;
     *out = v;
     return 0;
+}
+
+/* "district=150", "commune:mobile=100", "mobile=200". */
+static int parse_target_level(quota_config *cfg, const char *arg) {
+    char buf[64];
+    int level = 0, net = 0;
+    long v;
+    const char *eq = strchr(arg, '=');
+    if (!eq || (size_t)(eq - arg) >= sizeof buf || parse_long(eq + 1, 1, 1000000000L, &v) < 0) return -1;
+    memcpy(buf, arg, (size_t)(eq - arg));
+    buf[eq - arg] = '\0';
+    for (char *tok = strtok(buf, ":"); tok; tok = strtok(NULL, ":")) {
+        enum registry_level lv;
+        if (!strcmp(tok, "fixed") && !net)
+            net = QUOTA_FIXED;
+        else if (!strcmp(tok, "mobile") && !net)
+            net = QUOTA_MOBILE;
+        else if (registry_parse_level(tok, &lv) == 0 && !level)
+            level = (int)lv;
+        else
+            return -1;
+    }
+    if (!level && !net) return -1;
+    cfg->level_target[level][net] = (uint32_t)v;
+    return 0;
+}
+
+/* --targets FILE: "unit,network,target" lines; a header and '#' lines are
+ * skipped; network fixed, mobile or empty (both). */
+static int load_targets(quota_table_t *qt, const registry_t *reg, const char *path, char *err, size_t errsz) {
+    FILE *f = fopen(path, "r");
+    char line[256];
+    int lineno = 0;
+    if (!f) {
+        snprintf(err, errsz, "cannot open --targets %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        char *unit, *net, *tgt, *end;
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '\0' || line[0] == '#' || (lineno == 1 && !strncmp(line, "unit,", 5))) continue;
+        unit = line;
+        if (!(net = strchr(unit, ',')) || !(tgt = strchr(net + 1, ','))) goto bad;
+        *net++ = '\0';
+        *tgt++ = '\0';
+        const registry_unit *u = registry_find(reg, unit);
+        long v = strtol(tgt, &end, 10);
+        enum quota_network n = 0;
+        if (!strcmp(net, "fixed"))
+            n = QUOTA_FIXED;
+        else if (!strcmp(net, "mobile"))
+            n = QUOTA_MOBILE;
+        else if (net[0])
+            goto bad;
+        if (!u || *tgt == '\0' || *end != '\0' || v < 1 || v > 1000000000L) goto bad;
+        if (quota_set_unit_target(qt, u, n, (uint32_t)v) < 0) {
+            snprintf(err, errsz, "out of memory");
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+bad:
+    snprintf(err, errsz, "--targets %s line %d: want unit,network,target with a unit of the registry, network "
+             "fixed, mobile or empty and a positive target", path, lineno);
+    fclose(f);
+    return -1;
 }
 
 #define USAGE_ERR(...)                                                                                            \
@@ -570,6 +1047,21 @@ static int parse_args(struct collector *c, int argc, char **argv) {
             log_set_level(lv);
             break;
         }
+        case OPT_TARGET_LEVEL:
+            if (parse_target_level(&c->qcfg, optarg) < 0)
+                USAGE_ERR("--target-level wants LEVEL[:CLASS]=N or CLASS=N (levels province, district, commune; "
+                          "classes fixed, mobile), not '%s'", optarg);
+            break;
+        case OPT_TARGETS: c->targets_path = optarg; break;
+        case OPT_CHECKPOINT_INTERVAL:
+            if (parse_long(optarg, 50, 600000, &v) < 0)
+                USAGE_ERR("--checkpoint-interval must be 50..600000 ms, not '%s'", optarg);
+            c->ckpt_interval_ms = (int)v;
+            break;
+        case OPT_DIGEST_HOUR:
+            if (parse_long(optarg, 0, 23, &v) < 0) USAGE_ERR("--digest-hour must be an hour 0..23, not '%s'", optarg);
+            c->digest_hour = (int)v;
+            break;
         case OPT_NOW_MS:
             if (parse_i64(optarg, &c->fixed_now) < 0) USAGE_ERR("--now-ms must be Unix time in ms, not '%s'", optarg);
             break;
@@ -599,7 +1091,13 @@ static int consumer_start(struct collector *c, char *err, size_t errsz) {
          * brokers that do not complete a rebalance on LeaveGroup (the
          * embedded Kafka waits session.timeout.ms - 1 s); 45 s is too long
          * for provinces to go unwatched. */
-        kafka_conf_set(conf, "session.timeout.ms", "10000", err, errsz) < 0)
+        kafka_conf_set(conf, "session.timeout.ms", "10000", err, errsz) < 0 ||
+        /* Adding or removing a collector moves only the provinces that
+         * change owner; the others keep counting through the rebalance. */
+        kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errsz) < 0 ||
+        /* The embedded Kafka answers one batch per partition per fetch and
+         * holds the answer this long once any partition is at its end. */
+        kafka_conf_set(conf, "fetch.wait.max.ms", "100", err, errsz) < 0)
         goto fail;
     for (size_t i = 0; i < c->props.n; i++)
         if (kafka_conf_set(conf, c->props.key[i], c->props.value[i], err, errsz) < 0) goto fail;
@@ -651,20 +1149,72 @@ static struct event *add_timer(struct collector *c, int ms, event_callback_fn fn
     return NULL;
 }
 
+/* The last resort of a bounded shutdown: librdkafka calls that ignore their
+ * timeouts when no broker answers must not keep the process alive. */
+static void on_close_watchdog(int sig) {
+    (void)sig;
+    static const char msg[] = "ERROR collector: shutdown took too long, exiting without a clean close\n";
+    if (write(2, msg, sizeof msg - 1) < 0) {
+    }
+    _exit(1);
+}
+
+/* Leaves the group within CLOSE_BUDGET_MS: rd_kafka_consumer_close() waits
+ * for the broker without a bound (a collector whose broker was gone hung on
+ * SIGTERM), so the close runs on a queue we serve until it is done or the
+ * budget is spent, and the handle is then destroyed without a second close. */
+static void consumer_close_bounded(struct collector *c) {
+    rd_kafka_queue_io_event_enable(c->rkq, -1, NULL, 0);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, q);
+    if (error) {
+        log_warn(COMP, "consumer close: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else {
+        int64_t deadline = vntime_now_ms() + CLOSE_BUDGET_MS;
+        while (!rd_kafka_consumer_closed(c->rk) && vntime_now_ms() < deadline) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+            if (!ev) continue;
+            if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+                /* The revoke of the close: checkpoints were written just
+                 * before, so only let go. */
+                if (!strcmp(rd_kafka_rebalance_protocol(c->rk), "COOPERATIVE"))
+                    rd_kafka_error_destroy(rd_kafka_incremental_unassign(c->rk, rd_kafka_event_topic_partition_list(ev)));
+                else
+                    rd_kafka_assign(c->rk, NULL);
+            }
+            rd_kafka_event_destroy(ev);
+        }
+        if (!rd_kafka_consumer_closed(c->rk))
+            log_warn(COMP, "consumer not closed within %d ms (broker unreachable?); leaving the group by timeout",
+                     CLOSE_BUDGET_MS);
+    }
+    for (int32_t p = 0; p < c->nparts; p++)
+        if (c->parts[p].assigned)
+            log_info(COMP, "partition revoked partition=%d t_ms=%lld pid=%d lost=0 at=close", p,
+                     (long long)vntime_now_ms(), (int)getpid());
+    rd_kafka_queue_destroy(q);
+    rd_kafka_queue_destroy(c->rkq);
+    rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
 static void collector_close(struct collector *c) {
     if (c->rk) {
-        /* Publish the last second's counts before the partitions go. */
-        if (c->caught_up) flush_quota(c);
-        else if (quota_dirty_count(c->qt))
+        /* The last interval's counts and the checkpoints that explain them,
+         * before the partitions go. */
+        if (!c->caught_up && quota_dirty_count(c->qt))
             log_warn(COMP, "stopping during the replay: %zu partial quota update(s) not published",
                      quota_dirty_count(c->qt));
-        rd_kafka_queue_io_event_enable(c->rkq, -1, NULL, 0);
-        rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
-        if (e) log_warn(COMP, "consumer close: %s", rd_kafka_err2str(e));
-        rd_kafka_queue_destroy(c->rkq);
-        rd_kafka_destroy(c->rk);
+        c->stopping = 1;
+        write_checkpoints(c, 1);
+        if (publish_flush(c->pb, CLOSE_BUDGET_MS) < 0) {
+            log_warn(COMP, "last checkpoints not delivered within %d ms; a restart replays from older ones",
+                     CLOSE_BUDGET_MS);
+            c->undelivered = 1; /* no second wait for the same records at the end */
+        }
+        consumer_close_bounded(c);
     }
-    struct event *evs[] = {c->ev_consumer, c->ev_flush, c->ev_eval, c->ev_poll, c->ev_sigint, c->ev_sigterm};
+    struct event *evs[] = {c->ev_consumer, c->ev_ckpt, c->ev_eval, c->ev_poll, c->ev_sigint, c->ev_sigterm};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i]) event_free(evs[i]);
     if (c->wake[0] >= 0) close(c->wake[0]);
@@ -672,7 +1222,8 @@ static void collector_close(struct collector *c) {
     http_server_free(c->http);
     feed_free(c->agents_feed);
     feed_free(c->alerts_feed);
-    publish_free(c->pb, 10000);
+    strmap_free(c->ckpts, free);
+    publish_free(c->pb, c->undelivered ? 0 : CLOSE_BUDGET_MS);
     ingest_free(c->ing);
     quota_table_free(c->qt);
     agents_free(c->agents);
@@ -693,6 +1244,10 @@ int main(int argc, char **argv) {
     c.prefix = KAFKA_DEFAULT_PREFIX;
     c.fixed_now = -1;
     c.eval_interval_s = 5;
+    c.ckpt_interval_ms = 1000;
+    c.digest_hour = -1;
+    c.last_ckpt_ms = -1;
+    c.last_digest_day = -1;
     quota_config_default(&c.qcfg);
     ingest_config_default(&c.icfg);
 
@@ -723,6 +1278,10 @@ int main(int argc, char **argv) {
     }
     if (!(c.qt = quota_table_new(c.reg, &c.qcfg, err, sizeof err)) ||
         !(c.ing = ingest_new(c.reg, c.agents, c.merges, c.qt, &c.icfg, err, sizeof err))) {
+        fprintf(stderr, "ispeed-collector: %s\n", err);
+        goto out;
+    }
+    if (c.targets_path && load_targets(c.qt, c.reg, c.targets_path, err, sizeof err) < 0) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }
@@ -763,20 +1322,27 @@ int main(int argc, char **argv) {
         goto out;
     }
 
+    /* Checkpoints: <prefix>collector.state is read on every assignment. */
+    if (!(c.ckpts = strmap_new())) {
+        fprintf(stderr, "ispeed-collector: out of memory\n");
+        goto out;
+    }
+
     if (c.http_addr && !(c.http = http_server_new(c.base, c.http_addr, c.m, err, sizeof err))) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }
+    if (c.http) http_server_set_quota(c.http, http_quota, &c);
     if (consumer_start(&c, err, sizeof err) < 0) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }
     c.ev_poll = add_timer(&c, 100, on_poll);
-    c.ev_flush = add_timer(&c, 1000, on_flush);
+    c.ev_ckpt = add_timer(&c, c.ckpt_interval_ms, on_checkpoint);
     c.ev_eval = add_timer(&c, c.eval_interval_s * 1000, on_eval);
     c.ev_sigint = evsignal_new(c.base, SIGINT, on_signal, &c);
     c.ev_sigterm = evsignal_new(c.base, SIGTERM, on_signal, &c);
-    if (!c.ev_poll || !c.ev_flush || !c.ev_eval || !c.ev_sigint || !c.ev_sigterm || event_add(c.ev_sigint, NULL) < 0 ||
+    if (!c.ev_poll || !c.ev_ckpt || !c.ev_eval || !c.ev_sigint || !c.ev_sigterm || event_add(c.ev_sigint, NULL) < 0 ||
         event_add(c.ev_sigterm, NULL) < 0) {
         fprintf(stderr, "ispeed-collector: cannot set up the event loop\n");
         goto out;
@@ -787,6 +1353,8 @@ int main(int argc, char **argv) {
 
     c.rc = 0;
     if (event_base_dispatch(c.base) < 0) c.rc = 1;
+    signal(SIGALRM, on_close_watchdog);
+    alarm((CLOSE_BUDGET_MS * 4) / 1000);
     log_info(COMP, "stopped counted=%llu rejected_dlq=%llu", (unsigned long long)metrics_get(c.m, M_SAMPLES_COUNTED),
              (unsigned long long)metrics_get(c.m, M_DLQ));
 out:

@@ -30,6 +30,8 @@ static const struct {
                           NULL},
     [M_AGENT_CATCHUPS] = {"ispeed_collector_agent_catchups_total",
                           "Catch-ups of the agents table caused by an unknown agent.", NULL},
+    [M_CHECKPOINTS] = {"ispeed_collector_checkpoints_total", "Checkpoint records produced.", NULL},
+    [M_RESTORES] = {"ispeed_collector_restores_total", "Partitions restored from a checkpoint.", NULL},
 };
 
 static const struct {
@@ -39,6 +41,11 @@ static const struct {
     [G_AGENTS] = {"ispeed_collector_agents", "Enrolled agents known."},
     [G_ASSIGNED_PARTITIONS] = {"ispeed_collector_assigned_partitions", "Samples partitions assigned."},
     [G_QUOTA_DIRTY] = {"ispeed_collector_quota_pending", "Quota counters waiting to be published."},
+    [G_CONSUMER_LAG] = {"ispeed_collector_consumer_lag_records",
+                        "Samples records behind the high watermarks of the assigned partitions."},
+    [G_CHECKPOINT_AGE] = {"ispeed_collector_checkpoint_age_seconds", "Seconds since the last checkpoint was written."},
+    [G_UNITS_BEHIND] = {"ispeed_collector_units_behind",
+                        "Unit and network-class counters BEHIND this month in the owned provinces."},
 };
 
 metrics_t *metrics_new(void) { return calloc(1, sizeof(metrics_t)); }

@@ -22,10 +22,21 @@ enum metric {
     M_DLQ,                 /* records produced to the DLQ */
     M_PRODUCE_ERRORS,      /* produce calls or deliveries that failed */
     M_AGENT_CATCHUPS,      /* catch-ups of the agents table for an unknown agent */
+    M_CHECKPOINTS,         /* checkpoint records produced */
+    M_RESTORES,            /* partitions restored from a checkpoint */
     M__COUNT
 };
 
-enum gauge { G_CAUGHT_UP, G_AGENTS, G_ASSIGNED_PARTITIONS, G_QUOTA_DIRTY, G__COUNT };
+enum gauge {
+    G_CAUGHT_UP,
+    G_AGENTS,
+    G_ASSIGNED_PARTITIONS,
+    G_QUOTA_DIRTY,
+    G_CONSUMER_LAG,     /* records behind the high watermarks of the assigned partitions */
+    G_CHECKPOINT_AGE,   /* seconds since the last checkpoint was written */
+    G_UNITS_BEHIND,     /* unit-class counters BEHIND in the current month, owned provinces */
+    G__COUNT
+};
 
 typedef struct metrics metrics_t;
 

@@ -8,6 +8,7 @@
 
 #include "ispeed.pb-c.h"
 #include "log.h"
+#include "vntime.h"
 
 struct publish {
     rd_kafka_t *rk;
@@ -49,7 +50,9 @@ publish_t *publish_new(const char *bootstrap, const kafka_props *props, const ch
         kafka_conf_set(conf, "enable.idempotence", "true", err, errsz) < 0 ||
         kafka_conf_set(conf, "compression.type", "zstd", err, errsz) < 0 ||
         /* Coalesced quota updates go out in bursts once a second. */
-        kafka_conf_set(conf, "linger.ms", "50", err, errsz) < 0)
+        kafka_conf_set(conf, "linger.ms", "50", err, errsz) < 0 ||
+        /* A checkpoint of a busy partition can pass the 1 MB default. */
+        kafka_conf_set(conf, "message.max.bytes", "16000000", err, errsz) < 0)
         goto fail;
     for (size_t i = 0; props && i < props->n; i++)
         if (kafka_conf_set(conf, props->key[i], props->value[i], err, errsz) < 0) goto fail;
@@ -130,6 +133,9 @@ int publish_quota(publish_t *pb, const quota_status *st, char *err, size_t errsz
     q.updated_ms = st->updated_ms;
     q.late_count = st->late_count;
     q.count_5g = st->count_5g;
+    q.median_download_bps = st->median_download_bps;
+    q.median_upload_bps = st->median_upload_bps;
+    q.median_latency_ms = st->median_latency_ms;
     size_t n = ispeed__v1__quota_status__get_packed_size(&q);
     if (n > sizeof buf) {
         snprintf(err, errsz, "QuotaStatus of %s is %zu bytes", st->unit->code, n);
@@ -182,4 +188,69 @@ int publish_dlq(publish_t *pb, const void *key, size_t keylen, const void *value
     if (produce(pb, pb->dlq_topic, key, keylen, value, len, reason, source, err, errsz) < 0) return -1;
     metrics_inc(pb->m, M_DLQ);
     return 0;
+}
+
+int publish_checkpoint(publish_t *pb, const char *key, const void *value, size_t len, char *err, size_t errsz) {
+    char topic[192];
+    kafka_topic_name(topic, sizeof topic, pb->prefix, "collector.state");
+    if (produce(pb, topic, key, strlen(key), value, len, NULL, NULL, err, errsz) < 0) return -1;
+    metrics_inc(pb->m, M_CHECKPOINTS);
+    return 0;
+}
+
+int publish_digest(publish_t *pb, const registry_unit *province, const char *day, const quota_status *behind,
+                   size_t n, int64_t now_ms, char *err, size_t errsz) {
+    Ispeed__V1__Digest d = ISPEED__V1__DIGEST__INIT;
+    Ispeed__V1__Alert *items = calloc(n ? n : 1, sizeof *items);
+    Ispeed__V1__Alert **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    char topic[192], month[8];
+    uint8_t *buf = NULL;
+    int rc = -1;
+    if (!items || !ptrs) {
+        snprintf(err, errsz, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const quota_status *st = &behind[i];
+        Ispeed__V1__Alert *a = &items[i];
+        ispeed__v1__alert__init(a);
+        a->unit = (char *)st->unit->code;
+        a->name = (char *)st->unit->name;
+        a->level = level_of(st->unit);
+        a->province = (char *)st->unit->province->code;
+        a->parent = st->unit->parent ? (char *)st->unit->parent->code : "";
+        a->month = (char *)st->month;
+        a->network = (Ispeed__V1__Network)st->network;
+        a->from_state = ISPEED__V1__QUOTA_STATE__QUOTA_STATE_BEHIND;
+        a->to_state = ISPEED__V1__QUOTA_STATE__QUOTA_STATE_BEHIND;
+        a->count = st->count;
+        a->expected = st->expected;
+        a->target = st->target;
+        a->projection = st->projection;
+        a->time_ms = now_ms;
+        ptrs[i] = a;
+    }
+    vntime_month(now_ms, month);
+    d.province = (char *)province->code;
+    d.day = (char *)day;
+    d.month = month;
+    d.time_ms = now_ms;
+    d.n_behind = n;
+    d.behind = ptrs;
+    size_t len = ispeed__v1__digest__get_packed_size(&d);
+    if (!(buf = malloc(len ? len : 1))) {
+        snprintf(err, errsz, "out of memory");
+        goto out;
+    }
+    ispeed__v1__digest__pack(&d, buf);
+    char name[64], key[64];
+    snprintf(name, sizeof name, "digest.%s", province->code);
+    kafka_topic_name(topic, sizeof topic, pb->prefix, name);
+    snprintf(key, sizeof key, "%s/%s", province->code, day);
+    rc = produce(pb, topic, key, strlen(key), buf, len, NULL, NULL, err, errsz);
+out:
+    free(buf);
+    free(ptrs);
+    free(items);
+    return rc;
 }

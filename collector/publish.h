@@ -26,6 +26,12 @@ int publish_quota(publish_t *pb, const quota_status *st, char *err, size_t errsz
 int publish_alert(publish_t *pb, const quota_alert *a, char *err, size_t errsz);
 int publish_dlq(publish_t *pb, const void *key, size_t keylen, const void *value, size_t len, const char *reason,
                 const char *source, char *err, size_t errsz);
+/* A checkpoint record on <prefix>collector.state (key "<topic>/<partition>"). */
+int publish_checkpoint(publish_t *pb, const char *key, const void *value, size_t len, char *err, size_t errsz);
+/* The daily digest of a province on <prefix>digest.<province>, key
+ * "<province>/<YYYY-MM-DD>": one Digest listing its BEHIND counters. */
+int publish_digest(publish_t *pb, const registry_unit *province, const char *day, const quota_status *behind,
+                   size_t n, int64_t now_ms, char *err, size_t errsz);
 /* Serves delivery reports; never blocks. */
 void publish_poll(publish_t *pb);
 /* Waits for every outstanding delivery; -1 if some remain after timeout_ms. */

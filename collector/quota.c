@@ -3,6 +3,7 @@
  * increments and no lookups beyond the month. */
 #include "quota.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,23 @@
 
 #define DAY_MS 86400000LL
 
+/* Medians: a log-spaced histogram per figure, buckets 10% apart, so memory
+ * is fixed (allocated on a counter's first figure) and two histograms merge
+ * by adding. The median is the geometric middle of its bucket: within 5%. */
+#define SK_RATIO 1.1
+#define SK_BPS_MIN 1000.0 /* bucket 0 is everything below 1 kbit/s */
+#define SK_BPS_N 200      /* up to 1000 * 1.1^199 > 100 Gbit/s */
+#define SK_MS_MIN 0.1
+#define SK_MS_N 130 /* up to 0.1 * 1.1^129 > 20,000 s */
+#define SK_N (2 * SK_BPS_N + SK_MS_N)
+
+struct sketch {
+    uint32_t b[SK_N]; /* download, upload, latency */
+};
+
 struct cell {
     uint64_t count, late, count_5g;
+    struct sketch *sk;
     uint8_t alerted; /* last state alerted; 0 = never, read as ON_TRACK (the implicit start) */
     uint8_t dirty;
 };
@@ -43,9 +59,33 @@ struct quota_table {
     int alerting;
     quota_alert_fn alert_fn;
     void *alert_ctx;
+    uint32_t *unit_target; /* nunits * 2, 0 = unset; NULL until one is set */
 };
 
+static size_t sk_bucket(double v, double min, size_t n) {
+    if (!(v > min)) return 0;
+    double i = log(v / min) / log(SK_RATIO) + 1.0;
+    return i >= (double)(n - 1) ? n - 1 : (size_t)i;
+}
+
+static double sk_value(size_t i, double min) {
+    if (i == 0) return min;
+    return min * pow(SK_RATIO, (double)i - 0.5);
+}
+
+static double sk_median(const uint32_t *b, size_t n, double min) {
+    uint64_t total = 0, seen = 0;
+    for (size_t i = 0; i < n; i++) total += b[i];
+    if (!total) return 0.0;
+    for (size_t i = 0; i < n; i++) {
+        seen += b[i];
+        if (2 * seen >= total) return sk_value(i, min);
+    }
+    return 0.0;
+}
+
 void quota_config_default(quota_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
     cfg->target = 300;
     cfg->behind_share = 0.8;
     cfg->pace_start_day = 3;
@@ -113,9 +153,11 @@ oom:
 void quota_table_free(quota_table_t *qt) {
     if (!qt) return;
     for (size_t i = 0; i < qt->nmonths; i++) {
+        for (size_t k = 0; k < qt->nunits * 2; k++) free(qt->months[i]->cells[k].sk);
         free(qt->months[i]->cells);
         free(qt->months[i]);
     }
+    free(qt->unit_target);
     free(qt->months);
     free(qt->dirty);
     if (qt->prov_units)
@@ -174,10 +216,12 @@ static int mark_dirty(quota_table_t *qt, struct month *m, size_t ci) {
 }
 
 static uint32_t target_for(const quota_table_t *qt, const registry_unit *u, enum quota_network net) {
-    /* One target for every level and class for now; SPEC allows per level,
-     * class and unit, which goes here. */
-    (void)u;
-    (void)net;
+    uint32_t t;
+    if (qt->unit_target && (t = qt->unit_target[cell_index(u->index, net)])) return t;
+    int lv = u->level >= 1 && u->level <= 3 ? (int)u->level : 0;
+    if ((t = qt->cfg.level_target[lv][net])) return t;
+    if ((t = qt->cfg.level_target[lv][0])) return t;
+    if ((t = qt->cfg.level_target[0][net])) return t;
     return qt->cfg.target;
 }
 
@@ -195,6 +239,11 @@ static void fill_status(const quota_table_t *qt, const struct month *m, size_t c
     st->state = quota_pace(&qt->cfg, c->count, st->target, now_ms, m->start, m->end, &st->expected,
                            &st->projection);
     st->updated_ms = now_ms;
+    if (c->sk) {
+        st->median_download_bps = (uint64_t)sk_median(c->sk->b, SK_BPS_N, SK_BPS_MIN);
+        st->median_upload_bps = (uint64_t)sk_median(c->sk->b + SK_BPS_N, SK_BPS_N, SK_BPS_MIN);
+        st->median_latency_ms = sk_median(c->sk->b + 2 * SK_BPS_N, SK_MS_N, SK_MS_MIN);
+    }
 }
 
 /* Alerts when the state differs from the last one alerted. Only called for
@@ -286,6 +335,8 @@ void quota_reset_province(quota_table_t *qt, const registry_unit *province) {
                  * forward. */
                 c[n].count = c[n].late = c[n].count_5g = 0;
                 c[n].dirty = 0;
+                free(c[n].sk);
+                c[n].sk = NULL;
             }
         }
 }
@@ -294,8 +345,16 @@ int quota_seed_state(quota_table_t *qt, const registry_unit *unit, const char *m
                      enum quota_state state) {
     struct month *m = month_get(qt, month);
     if (!m) return -1;
-    m->cells[cell_index(unit->index, net)].alerted = (uint8_t)state;
-    return 0;
+    size_t ci = cell_index(unit->index, net);
+    if (m->cells[ci].alerted == (uint8_t)state) return 0;
+    m->cells[ci].alerted = (uint8_t)state;
+    return 1;
+}
+
+int quota_touch(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net) {
+    struct month *m = month_get(qt, month);
+    if (!m) return -1;
+    return mark_dirty(qt, m, cell_index(unit->index, net));
 }
 
 int quota_get(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
@@ -304,4 +363,129 @@ int quota_get(quota_table_t *qt, const registry_unit *unit, const char *month, e
     if (!m) return -1;
     fill_status(qt, m, cell_index(unit->index, net), now_ms, out);
     return 0;
+}
+
+int quota_set_unit_target(quota_table_t *qt, const registry_unit *unit, enum quota_network net, uint32_t target) {
+    if (!qt->unit_target && !(qt->unit_target = calloc(qt->nunits * 2, sizeof *qt->unit_target))) return -1;
+    if (net != QUOTA_MOBILE) qt->unit_target[cell_index(unit->index, QUOTA_FIXED)] = target;
+    if (net != QUOTA_FIXED) qt->unit_target[cell_index(unit->index, QUOTA_MOBILE)] = target;
+    return 0;
+}
+
+int quota_observe(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
+                  uint64_t download_bps, uint64_t upload_bps, double latency_ms) {
+    struct month *m = month_get(qt, month);
+    if (!m) return -1;
+    for (const registry_unit *u = commune; u; u = u->parent) {
+        struct cell *c = &m->cells[cell_index(u->index, net)];
+        if (!c->sk && !(c->sk = calloc(1, sizeof *c->sk))) return -1;
+        if (download_bps) c->sk->b[sk_bucket((double)download_bps, SK_BPS_MIN, SK_BPS_N)]++;
+        if (upload_bps) c->sk->b[SK_BPS_N + sk_bucket((double)upload_bps, SK_BPS_MIN, SK_BPS_N)]++;
+        if (latency_ms > 0.0) c->sk->b[2 * SK_BPS_N + sk_bucket(latency_ms, SK_MS_MIN, SK_MS_N)]++;
+    }
+    return 0;
+}
+
+/* Sketch bytes: pairs of varints (bucket index gap, count) over the non-zero
+ * buckets, so an empty or sparse histogram costs a few bytes. */
+static size_t put_varint(uint8_t *out, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+static int get_varint(const uint8_t *in, size_t len, size_t *pos, uint64_t *v) {
+    *v = 0;
+    for (unsigned shift = 0; *pos < len && shift < 64; shift += 7) {
+        uint8_t b = in[(*pos)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return 0;
+    }
+    return -1;
+}
+
+static size_t sketch_encode(const struct sketch *sk, uint8_t *out) {
+    size_t n = 0, last = 0;
+    for (size_t i = 0; i < SK_N; i++) {
+        if (!sk->b[i]) continue;
+        n += put_varint(out + n, i - last);
+        n += put_varint(out + n, sk->b[i]);
+        last = i;
+    }
+    return n;
+}
+
+static int sketch_decode(struct sketch *sk, const uint8_t *in, size_t len) {
+    size_t pos = 0, i = 0;
+    memset(sk, 0, sizeof *sk);
+    while (pos < len) {
+        uint64_t gap, cnt;
+        if (get_varint(in, len, &pos, &gap) < 0 || get_varint(in, len, &pos, &cnt) < 0) return -1;
+        i += gap;
+        if (i >= SK_N || cnt > UINT32_MAX) return -1;
+        sk->b[i] = (uint32_t)cnt;
+    }
+    return 0;
+}
+
+void quota_foreach_province(quota_table_t *qt, const registry_unit *province, quota_cell_fn fn, void *ctx) {
+    size_t p = province->index;
+    uint8_t buf[SK_N * 8]; /* two varints per bucket: gap <= 2 bytes, count <= 5 */
+    if (!qt->prov_units[p]) return;
+    for (size_t i = 0; i < qt->nmonths; i++) {
+        struct month *m = qt->months[i];
+        for (size_t k = 0; k < qt->prov_len[p]; k++)
+            for (int n = 0; n < 2; n++) {
+                size_t ci = qt->prov_units[p][k] * 2 + (size_t)n;
+                const struct cell *c = &m->cells[ci];
+                if (!c->count && !c->late && !c->alerted && !c->sk) continue;
+                quota_cell_state st = {c->count, c->late, c->count_5g, (enum quota_state)c->alerted, buf, 0};
+                if (c->sk) st.sketch_len = sketch_encode(c->sk, buf);
+                if (fn(registry_unit_at(qt->reg, ci / 2), m->name, n ? QUOTA_MOBILE : QUOTA_FIXED, &st, ctx)) return;
+            }
+    }
+}
+
+int quota_restore(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
+                  const quota_cell_state *st) {
+    struct month *m = month_get(qt, month);
+    if (!m) return -1;
+    size_t ci = cell_index(unit->index, net);
+    struct cell *c = &m->cells[ci];
+    free(c->sk);
+    c->sk = NULL;
+    if (st->sketch_len) {
+        if (!(c->sk = malloc(sizeof *c->sk))) return -1;
+        if (sketch_decode(c->sk, st->sketch, st->sketch_len) < 0) {
+            free(c->sk);
+            c->sk = NULL;
+            return -1;
+        }
+    }
+    c->count = st->count;
+    c->late = st->late_count;
+    c->count_5g = st->count_5g;
+    if (st->alerted >= QUOTA_ON_TRACK && st->alerted <= QUOTA_MET) c->alerted = (uint8_t)st->alerted;
+    return mark_dirty(qt, m, ci);
+}
+
+size_t quota_behind(quota_table_t *qt, const registry_unit *province, int64_t now_ms, quota_status_fn fn, void *ctx) {
+    size_t p = province->index, n = 0;
+    char current[8];
+    vntime_month(now_ms, current);
+    struct month *m = month_get(qt, current);
+    if (!m || !qt->prov_units[p]) return 0;
+    for (size_t k = 0; k < qt->prov_len[p]; k++)
+        for (int net = 0; net < 2; net++) {
+            quota_status st;
+            fill_status(qt, m, qt->prov_units[p][k] * 2 + (size_t)net, now_ms, &st);
+            if (st.state != QUOTA_BEHIND) continue;
+            if (fn) fn(&st, ctx);
+            n++;
+        }
+    return n;
 }

@@ -19,6 +19,10 @@ typedef struct quota_config {
     uint32_t target;     /* valid samples per unit, month and class (SPEC default 300) */
     double behind_share; /* BEHIND below this share of the expected count (0.8) */
     int pace_start_day;  /* no BEHIND before this day of the month (3) */
+    /* Targets by [level][class]: class 0 is both, 1 fixed, 2 mobile; 0 =
+     * unset. The most specific set one wins: unit (quota_set_unit_target),
+     * level and class, level, class, then `target`. */
+    uint32_t level_target[4][3];
 } quota_config;
 
 void quota_config_default(quota_config *cfg);
@@ -39,6 +43,10 @@ typedef struct quota_status {
     double expected, projection;
     enum quota_state state;
     int64_t updated_ms;
+    /* Medians of the counted samples (from a log-bucketed histogram: within
+     * about 5%); 0 when none carried the figure. */
+    uint64_t median_download_bps, median_upload_bps;
+    double median_latency_ms;
 } quota_status;
 
 /* A transition, as published on ispeed.alerts. */
@@ -87,13 +95,48 @@ size_t quota_dirty_count(const quota_table_t *qt);
 void quota_reset_province(quota_table_t *qt, const registry_unit *province);
 
 /* Sets the last alerted state of a counter without alerting: how a restart
- * learns what it already said. -1 on a bad month or out of memory. */
+ * learns what it already said. 1 when that changed the state, 0 when not,
+ * -1 on a bad month or out of memory. */
 int quota_seed_state(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
                      enum quota_state state);
+/* Marks a counter dirty, so the next flush publishes it. */
+int quota_touch(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net);
 
 /* The counter now; 0 and fills *out even when it was never touched. */
 int quota_get(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
               int64_t now_ms, quota_status *out);
+
+/* A per-unit target (net 0: both classes), e.g. from --targets FILE. -1
+ * when out of memory. */
+int quota_set_unit_target(quota_table_t *qt, const registry_unit *unit, enum quota_network net, uint32_t target);
+
+/* Feeds one counted sample's figures to the medians of commune and every
+ * unit above it (0 = the sample did not carry the figure). */
+int quota_observe(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
+                  uint64_t download_bps, uint64_t upload_bps, double latency_ms);
+
+/* A counter as a checkpoint keeps it. sketch/sketch_len: the medians'
+ * histograms, opaque (quota_restore takes them back). */
+typedef struct quota_cell_state {
+    uint64_t count, late_count, count_5g;
+    enum quota_state alerted; /* 0: never alerted */
+    const uint8_t *sketch;
+    size_t sketch_len;
+} quota_cell_state;
+typedef int (*quota_cell_fn)(const registry_unit *unit, const char *month, enum quota_network net,
+                             const quota_cell_state *st, void *ctx);
+/* Every counter of the province's units that holds anything, all months.
+ * The sketch bytes are valid during the call only. */
+void quota_foreach_province(quota_table_t *qt, const registry_unit *province, quota_cell_fn fn, void *ctx);
+/* Sets a counter as quota_foreach_province gave it and marks it dirty, so
+ * the quota topic is re-published with the same key. -1 on a bad month,
+ * bad sketch or out of memory. */
+int quota_restore(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
+                  const quota_cell_state *st);
+
+/* Calls fn for every unit of province that is BEHIND now in the current
+ * month, both classes. Returns how many. */
+size_t quota_behind(quota_table_t *qt, const registry_unit *province, int64_t now_ms, quota_status_fn fn, void *ctx);
 
 const char *quota_state_name(enum quota_state s);
 const char *quota_network_name(enum quota_network n);

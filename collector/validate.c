@@ -16,6 +16,7 @@ static const char *const reason_names[REJECT__COUNT] = {
     [REJECT_PROVINCE_MISMATCH] = "province_mismatch",
     [REJECT_IMPLAUSIBLE] = "implausible",
     [REJECT_DUPLICATE] = "duplicate",
+    [REJECT_DAILY_CAP] = "daily_cap",
 };
 
 const char *reject_reason_name(enum reject_reason r) {

@@ -25,6 +25,7 @@ enum reject_reason {
     REJECT_PROVINCE_MISMATCH,  /* key or province field is not the commune's province */
     REJECT_IMPLAUSIBLE,        /* impossible figures, future start, duration out of range */
     REJECT_DUPLICATE,          /* (agent_id, seq) already counted */
+    REJECT_DAILY_CAP,          /* valid, but the agent is over its daily cap for the unit (ingest.c) */
     REJECT__COUNT
 };
 

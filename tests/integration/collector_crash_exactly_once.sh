@@ -49,11 +49,11 @@ LG_PIDS=()
 # the killed one's session (6 s) on the embedded Kafka.
 for i in $(seq 0 "$KILLS"); do
   start "$i"
+  wait_for 60 assigned || fail "collector run $i got no partitions: $(tail -3 "$WORK/collector.$i.log")"
   chunk "$i" &
   LG_PIDS+=($!)
   [ "$i" -lt "$KILLS" ] || break
-  wait_for 60 assigned || fail "collector run $i got no partitions: $(tail -3 "$WORK/collector.$i.log")"
-  sleep "$(python3 -c "import random; print(round(random.uniform(0.3, 2.0), 2))")"
+  sleep "$(python3 -c "import random; print(round(random.uniform(0.5, 3.0), 2))")"
   consumed=$(metric ispeed_collector_samples_consumed_total || echo '?')
   kill -KILL "$COLL_PID"
   wait "$COLL_PID" 2>/dev/null || true
@@ -62,9 +62,10 @@ done
 for pid in "${LG_PIDS[@]}"; do wait "$pid" || fail "a loadgen chunk failed"; done
 note "loadgen done after ${SECONDS}s"
 python3 - "$WORK" <<'PY'
-import csv, glob, os, sys
+import csv, glob, os, re, sys
 tot = {}
 for f in glob.glob(os.path.join(sys.argv[1], 'truth.*.csv')):
+    if not re.search(r'truth\.\d+\.csv$', f): continue  # not truth.N.csv.network.csv
     for r in csv.reader(open(f)):
         if r and r[0] != 'code':
             tot[r[0]] = tot.get(r[0], 0) + int(r[1])

@@ -110,9 +110,10 @@ sys.exit(1 if bad or len(iv) == 0 else 0)
 PY
 
 python3 - "$WORK" <<'PY'
-import csv, glob, os, sys
+import csv, glob, os, re, sys
 tot = {}
 for f in glob.glob(os.path.join(sys.argv[1], 'truth.*.csv')):
+    if not re.search(r'truth\.\d+\.csv$', f): continue  # not truth.N.csv.network.csv
     for r in csv.reader(open(f)):
         if r and r[0] != 'code':
             tot[r[0]] = tot.get(r[0], 0) + int(r[1])
