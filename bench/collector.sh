@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Collector benchmark: 1,000,000 samples pre-loaded into the embedded Kafka,
+# then, in one run:
+#   - kcat reading the samples topic to its end: the raw consume limit;
+#   - ispeed-collector from start to every sample counted (caught up), its
+#     rate against kcat's (target ratio >= 0.8) and its peak RSS (<= 64 MiB);
+#   - the delay from a sample's produce to the QuotaStatus counting it, p50
+#     and p99 (target p99 <= 1 s), with ispeed-delay-probe;
+#   - the restore time after SIGKILL with that history: restart to caught up
+#     (target <= 2 s).
+# Figures are printed whether or not a target is met; the exit status is 0
+# unless something broke.
+#
+# usage: bench/collector.sh BUILD    (ISPEED_BENCH_SAMPLES=N to change 1,000,000)
+#
+# Sizing: the embedded Kafka keeps ~5 MiB per partition, ~29,000 of our
+# samples. Samples are keyed by province, so each province must have its own
+# partition: 256 partitions is the one count (of 63..256) where librdkafka's
+# consistent partitioner (CRC32 % n) gives the 63 provinces of the 2025-03
+# registry 63 different partitions, and --spread provinces gives each about
+# 1,000,000 / 63 = 15,900 samples (~2.9 MB). kcat checks that all are kept.
+BUILD=$(cd "$1" && pwd)
+source "$(dirname "$0")/../tests/integration/lib.sh"
+N=${ISPEED_BENCH_SAMPLES:-1000000}
+UNITS="$DATA/vn-units-2025-03.csv"
+LOADGEN="$BUILD/tools/loadgen/ispeed-loadgen"
+PROBE="$BUILD/tools/loadgen/ispeed-delay-probe"
+MONTH=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+metric() { curl -sf "http://$HTTP/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+caught_up() { [ "$(metric ispeed_collector_caught_up)" = 1 ]; }
+rss_peak_mib() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+start_kafka --partitions 256 --units "$UNITS"
+note "loading $N samples of $MONTH"
+t=$(now)
+"$LOADGEN" -b "$BOOTSTRAP" --units "$UNITS" --month "$MONTH" --samples "$N" --spread provinces --seed 1 \
+  --truth "$WORK/truth.csv" >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" || fail "loadgen: $(tail -2 "$WORK/loadgen.err")"
+LOAD_S=$(secs "$t" "$(now)")
+
+# The raw consume limit, and the check that the topic holds every sample.
+t=$(now)
+held=$(kcat -b "$BOOTSTRAP" -C -t ispeed.samples -o beginning -e -q -f '%o\n' | wc -l)
+KCAT_S=$(secs "$t" "$(now)")
+[ "$held" = "$N" ] || fail "ispeed.samples holds $held of $N samples: the embedded Kafka dropped some"
+
+HTTP=127.0.0.1:$(free_port)
+t0=$(now)
+start_collector collector.err --units "$UNITS" --http "$HTTP"
+CPID=${PIDS[-1]}
+# until_caught_up T0 LOG: waits, and sets JOIN_S (start to the first sample
+# consumed: enrollments, checkpoints, group join) and DONE_S (start to caught up).
+until_caught_up() {
+  local deadline=$(( $(date +%s) + 900 )); JOIN_S=
+  while ! caught_up; do
+    [ -n "$JOIN_S" ] || [ "$(metric ispeed_collector_samples_consumed_total)" = 0 ] \
+      || [ -z "$(metric ispeed_collector_samples_consumed_total)" ] || JOIN_S=$(secs "$1" "$(now)")
+    [ "$(date +%s)" -lt "$deadline" ] || fail "collector not caught up in 15 min: $(tail -3 "$WORK/$2")"
+    sleep 0.1
+  done
+  DONE_S=$(secs "$1" "$(now)")
+  [ -n "$JOIN_S" ] || JOIN_S=$DONE_S
+}
+until_caught_up "$t0" collector.err
+COLL_S=$DONE_S JOIN1_S=$JOIN_S
+note "collector caught up in $COLL_S s"
+counted=$(metric ispeed_collector_samples_counted_total)
+[ "$counted" = "$N" ] || note "collector counted $counted of $N"
+
+"$PROBE" -b "$BOOTSTRAP" --units "$UNITS" --probes 200 --rate 20 --sent "$WORK/probes.csv" >"$WORK/probe.out" 2>"$WORK/probe.err" \
+  || note "delay probe: $(cat "$WORK/probe.out" "$WORK/probe.err" | tail -2)"
+RSS=$(rss_peak_mib "$CPID")
+
+# Restore: SIGKILL, restart in the same group, time to caught up.
+kill -KILL "$CPID"; wait "$CPID" 2>/dev/null || true
+t1=$(now)
+start_collector collector2.err --units "$UNITS" --http "$HTTP"
+CPID2=${PIDS[-1]}
+until_caught_up "$t1" collector2.err
+RESTORE_S=$DONE_S JOIN2_S=$JOIN_S
+note "restarted collector caught up in $RESTORE_S s"
+RSS2=$(rss_peak_mib "$CPID2")
+
+# The restored counts: every province's total equals the truth plus the probes.
+exact=yes
+for prov in $(awk -F, '$2 == "province" { print $1 }' "$UNITS"); do
+  got=$("$BUILD/ctl/ispeedctl" quota -b "$BOOTSTRAP" --province "$prov" --month "$MONTH" --level province --format csv 2>/dev/null \
+    | awk -F, 'NR > 1 { s += $5 } END { print s + 0 }')
+  want=$(awk -F, -v p="$prov" '$1 "" == p "" { print $2 }' "$WORK/truth.csv")
+  want=$(( want + $(awk -F, -v p="$prov" '$2 "" == p "" { n++ } END { print n + 0 }' "$WORK/probes.csv" 2>/dev/null || echo 0) ))
+  [ "$got" = "$want" ] || { exact="no (province $prov: $got, want $want)"; break; }
+done
+
+awk -v n="$N" -v load="$LOAD_S" -v kc="$KCAT_S" -v co="$COLL_S" -v rss="$RSS" -v rs="$RESTORE_S" -v rss2="$RSS2" \
+    -v probe="$(cat "$WORK/probe.out" 2>/dev/null)" -v exact="$exact" -v j1="$JOIN1_S" -v j2="$JOIN2_S" 'BEGIN {
+  kr = n / kc; cr = n / co; ratio = cr / kr
+  split(probe, f, " "); for (i in f) { split(f[i], kv, "="); p[kv[1]] = kv[2] }
+  printf "samples                  %d (loaded in %.1f s)\n", n, load
+  printf "kcat raw consume         %.0f samples/s (%.2f s)\n", kr, kc
+  printf "collector start->counted %.0f samples/s (%.2f s)\n", cr, co
+  if (co - j1 > 0.5)
+    printf "  of which                %.2f s start to first sample consumed, then %.0f samples/s to caught up\n", j1, n / (co - j1)
+  else
+    printf "  of which                no split: /metrics did not answer while the collector replayed\n"
+  printf "ratio                    %.2f   (target >= 0.8) %s\n", ratio, (ratio >= 0.8 ? "ok" : "MISSED")
+  printf "peak RSS                 %.1f MiB (target <= 64) %s; after restore %.1f MiB\n", rss, (rss <= 64 ? "ok" : "MISSED"), rss2
+  printf "restore after SIGKILL    %.2f s (target <= 2) %s; counts exact: %s\n", rs, (rs <= 2 ? "ok" : "MISSED"), exact
+  if (rs - j2 > 0.5)
+    printf "  of which                %.2f s restart to first sample consumed, then %.2f s to caught up\n", j2, rs - j2
+  if (p["p99_ms"] != "")
+    printf "produce->QuotaStatus     p50 %.0f ms, p99 %.0f ms, max %.0f ms over %s probes (target p99 <= 1000) %s\n",
+      p["p50_ms"], p["p99_ms"], p["max_ms"], p["answered"], (p["p99_ms"] <= 1000 ? "ok" : "MISSED")
+  else
+    printf "produce->QuotaStatus     not measured: %s\n", probe
+}'

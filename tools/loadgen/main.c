@@ -1,0 +1,525 @@
+/* ispeed-loadgen: enrolls synthetic agents and produces valid signed samples
+ * of one month to Kafka, fast, and writes the count every unit must end with
+ * (the truth), so the collector's counts can be checked exactly. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "plan.h"
+#include "registry.h"
+#include "sign.h"
+#include "synth.h"
+#include "vntime.h"
+
+#define PROG "ispeed-loadgen"
+#define COMP "loadgen"
+/* Leave room for the test's duration: a sample must have ended by now. */
+#define END_MARGIN_MS (60LL * 1000)
+
+struct loadgen {
+    const char *bootstrap, *units_path, *month, *truth_path, *prefix, *province_code, *registry_version;
+    kafka_props props;
+    plan_options po;
+    int64_t now_ms;
+    int seed_given;
+};
+
+enum {
+    OPT_BOOTSTRAP = 'b',
+    OPT_PROP = 'X',
+    OPT_HELP = 'h',
+    OPT_UNITS = 256,
+    OPT_MONTH,
+    OPT_SAMPLES,
+    OPT_AGENTS,
+    OPT_TRUTH,
+    OPT_SEED,
+    OPT_PREFIX,
+    OPT_NETWORK,
+    OPT_MOBILE_SHARE,
+    OPT_SPREAD,
+    OPT_PROVINCE,
+    OPT_DAILY_CAP,
+    OPT_REGISTRY_VERSION,
+    OPT_NOW_MS,
+};
+
+/* Every option once: getopt's table and --help are built from it. */
+static const struct {
+    const char *name;
+    int id, has_arg;
+    const char *arg, *help;
+} option_defs[] = {
+    {"bootstrap", OPT_BOOTSTRAP, 1, "BOOTSTRAP", "Kafka bootstrap list (required)"},
+    {"units", OPT_UNITS, 1, "FILE", "registry CSV code,level,parent,name,type (required)"},
+    {"month", OPT_MONTH, 1, "YYYY-MM", "month of the samples, Vietnam's time; not later than now (required)"},
+    {"samples", OPT_SAMPLES, 1, "N", "valid samples to produce (required)"},
+    {"agents", OPT_AGENTS, 1, "N", "at least N agents (default: as few as the daily cap allows)"},
+    {"truth", OPT_TRUTH, 1, "FILE", "write code,count per unit there, and code,network,count to FILE.network.csv"},
+    {"seed", OPT_SEED, 1, "S", "seed: same seed, same agents and samples (default: random, logged)"},
+    {"topic-prefix", OPT_PREFIX, 1, "P", "prefix of every topic (default ispeed.)"},
+    {"network", OPT_NETWORK, 1, "N", "fixed, mobile or mixed (default mixed)"},
+    {"mobile-share", OPT_MOBILE_SHARE, 1, "PCT", "percent of mobile samples when mixed (default 40)"},
+    {"spread", OPT_SPREAD, 1, "HOW", "communes: uniform over communes (default); provinces: same share per province"},
+    {"province", OPT_PROVINCE, 1, "CODE", "only the communes of this province"},
+    {"daily-cap", OPT_DAILY_CAP, 1, "N", "the collector's cap per agent, unit and day, 0 = none (default 12)"},
+    {"registry-version", OPT_REGISTRY_VERSION, 1, "V", "Sample.registry_version (default: YYYY-MM from the file name)"},
+    {"now-ms", OPT_NOW_MS, 1, "MS", "take this Unix time in ms as now (or env ISPEED_NOW_MS)"},
+    {"help", OPT_HELP, 0, NULL, "this text"},
+};
+#define NOPTS (sizeof option_defs / sizeof option_defs[0])
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: " PROG " -b BOOTSTRAP --units FILE --month YYYY-MM --samples N [options] [-X prop=value ...]\n\n"
+                 "Enrolls synthetic agents on <prefix>agents and produces N valid signed samples\n"
+                 "on <prefix>samples, spread over the communes of the registry and over the month\n"
+                 "(up to now for the current month), within the daily cap of every agent.\n"
+                 "A past month counts only with ispeed-collector --replay (otherwise it is late).\n\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        char left[64];
+        if (option_defs[i].id < 256)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", option_defs[i].id, option_defs[i].name,
+                     option_defs[i].arg ? " " : "", option_defs[i].arg ? option_defs[i].arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", option_defs[i].name, option_defs[i].arg ? " " : "",
+                     option_defs[i].arg ? option_defs[i].arg : "");
+        fprintf(out, "  %-30s %s\n", left, option_defs[i].help);
+    }
+    fprintf(out, "  %-30s %s\n", "-X prop=value", "any librdkafka property of the producer (repeatable)");
+    fprintf(out, "\nExit status: 0 every record delivered, 1 failure, 2 bad usage.\n");
+}
+
+static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (*s == '-' || *s == '\0') return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0' || errno || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+#define USAGE_ERR(...)                                                                                            \
+    do {                                                                                                          \
+        fprintf(stderr, PROG ": " __VA_ARGS__);                                                                   \
+        fputc('\n', stderr);                                                                                      \
+        return 2;                                                                                                 \
+    } while (0)
+
+/* 0 to go on, 1 after --help, 2 on bad usage. */
+static int parse_args(struct loadgen *lg, int argc, char **argv) {
+    struct option longopts[NOPTS + 1];
+    char err[512];
+    uint64_t v;
+    int have_samples = 0;
+    for (size_t i = 0; i < NOPTS; i++)
+        longopts[i] = (struct option){option_defs[i].name, option_defs[i].has_arg ? required_argument : no_argument,
+                                      NULL, option_defs[i].id};
+    memset(&longopts[NOPTS], 0, sizeof longopts[NOPTS]);
+    const char *env_now = getenv("ISPEED_NOW_MS");
+    if (env_now && *env_now) {
+        if (parse_u64(env_now, 1, INT64_MAX, &v) < 0) USAGE_ERR("ISPEED_NOW_MS must be Unix time in ms, not '%s'", env_now);
+        lg->now_ms = (int64_t)v;
+    }
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":b:X:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_BOOTSTRAP: lg->bootstrap = optarg; break;
+        case OPT_PROP:
+            if (kafka_props_add(&lg->props, optarg, err, sizeof err) < 0) USAGE_ERR("%s", err);
+            break;
+        case OPT_HELP: usage(stdout); return 1;
+        case OPT_UNITS: lg->units_path = optarg; break;
+        case OPT_MONTH: lg->month = optarg; break;
+        case OPT_SAMPLES:
+            if (parse_u64(optarg, 0, 100000000, &v) < 0) USAGE_ERR("--samples must be a count 0..100000000, not '%s'", optarg);
+            lg->po.samples = v;
+            have_samples = 1;
+            break;
+        case OPT_AGENTS:
+            if (parse_u64(optarg, 0, 10000000, &v) < 0) USAGE_ERR("--agents must be a count 0..10000000, not '%s'", optarg);
+            lg->po.agents = v;
+            break;
+        case OPT_TRUTH: lg->truth_path = optarg; break;
+        case OPT_SEED:
+            if (parse_u64(optarg, 0, UINT64_MAX, &v) < 0) USAGE_ERR("--seed must be a whole number, not '%s'", optarg);
+            lg->po.seed = v;
+            lg->seed_given = 1;
+            break;
+        case OPT_PREFIX: lg->prefix = optarg; break;
+        case OPT_NETWORK:
+            if (!strcmp(optarg, "fixed")) lg->po.network = PLAN_FIXED;
+            else if (!strcmp(optarg, "mobile")) lg->po.network = PLAN_MOBILE;
+            else if (!strcmp(optarg, "mixed")) lg->po.network = PLAN_MIXED;
+            else USAGE_ERR("--network must be fixed, mobile or mixed, not '%s'", optarg);
+            break;
+        case OPT_MOBILE_SHARE:
+            if (parse_u64(optarg, 0, 100, &v) < 0) USAGE_ERR("--mobile-share must be a percentage 0..100, not '%s'", optarg);
+            lg->po.mobile_pct = (unsigned)v;
+            break;
+        case OPT_SPREAD:
+            if (!strcmp(optarg, "communes")) lg->po.spread = PLAN_SPREAD_COMMUNES;
+            else if (!strcmp(optarg, "provinces")) lg->po.spread = PLAN_SPREAD_PROVINCES;
+            else USAGE_ERR("--spread must be communes or provinces, not '%s'", optarg);
+            break;
+        case OPT_PROVINCE: lg->province_code = optarg; break;
+        case OPT_DAILY_CAP:
+            if (parse_u64(optarg, 0, 1000000, &v) < 0) USAGE_ERR("--daily-cap must be a count (0 = none), not '%s'", optarg);
+            lg->po.daily_cap = (unsigned)v;
+            break;
+        case OPT_REGISTRY_VERSION: lg->registry_version = optarg; break;
+        case OPT_NOW_MS:
+            if (parse_u64(optarg, 1, INT64_MAX, &v) < 0) USAGE_ERR("--now-ms must be Unix time in ms, not '%s'", optarg);
+            lg->now_ms = (int64_t)v;
+            break;
+        case ':': USAGE_ERR("option %s needs a value; see --help", argv[optind - 1]);
+        default: USAGE_ERR("unknown option %s; see --help", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) USAGE_ERR("unexpected argument '%s'; see --help", argv[optind]);
+    if (!lg->bootstrap) USAGE_ERR("missing -b BOOTSTRAP: give the Kafka bootstrap list, e.g. -b localhost:9092");
+    if (!lg->units_path) USAGE_ERR("missing --units FILE: give the registry CSV, e.g. --units vn-units-2025-07.csv");
+    if (!lg->month) USAGE_ERR("missing --month YYYY-MM: give the month of the samples, e.g. --month 2025-07");
+    if (!have_samples) USAGE_ERR("missing --samples N: say how many samples to produce");
+    int64_t start, end;
+    if (vntime_month_bounds(lg->month, &start, &end) < 0)
+        USAGE_ERR("--month must be YYYY-MM, e.g. 2025-07, not '%s'", lg->month);
+    if (start < 1577836800000LL) USAGE_ERR("--month %s is before 2020: the collector rejects such samples", lg->month);
+    if (start >= lg->now_ms) USAGE_ERR("--month %s has not begun yet in Vietnam: samples are never later than now", lg->month);
+    lg->po.from_ms = start;
+    lg->po.to_ms = end < lg->now_ms - END_MARGIN_MS ? end : lg->now_ms - END_MARGIN_MS;
+    return 0;
+}
+
+/* ---- producing ---- */
+
+struct delivery {
+    uint64_t ok, failed;
+    char first_error[256];
+};
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
+    (void)rk;
+    struct delivery *d = opaque;
+    if (!msg->err) {
+        d->ok++;
+        return;
+    }
+    if (d->failed++ == 0)
+        snprintf(d->first_error, sizeof d->first_error, "%s [%d]: %s", rd_kafka_topic_name(msg->rkt),
+                 (int)msg->partition, rd_kafka_err2str(msg->err));
+}
+
+/* librdkafka's own lines ("%3|...|FAIL|...") would break the one-line error
+ * rule: what matters reaches the user through the reachability check and the
+ * delivery reports. ISPEED_LOADGEN_LOG=1 shows them. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk;
+    if (getenv("ISPEED_LOADGEN_LOG")) fprintf(stderr, "%%%d|%s| %s\n", level, fac, buf);
+}
+
+static rd_kafka_t *producer_new(const struct loadgen *lg, struct delivery *d, char *err, size_t errsz) {
+    rd_kafka_conf_t *conf = kafka_conf_new(lg->bootstrap, NULL, err, errsz);
+    if (!conf) return NULL;
+    /* SPEC: samples go zstd, idempotent, acks=all. Large lingering batches
+     * are what make a million records a matter of seconds. -X comes last and
+     * wins. */
+    static const char *const defaults[][2] = {
+        {"enable.idempotence", "true"}, {"acks", "all"},
+        {"compression.type", "zstd"},   {"linger.ms", "100"},
+        {"batch.size", "1000000"},      {"queue.buffering.max.messages", "500000"},
+        {"queue.buffering.max.kbytes", "1048576"},
+    };
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+        if (kafka_conf_set(conf, defaults[i][0], defaults[i][1], err, errsz) < 0) goto fail;
+    for (size_t i = 0; i < lg->props.n; i++)
+        if (kafka_conf_set(conf, lg->props.key[i], lg->props.value[i], err, errsz) < 0) goto fail;
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_opaque(conf, d);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errsz);
+    if (rk) return rk;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static int topic_exists(rd_kafka_t *rk, const char *topic) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    int ok = 0;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ok = md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0;
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return ok;
+}
+
+/* Queues one record, waiting for room when the local queue is full. */
+static int produce(rd_kafka_t *rk, const char *topic, const void *key, size_t keylen, const void *val, size_t len,
+                   char *err, size_t errsz) {
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+                                                  RD_KAFKA_V_VALUE((void *)val, len),
+                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (!e) return 0;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            snprintf(err, errsz, "cannot produce to %s: %s", topic, rd_kafka_err2str(e));
+            return -1;
+        }
+        rd_kafka_poll(rk, 20);
+    }
+}
+
+/* Waits for every queued record's delivery report. */
+static int drain(rd_kafka_t *rk, const struct delivery *d, const char *what, char *err, size_t errsz) {
+    rd_kafka_resp_err_t e = rd_kafka_flush(rk, 300000);
+    if (e || rd_kafka_outq_len(rk) > 0) {
+        snprintf(err, errsz, "%d %s record(s) not delivered after 5 minutes: check the brokers", rd_kafka_outq_len(rk),
+                 what);
+        return -1;
+    }
+    if (d->failed) {
+        snprintf(err, errsz, "%llu record(s) failed, first %s", (unsigned long long)d->failed, d->first_error);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- signing in parallel ---- */
+
+/* Signing is most of the work (Ed25519, ~25 us a sample), so chunks of
+ * samples are signed by one thread per CPU and produced in order by the
+ * main thread; sequence numbers are handed out before, in sample order. */
+#define CHUNK 4096
+
+struct chunk {
+    const plan_t *plan;
+    const synth_agent *agents;
+    const char *regver;
+    uint64_t seed;
+    size_t from, to;
+    uint64_t seq[CHUNK];
+    size_t len[CHUNK];
+    uint8_t *buf; /* CHUNK * SYNTH_RECORD_MAX */
+    int failed;
+};
+
+static void *sign_chunk(void *arg) {
+    struct chunk *c = arg;
+    for (size_t i = c->from; i < c->to; i++) {
+        const plan_sample *ps = &c->plan->samples[i];
+        const synth_agent *a = &c->agents[ps->agent];
+        synth_sample ss;
+        rng_t r;
+        /* Per-sample stream: the figures depend on the seed and the sample's
+         * place only, not on the threads. */
+        rng_seed(&r, c->seed ^ (0x5851f42d4c957f2dULL * (i + 1)));
+        synth_sample_fill(&ss, a, c->regver, c->seq[i - c->from], ps->start_ms, &r);
+        size_t k = i - c->from;
+        c->len[k] = synth_sign(&ss.s, a->sk, a->id, c->buf + k * SYNTH_RECORD_MAX, SYNTH_RECORD_MAX);
+        if (!c->len[k]) c->failed = 1;
+    }
+    return NULL;
+}
+
+static int produce_samples(const struct loadgen *lg, const plan_t *plan, synth_agent *agents, const char *regver,
+                           rd_kafka_t *rk, const char *topic, char *err, size_t errsz) {
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nw = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (size_t)ncpu, i;
+    struct chunk *cs = calloc(nw, sizeof *cs);
+    pthread_t *th = calloc(nw, sizeof *th);
+    int rc = -1;
+    if (!cs || !th) goto oom;
+    for (i = 0; i < nw; i++)
+        if (!(cs[i].buf = malloc((size_t)CHUNK * SYNTH_RECORD_MAX))) goto oom;
+
+    for (size_t next = 0; next < plan->nsamples;) {
+        size_t used = 0;
+        for (; used < nw && next < plan->nsamples; used++) {
+            struct chunk *c = &cs[used];
+            c->plan = plan;
+            c->agents = agents;
+            c->regver = regver;
+            c->seed = lg->po.seed;
+            c->from = next;
+            c->to = next + CHUNK < plan->nsamples ? next + CHUNK : plan->nsamples;
+            c->failed = 0;
+            for (size_t j = c->from; j < c->to; j++) c->seq[j - c->from] = ++agents[plan->samples[j].agent].seq;
+            next = c->to;
+        }
+        /* The main thread signs the first chunk itself. */
+        size_t started = 1;
+        for (i = 1; i < used; i++, started++)
+            if (pthread_create(&th[i], NULL, sign_chunk, &cs[i]) != 0) break;
+        sign_chunk(&cs[0]);
+        for (i = started; i < used; i++) sign_chunk(&cs[i]); /* those no thread took */
+        for (i = 1; i < started; i++) pthread_join(th[i], NULL);
+        for (i = 0; i < used; i++) {
+            const struct chunk *c = &cs[i];
+            if (c->failed) {
+                snprintf(err, errsz, "a sample does not fit in %d bytes", SYNTH_RECORD_MAX);
+                goto out;
+            }
+            for (size_t j = c->from; j < c->to; j++) {
+                const char *prov = agents[plan->samples[j].agent].commune->province->code;
+                size_t k = j - c->from;
+                if (produce(rk, topic, prov, strlen(prov), c->buf + k * SYNTH_RECORD_MAX, c->len[k], err, errsz) < 0)
+                    goto out;
+            }
+            rd_kafka_poll(rk, 0);
+        }
+    }
+    rc = 0;
+    goto out;
+oom:
+    snprintf(err, errsz, "out of memory");
+out:
+    for (i = 0; cs && i < nw; i++) free(cs[i].buf);
+    free(cs);
+    free(th);
+    return rc;
+}
+
+static double elapsed_s(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* "2025-07" from ".../vn-units-2025-07.csv", the registry the communes came from. */
+static void version_from_path(const char *path, char out[16]) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    out[0] = '\0';
+    if (n >= 11 && !strcmp(base + n - 4, ".csv") && base[n - 8] == '-') memcpy(out, base + n - 11, 7), out[7] = '\0';
+    int ok = out[0] != '\0';
+    for (int i = 0; ok && i < 7; i++) ok = i == 4 ? out[i] == '-' : (out[i] >= '0' && out[i] <= '9');
+    if (!ok) out[0] = '\0';
+}
+
+static int run(struct loadgen *lg) {
+    char err[1024], samples_topic[192], agents_topic[192], regver[16];
+    uint8_t buf[SYNTH_RECORD_MAX];
+    registry_t *reg = NULL;
+    plan_t *plan = NULL;
+    synth_agent *agents = NULL;
+    rd_kafka_t *rk = NULL;
+    struct delivery d = {0};
+    struct timespec t0;
+    int rc = 1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (sign_init() < 0) {
+        snprintf(err, sizeof err, "libsodium failed to initialise");
+        goto fail;
+    }
+    if (!(reg = registry_load(lg->units_path, err, sizeof err))) goto fail;
+    if (lg->province_code) {
+        const registry_unit *p = registry_find(reg, lg->province_code);
+        if (!p || p->level != REGISTRY_PROVINCE) {
+            fprintf(stderr, PROG ": --province %s is not a province of %s\n", lg->province_code, lg->units_path);
+            rc = 2;
+            goto out;
+        }
+        lg->po.province = p;
+    }
+    if (lg->registry_version)
+        snprintf(regver, sizeof regver, "%s", lg->registry_version);
+    else
+        version_from_path(lg->units_path, regver);
+    if (lg->po.to_ms <= lg->po.from_ms) {
+        snprintf(err, sizeof err, "month %s began less than a minute ago: no sample can have ended yet; try again",
+                 lg->month);
+        goto fail;
+    }
+    if (!(plan = plan_build(reg, &lg->po, err, sizeof err))) goto fail;
+    log_info(COMP, "planned samples=%zu agents=%zu month=%s seed=%llu", plan->nsamples, plan->nagents, lg->month,
+             (unsigned long long)lg->po.seed);
+
+    kafka_topic_name(samples_topic, sizeof samples_topic, lg->prefix, "samples");
+    kafka_topic_name(agents_topic, sizeof agents_topic, lg->prefix, "agents");
+    if (!(rk = producer_new(lg, &d, err, sizeof err))) goto fail;
+    if (kafka_check_reachable(rk, lg->bootstrap, 5000, err, sizeof err) < 0) goto fail;
+    if (!topic_exists(rk, samples_topic) || !topic_exists(rk, agents_topic)) {
+        snprintf(err, sizeof err, "topic %s or %s does not exist: create the ispeed topics or check --topic-prefix",
+                 samples_topic, agents_topic);
+        goto fail;
+    }
+
+    /* Enrollments first, all delivered, so a collector finds every key
+     * before the first sample that needs it. */
+    if (plan->nagents && !(agents = calloc(plan->nagents, sizeof *agents))) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < plan->nagents; i++) {
+        synth_agent *a = &agents[i];
+        synth_agent_init(a, lg->po.seed, i, registry_unit_at(reg, plan->agents[i].commune), plan->agents[i].network);
+        size_t len = synth_enrollment(a, lg->now_ms, buf, sizeof buf);
+        if (!len) {
+            snprintf(err, sizeof err, "commune code too long: %s", a->commune->code);
+            goto fail;
+        }
+        if (produce(rk, agents_topic, a->id, SIGN_AGENT_ID_CHARS, buf, len, err, sizeof err) < 0) goto fail;
+        if (i % 1024 == 0) rd_kafka_poll(rk, 0);
+    }
+    if (drain(rk, &d, "enrollment", err, sizeof err) < 0) goto fail;
+    log_info(COMP, "enrolled agents=%zu topic=%s seconds=%.2f", plan->nagents, agents_topic, elapsed_s(&t0));
+
+    uint64_t enrolled = d.ok;
+    if (produce_samples(lg, plan, agents, regver, rk, samples_topic, err, sizeof err) < 0) goto fail;
+    if (drain(rk, &d, "sample", err, sizeof err) < 0) goto fail;
+    double secs = elapsed_s(&t0);
+    log_info(COMP, "produced samples=%llu topic=%s seconds=%.2f rate=%.0f/s", (unsigned long long)(d.ok - enrolled),
+             samples_topic, secs, secs > 0 ? (double)(d.ok - enrolled) / secs : 0.0);
+
+    if (lg->truth_path && plan_write_truth(plan, reg, lg->truth_path, err, sizeof err) < 0) goto fail;
+    printf("samples=%zu agents=%zu month=%s seed=%llu seconds=%.2f\n", plan->nsamples, plan->nagents, lg->month,
+           (unsigned long long)lg->po.seed, secs);
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, PROG ": %s\n", err);
+out:
+    if (rk) rd_kafka_destroy(rk);
+    free(agents);
+    plan_free(plan);
+    registry_free(reg);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    struct loadgen lg;
+    memset(&lg, 0, sizeof lg);
+    lg.prefix = KAFKA_DEFAULT_PREFIX;
+    lg.now_ms = vntime_now_ms();
+    lg.po.daily_cap = 12;
+    lg.po.mobile_pct = 40;
+    signal(SIGPIPE, SIG_IGN);
+    int pr = parse_args(&lg, argc, argv);
+    if (pr == 0) {
+        if (!lg.seed_given) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            lg.po.seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
+        }
+        pr = run(&lg);
+    } else {
+        pr = pr == 1 ? 0 : 2;
+    }
+    kafka_props_clear(&lg.props);
+    return pr;
+}
