@@ -9,11 +9,13 @@
 #include <event2/util.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -27,9 +29,9 @@
 #define SINK_SIZE (256 * 1024)       /* one recv of a request body */
 #define WRITE_SLICE (4u << 20)       /* bytes per write event, so one fast client cannot starve others */
 
-/* Request bodies are read here and forgotten; its content is never used, so
- * every connection shares it. */
-static unsigned char sink[SINK_SIZE];
+/* Connections of every server in the process, against max_conns: worker
+ * threads share the limit. */
+static atomic_size_t total_conns;
 
 enum conn_state {
     ST_HEADER, /* waiting for, or reading, a request header */
@@ -64,6 +66,7 @@ typedef struct conn {
     size_t out_len, out_off;
     uint64_t payload_left;
     size_t payload_off;
+    int rev_paused;         /* the read event was removed while answering */
 } conn;
 
 struct http_server {
@@ -74,6 +77,9 @@ struct http_server {
     struct event *resume; /* re-enables accept after running out of descriptors */
     conn *conns;
     size_t nconns;
+    /* Request bodies are read here and forgotten; every connection of this
+     * server (this thread) shares it. */
+    unsigned char *sink;
     char address[80];
 };
 
@@ -110,6 +116,7 @@ static void conn_free(conn *c) {
     else s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     s->nconns--;
+    atomic_fetch_sub(&total_conns, 1);
     if (c->rev) event_free(c->rev);
     if (c->wev) event_free(c->wev);
     if (c->timer) event_free(c->timer);
@@ -151,6 +158,7 @@ static void conn_linger(conn *c) {
     c->last_io_us = now_us();
     shutdown(c->fd, SHUT_WR);
     event_del(c->wev);
+    c->rev_paused = 0;
     event_add(c->rev, NULL);
     conn_arm_timer(c);
 }
@@ -181,8 +189,9 @@ static void conn_respond(conn *c, const endpoint_response *r, int head) {
     c->out_off = 0;
     c->payload_off = 0;
     c->state = ST_WRITE;
-    /* Pipelined requests wait in the kernel until this answer is out. */
-    event_del(c->rev);
+    /* Pipelined requests wait in the kernel until this answer is out; the
+     * read event stays registered until input really comes (conn_on_read
+     * pauses it then), which spares two epoll_ctl calls per request. */
     conn_on_write(c->fd, EV_WRITE, c);
 }
 
@@ -408,12 +417,15 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg) {
         n = recv(fd, c->in + c->in_len, HTTP_MAX_HEADER - c->in_len, 0);
         break;
     case ST_BODY:
-        n = recv(fd, sink, c->body_left < SINK_SIZE ? (size_t)c->body_left : SINK_SIZE, 0);
+        n = recv(fd, c->srv->sink, c->body_left < SINK_SIZE ? (size_t)c->body_left : SINK_SIZE, 0);
         break;
     case ST_LINGER:
-        n = recv(fd, sink, SINK_SIZE, 0);
+        n = recv(fd, c->srv->sink, SINK_SIZE, 0);
         break;
     default:
+        /* Input while answering: leave it in the kernel until the answer is out. */
+        event_del(c->rev);
+        c->rev_paused = 1;
         return;
     }
     if (n < 0) {
@@ -458,45 +470,68 @@ static void conn_answered(conn *c) {
     c->req_start_us = 0;
     c->state = ST_HEADER;
     event_del(c->wev);
-    event_add(c->rev, NULL);
+    if (c->rev_paused) {
+        c->rev_paused = 0;
+        event_add(c->rev, NULL);
+    }
     conn_arm_timer(c);
     conn_process(c);
 }
 
+/* One step of sending what is left of an answer: the header (and small
+ * body) with MSG_MORE when payload follows, so both share segments; the
+ * payload by sendfile from the memfd, or by writev from memory without one.
+ * Returns the bytes the kernel took, or -1 with errno; *want is what was
+ * offered, so a short count means the socket buffer is full. */
+static ssize_t conn_send_some(conn *c, size_t *want) {
+    const unsigned char *pl = payload_data();
+    int pfd = payload_fd();
+    struct iovec iov[3];
+    int niov = 0;
+
+    *want = 0;
+    if (c->out_off < c->out_len) {
+        *want = c->out_len - c->out_off;
+        if (pfd >= 0 || c->payload_left == 0)
+            return send(c->fd, c->out + c->out_off, *want, MSG_NOSIGNAL | (c->payload_left ? MSG_MORE : 0));
+        iov[niov].iov_base = c->out + c->out_off;
+        iov[niov++].iov_len = *want;
+    }
+    if (pfd >= 0) {
+        /* The payload repeats: one call runs at most to the memfd's end. */
+        off_t off = (off_t)c->payload_off;
+        *want = PAYLOAD_SIZE - c->payload_off;
+        if (*want > c->payload_left) *want = (size_t)c->payload_left;
+        return sendfile(c->fd, pfd, &off, *want);
+    }
+    {
+        uint64_t left = c->payload_left;
+        size_t off = c->payload_off;
+        for (int k = 0; k < 2 && left > 0; k++) {
+            size_t len = PAYLOAD_SIZE - off;
+            if (len > left) len = (size_t)left;
+            iov[niov].iov_base = (void *)(pl + off);
+            iov[niov].iov_len = len;
+            *want += len;
+            niov++;
+            left -= len;
+            off = 0;
+        }
+    }
+    return writev(c->fd, iov, niov);
+}
+
 static void conn_on_write(evutil_socket_t fd, short what, void *arg) {
     conn *c = arg;
-    const unsigned char *pl = payload_data();
     size_t slice = 0;
+    (void)fd;
     (void)what;
 
     if (c->state != ST_WRITE) return;
     while (c->out_off < c->out_len || c->payload_left > 0) {
-        struct iovec iov[3];
-        int niov = 0;
-        size_t want = 0;
-        ssize_t n, wrote;
+        size_t want;
+        ssize_t n = conn_send_some(c, &want), wrote;
 
-        if (c->out_off < c->out_len) {
-            iov[niov].iov_base = c->out + c->out_off;
-            iov[niov].iov_len = c->out_len - c->out_off;
-            want += iov[niov++].iov_len;
-        }
-        if (c->payload_left > 0) {
-            /* The payload repeats; two pieces cover a wrap-around. */
-            uint64_t left = c->payload_left;
-            size_t off = c->payload_off;
-            for (int k = 0; k < 2 && left > 0; k++) {
-                size_t len = PAYLOAD_SIZE - off;
-                if (len > left) len = (size_t)left;
-                iov[niov].iov_base = (void *)(pl + off);
-                iov[niov].iov_len = len;
-                want += len;
-                niov++;
-                left -= len;
-                off = 0;
-            }
-        }
-        n = writev(fd, iov, niov);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             if (errno == EINTR) continue;
@@ -567,8 +602,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     (void)l;
     (void)salen;
 
-    if (s->nconns >= s->opts.max_conns) {
-        log_warn("server", "connection refused: limit reached conns=%zu", s->nconns);
+    if (atomic_fetch_add(&total_conns, 1) >= s->opts.max_conns) {
+        atomic_fetch_sub(&total_conns, 1);
+        log_warn("server", "connection refused: limit reached conns=%zu", s->opts.max_conns);
         evutil_closesocket(fd);
         return;
     }
@@ -599,6 +635,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     return;
 fail:
     log_error("server", "out of memory accepting a connection");
+    atomic_fetch_sub(&total_conns, 1);
     if (c) {
         if (c->rev) event_free(c->rev);
         if (c->wev) event_free(c->wev);
@@ -666,6 +703,28 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *ss
     return -1;
 }
 
+/* A group binds with SO_REUSEPORT, which would let it share a port with
+ * another server started by mistake: first bind the address without it, as
+ * a lone server would, and fail the same way when anything holds the port.
+ * Port 0 becomes the free port this found, for the whole group. 0 or -1
+ * with errno. */
+static int port_taken(const struct sockaddr_storage *ss, int sslen, struct sockaddr_storage *out) {
+    int one = 1, e;
+    socklen_t len = sizeof *out;
+    evutil_socket_t fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)ss, (socklen_t)sslen) < 0 || getsockname(fd, (struct sockaddr *)out, &len) < 0) {
+        e = errno;
+        evutil_closesocket(fd);
+        errno = e;
+        return -1;
+    }
+    evutil_closesocket(fd);
+    return 0;
+}
+
 http_server_t *http_server_new(struct event_base *base, const http_server_opts *opts, const endpoints_t *ep,
                                char *err, size_t errsz) {
     http_server_t *s;
@@ -688,12 +747,20 @@ http_server_t *http_server_new(struct event_base *base, const http_server_opts *
         goto fail;
     }
     s->resume = evtimer_new(base, on_resume, s);
-    if (!s->resume) {
+    s->sink = malloc(SINK_SIZE);
+    if (!s->resume || !s->sink) {
         snprintf(err, errsz, "out of memory");
         goto fail;
     }
-    s->listener = evconnlistener_new_bind(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
-                                          (struct sockaddr *)&ss, sslen);
+    if (opts->group == HTTP_LISTEN_GROUP_FIRST && port_taken(&ss, sslen, &ss) < 0) {
+        snprintf(err, errsz, "cannot listen on %s: %s (is the port in use or the address not local?)", opts->listen,
+                 strerror(errno));
+        goto fail;
+    }
+    s->listener = evconnlistener_new_bind(base, on_accept, s,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                              (opts->group != HTTP_LISTEN_ALONE ? LEV_OPT_REUSEABLE_PORT : 0),
+                                          1024, (struct sockaddr *)&ss, sslen);
     if (!s->listener) {
         snprintf(err, errsz, "cannot listen on %s: %s (is the port in use or the address not local?)",
                  opts->listen, strerror(errno));
@@ -719,10 +786,12 @@ fail:
 
 const char *http_server_address(const http_server_t *s) { return s->address; }
 
+
 void http_server_free(http_server_t *s) {
     if (!s) return;
     while (s->conns) conn_free(s->conns);
     if (s->listener) evconnlistener_free(s->listener);
     if (s->resume) event_free(s->resume);
+    free(s->sink);
     free(s);
 }

@@ -17,12 +17,20 @@ typedef struct http_server_opts {
     const char *listen;       /* "ADDR:PORT", "[::]:PORT"; port 0 picks a free one */
     int idle_timeout_s;       /* keep-alive wait and longest time without progress */
     int header_timeout_s;     /* from a request's first byte to the end of its header */
-    size_t max_conns;         /* more are closed at accept */
+    size_t max_conns;         /* more are closed at accept, counted over every server of the process */
+    int group;                /* HTTP_LISTEN_*: several servers on one port */
 } http_server_opts;
+
+/* Worker threads each serve their own socket on one port (SO_REUSEPORT), so
+ * the kernel spreads connections evenly; one shared socket would let
+ * whichever loop wakes first take a burst of them. The first of a group
+ * still fails when anything else holds the port, as a lone server does. */
+enum { HTTP_LISTEN_ALONE = 0, HTTP_LISTEN_GROUP_FIRST, HTTP_LISTEN_GROUP_JOIN };
 
 typedef struct http_server http_server_t;
 
-/* Binds and listens on base; NULL with a message (which address, why) on failure. */
+/* Binds and listens on base; NULL with a message (which address, why) on
+ * failure. A group's later members join the first's http_server_address. */
 http_server_t *http_server_new(struct event_base *base, const http_server_opts *opts, const endpoints_t *ep,
                                char *err, size_t errsz);
 /* "ADDR:PORT" really bound (the chosen port when 0 was asked). */

@@ -1,9 +1,14 @@
 /* ispeed-server: the HTTP test endpoint agents measure against. main owns
- * the event_base, the options and the signals; http.c serves, endpoints.c
- * answers. */
+ * the options, the signals and the event loops: one per worker thread, each
+ * with its own socket on the port (as nginx runs a worker per CPU, because
+ * 200 parallel downloads keep more than one core busy in the kernel); http.c
+ * serves, endpoints.c answers. Workers share nothing but read-only state
+ * (endpoints, payload, log level) and the connection limit. */
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@ typedef struct server_config {
     int idle_timeout_s;
     int header_timeout_s;
     int max_conns;
+    int workers;
 } server_config;
 
 enum opt_type { OPT_STR, OPT_INT };
@@ -45,6 +51,8 @@ static const struct server_option {
     {"header-timeout", OPT_INT, "10", offsetof(server_config, header_timeout_s), "S",
      "a request header must arrive within S seconds"},
     {"max-conns", OPT_INT, "4096", offsetof(server_config, max_conns), "N", "most connections served at once"},
+    {"workers", OPT_INT, NULL, offsetof(server_config, workers), "N",
+     "event loops, each on its own thread (default: one per CPU, at most 16)"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -116,6 +124,30 @@ static int parse_args(int argc, char **argv, server_config *cfg) {
     return 0;
 }
 
+#define MAX_WORKERS 64
+
+/* A worker beyond the first: its own loop and server on a thread. */
+typedef struct worker {
+    pthread_t thread;
+    int running;
+    struct event_base *base;
+    struct event *stop;
+    http_server_t *srv;
+} worker;
+
+/* The stop pipe's write end was closed: leave the loop. */
+static void on_stop(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+static void *worker_run(void *arg) {
+    worker *w = arg;
+    if (event_base_dispatch(w->base) < 0) log_error("server", "worker event loop failed");
+    return NULL;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
     struct event_base *base = arg;
     (void)what;
@@ -131,6 +163,9 @@ int main(int argc, char **argv) {
     struct event *sigint = NULL, *sigterm = NULL;
     endpoints_t *ep = NULL;
     http_server_t *srv = NULL;
+    worker workers[MAX_WORKERS];
+    int nworkers = 0, stop_pipe[2] = {-1, -1};
+    sigset_t block, old;
     int rc = 1, r;
 
     r = parse_args(argc, argv, &cfg);
@@ -144,6 +179,15 @@ int main(int argc, char **argv) {
         return 2;
     }
     log_set_level(level);
+    if (!cfg.workers) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg.workers = n < 1 ? 1 : n > 16 ? 16 : (int)n;
+    }
+    if (cfg.workers > MAX_WORKERS) {
+        fprintf(stderr, "ispeed-server: --workers %d is too many: use 1 to %d\n", cfg.workers, MAX_WORKERS);
+        return 2;
+    }
+    memset(workers, 0, sizeof workers);
     if (!cfg.id) {
         if (gethostname(host, sizeof host - 1) < 0 || !host[0]) snprintf(host, sizeof host, "ispeed-server");
         host[sizeof host - 1] = '\0';
@@ -169,7 +213,9 @@ int main(int argc, char **argv) {
                           &(http_server_opts){.listen = cfg.listen,
                                               .idle_timeout_s = cfg.idle_timeout_s,
                                               .header_timeout_s = cfg.header_timeout_s,
-                                              .max_conns = (size_t)cfg.max_conns},
+                                              .max_conns = (size_t)cfg.max_conns,
+                                              .group = cfg.workers > 1 ? HTTP_LISTEN_GROUP_FIRST
+                                                                       : HTTP_LISTEN_ALONE},
                           ep, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "ispeed-server: %s\n", err);
@@ -181,7 +227,45 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ispeed-server: cannot install signal handlers\n");
         goto done;
     }
-    log_info("server", "listening addr=%s id=%s version=%s", http_server_address(srv), cfg.id, ISPEED_VERSION);
+    if (pipe2(stop_pipe, O_CLOEXEC) < 0) {
+        fprintf(stderr, "ispeed-server: cannot create a pipe: %s\n", strerror(errno));
+        goto done;
+    }
+    /* Signals are the first loop's: the workers' threads never take them. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    for (nworkers = 0; nworkers < cfg.workers - 1; nworkers++) {
+        worker *w = &workers[nworkers];
+        w->base = event_base_new();
+        if (!w->base) {
+            snprintf(err, sizeof err, "cannot start worker %d: no event loop", nworkers + 2);
+            break;
+        }
+        w->srv = http_server_new(w->base,
+                                 &(http_server_opts){.listen = http_server_address(srv),
+                                                     .idle_timeout_s = cfg.idle_timeout_s,
+                                                     .header_timeout_s = cfg.header_timeout_s,
+                                                     .max_conns = (size_t)cfg.max_conns,
+                                                     .group = HTTP_LISTEN_GROUP_JOIN},
+                                 ep, err, sizeof err);
+        w->stop = event_new(w->base, stop_pipe[0], EV_READ, on_stop, w->base);
+        if (!w->srv || !w->stop || event_add(w->stop, NULL) < 0) break;
+        if (pthread_create(&w->thread, NULL, worker_run, w) != 0) {
+            snprintf(err, sizeof err, "cannot start worker thread %d", nworkers + 2);
+            break;
+        }
+        w->running = 1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (nworkers < cfg.workers - 1) {
+        nworkers++; /* the one that failed is cleaned up too */
+        fprintf(stderr, "ispeed-server: %s\n", err);
+        goto done;
+    }
+    log_info("server", "listening addr=%s id=%s version=%s workers=%d", http_server_address(srv), cfg.id,
+             ISPEED_VERSION, cfg.workers);
     if (event_base_dispatch(base) < 0) {
         log_error("server", "event loop failed");
         goto done;
@@ -189,6 +273,16 @@ int main(int argc, char **argv) {
     rc = 0;
     log_info("server", "stopped addr=%s", http_server_address(srv));
 done:
+    /* Every worker sees end of file on the pipe and leaves its loop. */
+    if (stop_pipe[1] >= 0) close(stop_pipe[1]);
+    for (int i = 0; i < nworkers; i++) {
+        worker *w = &workers[i];
+        if (w->running) pthread_join(w->thread, NULL);
+        if (w->stop) event_free(w->stop);
+        http_server_free(w->srv);
+        if (w->base) event_base_free(w->base);
+    }
+    if (stop_pipe[0] >= 0) close(stop_pipe[0]);
     if (sigint) event_free(sigint);
     if (sigterm) event_free(sigterm);
     http_server_free(srv);
