@@ -22,7 +22,8 @@
 #include "ispeed.pb-c.h"
 
 #define PAYLOAD_SIZE (1u << 20)
-#define SINK_SIZE (256 * 1024)
+#define SINK_SIZE (16 * 1024)      /* chunked bodies and stray bytes only */
+#define BODY_READ_MAX (256 * 1024) /* bytes discarded per recv(MSG_TRUNC) */
 #define CHECK_MS 100           /* how often connect and stall limits are checked */
 #define MAX_HEADER_LINES 200
 #define READS_PER_EVENT 8
@@ -30,7 +31,7 @@
 
 /* Upload bodies are cut from this random buffer (incompressible, so no
  * middlebox compression inflates a rate), by reference: no copy per request. */
-static unsigned char payload[PAYLOAD_SIZE];
+static unsigned char *payload; /* set only where memfd is missing */
 static int payload_ready;
 static int payload_memfd = -1; /* the same bytes, for sendfile; -1 without */
 /* Response bodies are read here and forgotten; only their length matters. */
@@ -100,39 +101,53 @@ static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 static void on_check(evutil_socket_t fd, short what, void *arg);
 
-static void payload_fill(void) {
+/* Random bytes; without kernel randomness any non-repeating filler still
+ * defeats compression well enough. */
+static void random_fill(unsigned char *buf, size_t len) {
     size_t got = 0;
-
-    if (payload_ready) return;
-    while (got < sizeof payload) {
-        ssize_t n = getrandom(payload + got, sizeof payload - got, 0);
+    while (got < len) {
+        ssize_t n = getrandom(buf + got, len - got, 0);
         if (n <= 0) {
-            /* No kernel randomness: any non-repeating filler still defeats compression well enough. */
-            uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)http_client_now_us();
-            for (; got < sizeof payload; got++) {
+            uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)http_client_now_us() ^ got;
+            for (; got < len; got++) {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                payload[got] = (unsigned char)x;
+                buf[got] = (unsigned char)x;
             }
             break;
         }
         got += (size_t)n;
     }
+}
+
+/* The payload lives in a memfd, filled a chunk at a time, so it never sits
+ * in this process's memory; only without a memfd is it a heap buffer. */
+static void payload_fill(void) {
+    unsigned char chunk[64 * 1024];
+    size_t put = 0;
+
+    if (payload_ready) return;
     payload_memfd = memfd_create("ispeed-upload", MFD_CLOEXEC);
-    if (payload_memfd >= 0) {
-        size_t put = 0;
-        while (put < sizeof payload) {
-            ssize_t n = write(payload_memfd, payload + put, sizeof payload - put);
+    while (payload_memfd >= 0 && put < PAYLOAD_SIZE) {
+        size_t off = 0;
+        random_fill(chunk, sizeof chunk);
+        while (off < sizeof chunk) {
+            ssize_t n = write(payload_memfd, chunk + off, sizeof chunk - off);
             if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            put += (size_t)n;
+            if (n <= 0) {
+                close(payload_memfd);
+                payload_memfd = -1;
+                break;
+            }
+            off += (size_t)n;
         }
-        /* Without the whole copy, bodies are written from memory instead. */
-        if (put < sizeof payload) {
-            close(payload_memfd);
-            payload_memfd = -1;
-        }
+        put += off;
+    }
+    if (payload_memfd < 0) {
+        static unsigned char fallback[PAYLOAD_SIZE];
+        random_fill(fallback, sizeof fallback);
+        payload = fallback;
     }
     payload_ready = 1;
 }
@@ -652,7 +667,18 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
                 continue;
             }
         } else {
-            n = recv(fd, sink, sizeof sink, 0);
+            size_t want = sizeof sink;
+            if (c->state == R_BODY && c->framing != F_CHUNKED) {
+                /* Only the body's length matters: Linux TCP discards the
+                 * bytes under MSG_TRUNC without copying them anywhere, which
+                 * saves a copy per byte and keeps the sink out of memory.
+                 * Never past the body, so extra bytes are still seen. */
+                if (c->framing == F_LENGTH && c->resp_left < BODY_READ_MAX) want = (size_t)c->resp_left;
+                else want = BODY_READ_MAX;
+                n = recv(fd, NULL, want, MSG_TRUNC);
+            } else {
+                n = recv(fd, sink, sizeof sink, 0);
+            }
             if (n > 0) {
                 c->last_progress_us = http_client_now_us();
                 if (c->state == R_IDLE) {
@@ -667,7 +693,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
                     finish_response(c);
                     break;
                 }
-                if ((size_t)n < sizeof sink) break; /* drained the socket */
+                if ((size_t)n < want) break; /* drained the socket */
                 continue;
             }
         }
