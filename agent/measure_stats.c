@@ -29,7 +29,7 @@ double stats_median(const double *v, size_t n) {
     s = malloc(n * sizeof *s);
     if (!s) return 0;
     memcpy(s, v, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
+    if (n > 1) qsort(s, n, sizeof *s, cmp_double);
     m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     free(s);
     return m;

@@ -219,7 +219,7 @@ int alerts_main(int argc, char **argv) {
         cli_fail(&alerts_cmd, "%s", err);
         goto out;
     }
-    qsort(a.backlog, a.n, sizeof *a.backlog, by_time);
+    if (a.n > 1) qsort(a.backlog, a.n, sizeof *a.backlog, by_time);
     for (size_t i = 0; i < a.n; i++) print_alert(&a, a.backlog[i]);
     a.live = 1;
     if (a.follow && topic_reader_run(tr, 1, stop, on_alert, &a, err, sizeof err) < 0) {

@@ -317,7 +317,7 @@ int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char
     for (size_t i = 0; i < qt->cap; i++)
         if (qt->slots[i].qs && matches(&qt->filter, qt->slots[i].qs)) rows[n++] = qt->slots[i].qs;
     sort_filter = &qt->filter;
-    qsort(rows, n, sizeof *rows, by_behind);
+    if (n > 1) qsort(rows, n, sizeof *rows, by_behind);
     switch (fmt) {
     case QUOTA_FORMAT_CSV: print_csv(rows, n, out); break;
     case QUOTA_FORMAT_JSON: print_json(&qt->filter, rows, n, out); break;

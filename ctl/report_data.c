@@ -348,7 +348,7 @@ int report_finish(report_t *r, int64_t now_ms) {
         r->sorted[k] = &r->units[k];
         nprov += r->units[k].level == ISPEED__V1__LEVEL__LEVEL_PROVINCE;
     }
-    qsort(r->sorted, r->n, sizeof *r->sorted, by_place);
+    if (r->n > 1) qsort(r->sorted, r->n, sizeof *r->sorted, by_place);
     if (!(r->provs = calloc(nprov ? nprov : 1, sizeof *r->provs))) return -1;
     for (size_t k = 0; k < r->n; k++)
         if (r->sorted[k]->level == ISPEED__V1__LEVEL__LEVEL_PROVINCE) r->provs[r->nprov++].unit = r->sorted[k];

@@ -190,7 +190,7 @@ int topic_reader_list(const char *bootstrap, const kafka_props *props, const cha
         if (!(out[k] = strdup(t->topic))) goto oom;
         k++;
     }
-    qsort(out, k, sizeof *out, by_name);
+    if (k > 1) qsort(out, k, sizeof *out, by_name);
     rd_kafka_metadata_destroy(md);
     rd_kafka_destroy(rk);
     *names = out;

@@ -111,7 +111,7 @@ plan_t *plan_build(const registry_t *reg, const plan_options *o, char *err, size
         s->start_ms = o->from_ms + (int64_t)rng_below(&r, span);
         s->agent = 0;
     }
-    qsort(p->samples, p->nsamples, sizeof *p->samples, by_time);
+    if (p->nsamples > 1) qsort(p->samples, p->nsamples, sizeof *p->samples, by_time);
 
     /* --agents N: N agents shared out over the (commune, class) slots that get
      * samples, in registry order; each slot has at least one. */

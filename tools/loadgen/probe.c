@@ -229,7 +229,7 @@ int main(int argc, char **argv) {
     if (!d) goto oom;
     for (size_t i = 0; i < n; i++)
         if (p[i].delay_us >= 0) d[k++] = p[i].delay_us;
-    qsort(d, k, sizeof *d, cmp_i64);
+    if (k > 1) qsort(d, k, sizeof *d, cmp_i64);
     if (k == 0) {
         printf("probes=%zu answered=0\n", n);
     } else {
