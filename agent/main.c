@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,10 @@ int main(int argc, char **argv) {
     };
     agent_cli cli;
     memset(&cli, 0, sizeof cli);
+    /* One malloc arena for all threads (librdkafka's, the resolver's): the
+     * agent allocates little and rarely, and each extra arena costs resident
+     * pages on a volunteer's small machine. */
+    mallopt(M_ARENA_MAX, 1);
     if (argc < 2) {
         usage(stderr);
         return 2;

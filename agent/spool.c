@@ -327,7 +327,9 @@ spool_t *spool_open(const char *dir, const spool_opts *opts, char *err, size_t e
     sp->fd = -1;
     snprintf(sp->dir, sizeof sp->dir, "%s", dir);
     sp->opts.max_bytes = opts && opts->max_bytes ? opts->max_bytes : 64ull << 20;
-    sp->opts.segment_bytes = opts && opts->segment_bytes ? opts->segment_bytes : 1ull << 20;
+    /* Readers load a whole segment at a time: small segments keep that
+     * transient memory small on the daemon. */
+    sp->opts.segment_bytes = opts && opts->segment_bytes ? opts->segment_bytes : 256ull << 10;
     sp->next_id = 1;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) goto fail_errno;
     {

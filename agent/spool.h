@@ -14,7 +14,7 @@ typedef struct spool spool_t;
 
 typedef struct spool_opts {
     uint64_t max_bytes;     /* cap on the spool's files, default 64 MiB */
-    uint64_t segment_bytes; /* a segment is sealed past this size, default 1 MiB */
+    uint64_t segment_bytes; /* a segment is sealed past this size, default 256 KiB */
 } spool_opts;
 
 typedef struct spool_record {

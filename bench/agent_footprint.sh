@@ -47,8 +47,8 @@ bytes=$(cat "$work/spooled/spool/"*.seg | wc -c)
 
 printf '%-44s %10s\n' "figure" "value"
 printf '%-44s %7.1f MiB\n' "daemon RSS idle (10 s, no test)" "$(echo "$idle_rss/1024" | bc -l)"
-printf '%-44s %7.1f MiB\n' "daemon peak RSS idle (start-up included)" "$(echo "$idle_hwm/1024" | bc -l)"
-printf '%-44s %7.1f MiB\n' "daemon peak RSS over 3 tests" "$(echo "$test_hwm/1024" | bc -l)"
+printf '%-44s %7.1f MiB (%d KiB)\n' "daemon peak RSS idle (start-up included)" "$(echo "$idle_hwm/1024" | bc -l)" "$idle_hwm"
+printf '%-44s %7.1f MiB (%d KiB)\n' "daemon peak RSS over 3 tests" "$(echo "$test_hwm/1024" | bc -l)" "$test_hwm"
 printf '%-44s %7.1f MiB\n' "daemon RSS after the tests" "$(echo "$after_rss/1024" | bc -l)"
 printf '%-44s %10s\n' "target" "<= 8 MiB"
 printf '%-44s %10d\n' "spool bytes per sample (raw segment, $n samples + 1 enrollment)" "$(( bytes / (n + 1) ))"
