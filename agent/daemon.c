@@ -114,7 +114,9 @@ static void on_poll_timer(evutil_socket_t fd, short what, void *arg) {
     outbox_poll(d->s.outbox);
     spool_stats st;
     outbox_stats(d->s.outbox, &st, NULL);
-    if (st.pending != d->pending_seen) {
+    /* A status write that failed (full disk) is retried until it lands,
+     * or `status` would show a stale spool for ever. */
+    if (st.pending != d->pending_seen || d->s.save_failing) {
         d->pending_seen = st.pending;
         session_save_state(&d->s);
     }

@@ -177,7 +177,7 @@ static int find_oldest_sample(const spool_record *rec, void *arg) {
     return smp != NULL;
 }
 
-void session_save_state(session *s) {
+int session_save_state(session *s) {
     char err[256];
     spool_stats st;
     int64_t last_delivery;
@@ -192,5 +192,11 @@ void session_save_state(session *s) {
     oldest_sample o = {0};
     if (st.pending) spool_foreach_pending(outbox_spool(s->outbox), 0, find_oldest_sample, &o, err, sizeof err);
     s->state.spool_oldest_ms = o.start_ms;
-    if (agentstate_save(s->cfg->state_dir, &s->state, err, sizeof err) < 0) log_warn("agent", "%s", err);
+    if (agentstate_save(s->cfg->state_dir, &s->state, err, sizeof err) < 0) {
+        if (!s->save_failing) log_warn("agent", "%s", err);
+        s->save_failing = 1;
+        return -1;
+    }
+    s->save_failing = 0;
+    return 0;
 }

@@ -28,6 +28,7 @@ typedef struct session {
     agentstate state;
     uint64_t budget_cap;
     uint64_t evicted_base, damaged_base; /* from the status file at open */
+    int save_failing;                    /* the last status write failed */
     char registry_version[8];
 } session;
 
@@ -40,7 +41,8 @@ int session_enroll(session *s, int force, char *err, size_t errsz);
 /* Signs the result with a fresh sequence number and spools it; counts its
  * bytes against the budget. */
 int session_put_result(session *s, const measure_result *r, uint64_t *seq, char *err, size_t errsz);
-/* Refreshes spool figures in the status file and writes it. */
-void session_save_state(session *s);
+/* Refreshes spool figures in the status file and writes it; -1 if the
+ * write failed (said once in the log until a write succeeds again). */
+int session_save_state(session *s);
 
 #endif

@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ] || ! mkdir -p "$WORK/small" || ! mount -t tmpfs -o size=1
   echo "SKIP: needs root to mount a small tmpfs (./deploy/test.sh runs as root in CI)"
   exit 77
 fi
-trap 'umount "$WORK/small" 2>/dev/null; it_cleanup' EXIT
+trap 'umount -l "$WORK/small" 2>/dev/null; it_cleanup' EXIT
 STATE="$WORK/small/agent"
 
 start_kafka
