@@ -153,7 +153,6 @@ void identity_close(identity_t *id) {
 const char *identity_agent_id(const identity_t *id) { return id->agent_id; }
 const uint8_t *identity_public_key(const identity_t *id) { return id->pk; }
 const uint8_t *identity_secret_key(const identity_t *id) { return id->sk; }
-const char *identity_dir(const identity_t *id) { return id->dir; }
 uint64_t identity_last_seq(const identity_t *id) { return id->seq; }
 const char *identity_enrolled_commune(const identity_t *id) { return id->enrolled_commune; }
 

@@ -26,7 +26,6 @@ void identity_close(identity_t *id);
 const char *identity_agent_id(const identity_t *id);
 const uint8_t *identity_public_key(const identity_t *id);
 const uint8_t *identity_secret_key(const identity_t *id);
-const char *identity_dir(const identity_t *id);
 
 /* Reserves the next sequence number: it is on disk (fsync'd) before it is
  * returned, so a crash can skip a number but never reuse one. */

@@ -513,8 +513,6 @@ int spool_foreach_pending(spool_t *sp, uint64_t after_id, spool_visit_cb cb, voi
     return 0;
 }
 
-uint64_t spool_next_id(const spool_t *sp) { return sp->next_id; }
-
 void spool_get_stats(const spool_t *sp, spool_stats *out) {
     out->pending = sp->npending;
     out->bytes = total_bytes(sp);

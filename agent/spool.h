@@ -50,8 +50,6 @@ int spool_ack(spool_t *sp, uint64_t id, char *err, size_t errsz);
  * below after_id are not read. */
 typedef int (*spool_visit_cb)(const spool_record *rec, void *arg);
 int spool_foreach_pending(spool_t *sp, uint64_t after_id, spool_visit_cb cb, void *arg, char *err, size_t errsz);
-/* The id the next append will get. */
-uint64_t spool_next_id(const spool_t *sp);
 
 void spool_get_stats(const spool_t *sp, spool_stats *out);
 
