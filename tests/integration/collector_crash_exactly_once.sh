@@ -12,8 +12,7 @@ UNITS="$DATA/vn-units-2025-03.csv"
 MONTH=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
 LOADGEN=${ISPEED_LOADGEN:-$BUILD/tools/loadgen/ispeed-loadgen}
 [ -x "$LOADGEN" ] || { echo "SKIP: no ispeed-loadgen at $LOADGEN"; exit 77; }
-# ISPEED_KEEP_LOGS=DIR keeps the logs and outputs of the run there.
-trap 'if [ -n "${ISPEED_KEEP_LOGS:-}" ]; then rm -rf "$ISPEED_KEEP_LOGS"; cp -r "$WORK" "$ISPEED_KEEP_LOGS"; fi; it_cleanup' EXIT
+# ISPEED_IT_KEEP=1 keeps the logs and outputs of the run (lib.sh).
 KILLS=${ISPEED_TEST_KILLS:-5}
 SCALE=${ISPEED_TEST_SCALE:-1}
 if grep -q '^ISPEED_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then BASE=40000; else BASE=200000; fi

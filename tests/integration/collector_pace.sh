@@ -7,7 +7,6 @@
 # the province lists the commune while it is BEHIND.
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
-trap 'if [ -n "${ISPEED_KEEP_LOGS:-}" ]; then rm -rf "$ISPEED_KEEP_LOGS"; cp -r "$WORK" "$ISPEED_KEEP_LOGS"; fi; it_cleanup' EXIT
 UNITS="$WORK/units.csv"
 printf '%s\n' 'code,level,parent,name,type' '01,province,,Thanh pho Ha Noi,Thanh pho Trung uong' \
   '00004,commune,01,Phuong Truc Bach,Phuong' '00001,commune,01,Phuong Phuc Xa,Phuong' >"$UNITS"

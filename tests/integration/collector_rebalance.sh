@@ -8,7 +8,6 @@
 # a sanitizer build).
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
-trap 'if [ -n "${ISPEED_KEEP_LOGS:-}" ]; then rm -rf "$ISPEED_KEEP_LOGS"; cp -r "$WORK" "$ISPEED_KEEP_LOGS"; fi; it_cleanup' EXIT
 UNITS="$DATA/vn-units-2025-03.csv"
 MONTH=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
 LOADGEN=${ISPEED_LOADGEN:-$BUILD/tools/loadgen/ispeed-loadgen}

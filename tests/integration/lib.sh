@@ -6,6 +6,8 @@ set -euo pipefail
 DATA=${ISPEED_DATA_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../shared/data" && pwd)}
 WORK=$(mktemp -d /tmp/ispeed-it.XXXXXX)
 PIDS=()
+# Commands run after the processes are stopped and before WORK is removed.
+CLEANUP_HOOKS=()
 
 # Stops in reverse order of start (clients before the Kafka they talk to),
 # and does not wait for ever on a process that ignores SIGTERM.
@@ -18,7 +20,9 @@ it_cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  rm -rf "$WORK"
+  for hook in "${CLEANUP_HOOKS[@]}"; do eval "$hook" || true; done
+  # ISPEED_IT_KEEP=1 keeps the logs and state of a run for a post-mortem.
+  if [ -n "${ISPEED_IT_KEEP:-}" ]; then echo "-- kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap it_cleanup EXIT
 
