@@ -6,17 +6,43 @@
 #include <string.h>
 
 #include "ispeed.pb-c.h"
+#include "log.h"
 #include "strmap.h"
+
+/* An enrollment's proof of possession is an Ed25519 verification (~50 us):
+ * 20,000 of them took 1-2 s at every start, before any sample could be
+ * counted. So an enrollment is stored as read and verified the first time a
+ * sample names its agent. A later enrollment for a known agent waits beside
+ * the current one and replaces it only once it verifies, so a bad record on
+ * the topic cannot unseat a good key. */
+struct enrollment {
+    uint8_t public_key[SIGN_PUBLIC_BYTES];
+    uint8_t signature[SIGN_SIGNATURE_BYTES];
+    size_t siglen;
+    char *commune;
+};
+
+struct entry {
+    agent_info info;    /* what agents_find returns once verified */
+    int state;          /* UNCHECKED, GOOD or BAD, of info */
+    struct enrollment *pending;
+    struct enrollment current; /* info's enrollment, for its verification */
+};
+
+enum { UNCHECKED = 0, GOOD = 1, BAD = 2 };
 
 struct agents {
     strmap_t *byid;
+    size_t rejected;
 };
 
-static void info_free(void *p) {
-    agent_info *ai = p;
-    if (!ai) return;
-    free(ai->commune);
-    free(ai);
+static void entry_free(void *p) {
+    struct entry *e = p;
+    if (!e) return;
+    free(e->current.commune);
+    if (e->pending) free(e->pending->commune);
+    free(e->pending);
+    free(e);
 }
 
 agents_t *agents_new(void) {
@@ -31,14 +57,20 @@ agents_t *agents_new(void) {
 
 void agents_free(agents_t *ag) {
     if (!ag) return;
-    strmap_free(ag->byid, info_free);
+    strmap_free(ag->byid, entry_free);
     free(ag);
+}
+
+static int enrollment_verifies(const struct enrollment *en, const char *agent_id) {
+    uint8_t msg[512];
+    size_t mlen = sign_enrollment_message(en->public_key, agent_id, en->commune, msg, sizeof msg);
+    return mlen > 0 && sign_verify(en->public_key, msg, mlen, en->signature, en->siglen) == 0;
 }
 
 int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value, size_t len, char *err,
                  size_t errsz) {
     Ispeed__V1__AgentEnrollment *en = NULL;
-    agent_info *ai = NULL;
+    struct enrollment *rec = NULL;
     char id[SIGN_AGENT_ID_CHARS + 1];
 
     if (!value) {
@@ -50,7 +82,7 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
         }
         memcpy(k, key, keylen);
         k[keylen] = '\0';
-        info_free(strmap_remove(ag->byid, k));
+        entry_free(strmap_remove(ag->byid, k));
         return 0;
     }
     en = ispeed__v1__agent_enrollment__unpack(NULL, len, value);
@@ -63,6 +95,11 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
                  en->public_key.len, SIGN_PUBLIC_BYTES);
         goto fail;
     }
+    if (en->signature.len != SIGN_SIGNATURE_BYTES) {
+        snprintf(err, errsz, "enrollment of agent %s has a %zu-byte signature, want %d", en->agent_id,
+                 en->signature.len, SIGN_SIGNATURE_BYTES);
+        goto fail;
+    }
     sign_agent_id(en->public_key.data, id);
     if (strcmp(id, en->agent_id) != 0) {
         snprintf(err, errsz, "enrollment names agent %s but its key gives %s", en->agent_id, id);
@@ -72,31 +109,74 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
         snprintf(err, errsz, "enrollment of agent %s is under a different key", id);
         goto fail;
     }
-    uint8_t msg[512];
-    size_t mlen = sign_enrollment_message(en->public_key.data, en->agent_id, en->commune, msg, sizeof msg);
-    if (mlen == 0 || sign_verify(en->public_key.data, msg, mlen, en->signature.data, en->signature.len) != 0) {
-        snprintf(err, errsz, "enrollment of agent %s has a bad signature", id);
-        goto fail;
-    }
-    if (!(ai = calloc(1, sizeof *ai)) || !(ai->commune = strdup(en->commune))) {
+    if (!(rec = calloc(1, sizeof *rec)) || !(rec->commune = strdup(en->commune))) {
         snprintf(err, errsz, "out of memory");
         goto fail;
     }
-    memcpy(ai->public_key, en->public_key.data, SIGN_PUBLIC_BYTES);
-    void *old = NULL;
-    if (strmap_put(ag->byid, id, ai, &old) < 0) {
-        snprintf(err, errsz, "out of memory");
-        goto fail;
+    memcpy(rec->public_key, en->public_key.data, SIGN_PUBLIC_BYTES);
+    memcpy(rec->signature, en->signature.data, SIGN_SIGNATURE_BYTES);
+    rec->siglen = SIGN_SIGNATURE_BYTES;
+
+    struct entry *e = strmap_get(ag->byid, id);
+    if (e) {
+        /* Waits beside the current enrollment; a newer one replaces it. */
+        if (e->pending) free(e->pending->commune);
+        free(e->pending);
+        e->pending = rec;
+    } else {
+        if (!(e = calloc(1, sizeof *e))) {
+            snprintf(err, errsz, "out of memory");
+            goto fail;
+        }
+        e->current = *rec;
+        free(rec);
+        if (strmap_put(ag->byid, id, e, NULL) < 0) {
+            entry_free(e);
+            rec = NULL;
+            snprintf(err, errsz, "out of memory");
+            goto fail;
+        }
     }
-    info_free(old); /* a re-enrollment (same key, maybe a new commune) */
     ispeed__v1__agent_enrollment__free_unpacked(en, NULL);
     return 0;
 fail:
-    info_free(ai);
+    if (rec) free(rec->commune);
+    free(rec);
     if (en) ispeed__v1__agent_enrollment__free_unpacked(en, NULL);
     return -1;
 }
 
-const agent_info *agents_find(const agents_t *ag, const char *agent_id) { return strmap_get(ag->byid, agent_id); }
+const agent_info *agents_find(agents_t *ag, const char *agent_id) {
+    struct entry *e = strmap_get(ag->byid, agent_id);
+    if (!e) return NULL;
+    if (e->pending) {
+        struct enrollment *p = e->pending;
+        e->pending = NULL;
+        if (enrollment_verifies(p, agent_id)) {
+            free(e->current.commune);
+            e->current = *p;
+            e->state = GOOD;
+            e->info.commune = e->current.commune;
+            memcpy(e->info.public_key, e->current.public_key, SIGN_PUBLIC_BYTES);
+        } else {
+            log_warn("agents", "enrollment rejected agent=%s why=\"bad signature\"", agent_id);
+            ag->rejected++;
+            free(p->commune);
+        }
+        free(p);
+    }
+    if (e->state == UNCHECKED) {
+        e->state = enrollment_verifies(&e->current, agent_id) ? GOOD : BAD;
+        if (e->state == BAD) {
+            log_warn("agents", "enrollment rejected agent=%s why=\"bad signature\"", agent_id);
+            ag->rejected++;
+        }
+        e->info.commune = e->current.commune;
+        memcpy(e->info.public_key, e->current.public_key, SIGN_PUBLIC_BYTES);
+    }
+    return e->state == GOOD ? &e->info : NULL;
+}
 
 size_t agents_count(const agents_t *ag) { return strmap_size(ag->byid); }
+
+size_t agents_rejected(const agents_t *ag) { return ag->rejected; }

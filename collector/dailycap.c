@@ -1,5 +1,8 @@
-/* Counts per "agent|unit|day" in a string map; the count lives in the value
- * pointer itself, so there is nothing else to allocate. */
+/* Per agent, one small array of (day, unit, count), newest last. An agent
+ * tests from one commune, on a few dozen days within the pruning horizon,
+ * so this is ~12 bytes per agent-day; a string map entry per
+ * "day|unit|agent" took ~100 (50 MiB for a month of 20,000 agents).
+ * Unit codes are interned per table (a province has a few hundred). */
 #include "dailycap.h"
 
 #include <stdio.h>
@@ -9,17 +12,31 @@
 #include "strmap.h"
 #include "vntime.h"
 
+struct day_count {
+    int32_t day; /* Vietnamese day number: 2^31 days is far enough */
+    uint32_t unit;
+    uint32_t count;
+};
+
+struct agent_days {
+    uint32_t n, cap;
+    struct day_count e[];
+};
+
 struct dailycap {
     unsigned cap;
-    strmap_t *counts;
+    strmap_t *agents;   /* agent id -> struct agent_days * */
+    strmap_t *unit_ids; /* unit code -> index + 1 */
+    char **units;       /* index -> code (the key copy is the map's; this is ours) */
+    size_t nunits, capunits;
 };
 
 dailycap_t *dailycap_new(unsigned cap) {
     dailycap_t *dc = calloc(1, sizeof *dc);
     if (!dc) return NULL;
     dc->cap = cap;
-    if (!(dc->counts = strmap_new())) {
-        free(dc);
+    if (!(dc->agents = strmap_new()) || !(dc->unit_ids = strmap_new())) {
+        dailycap_free(dc);
         return NULL;
     }
     return dc;
@@ -27,7 +44,10 @@ dailycap_t *dailycap_new(unsigned cap) {
 
 void dailycap_free(dailycap_t *dc) {
     if (!dc) return;
-    strmap_free(dc->counts, NULL);
+    strmap_free(dc->agents, free);
+    strmap_free(dc->unit_ids, NULL);
+    for (size_t i = 0; i < dc->nunits; i++) free(dc->units[i]);
+    free(dc->units);
     free(dc);
 }
 
@@ -36,48 +56,109 @@ int64_t dailycap_day(int64_t ms) {
     return t / 86400000 - (t % 86400000 < 0);
 }
 
+/* The unit's index, interned on first sight; -1 when out of memory. */
+static int64_t unit_id(dailycap_t *dc, const char *unit) {
+    uintptr_t id = (uintptr_t)strmap_get(dc->unit_ids, unit);
+    if (id) return (int64_t)id - 1;
+    if (dc->nunits == dc->capunits) {
+        size_t cap = dc->capunits ? dc->capunits * 2 : 64;
+        char **nu = realloc(dc->units, cap * sizeof *nu);
+        if (!nu) return -1;
+        dc->units = nu;
+        dc->capunits = cap;
+    }
+    char *copy = strdup(unit);
+    if (!copy) return -1;
+    if (strmap_put(dc->unit_ids, unit, (void *)(uintptr_t)(dc->nunits + 1), NULL) < 0) {
+        free(copy);
+        return -1;
+    }
+    dc->units[dc->nunits] = copy;
+    return (int64_t)dc->nunits++;
+}
+
+/* The entry of (agent, unit, day), created with count 0 when absent; NULL
+ * when out of memory. */
+static struct day_count *entry(dailycap_t *dc, const char *agent_id, const char *unit, int64_t day) {
+    int64_t u = unit_id(dc, unit);
+    if (u < 0) return NULL;
+    struct agent_days *ad = strmap_get(dc->agents, agent_id);
+    /* Newest last, and samples arrive roughly in time order: scan backwards. */
+    for (uint32_t i = ad ? ad->n : 0; i-- > 0;)
+        if (ad->e[i].day == (int32_t)day && ad->e[i].unit == (uint32_t)u) return &ad->e[i];
+    if (!ad || ad->n == ad->cap) {
+        uint32_t cap = ad ? ad->cap * 2 : 4;
+        struct agent_days *g = realloc(ad, sizeof *g + cap * sizeof g->e[0]);
+        if (!g) return NULL;
+        if (!ad) g->n = 0;
+        g->cap = cap;
+        /* Replacing the value of a key already there allocates nothing, so
+         * only a new agent's insert can fail. */
+        if (g != ad && strmap_put(dc->agents, agent_id, g, NULL) < 0) {
+            free(g);
+            return NULL;
+        }
+        ad = g;
+    }
+    ad->e[ad->n] = (struct day_count){(int32_t)day, (uint32_t)u, 0};
+    return &ad->e[ad->n++];
+}
+
 int dailycap_take(dailycap_t *dc, const char *agent_id, const char *unit, int64_t day) {
     if (dc->cap == 0) return 0;
-    char key[160];
-    snprintf(key, sizeof key, "%lld|%s|%s", (long long)day, unit, agent_id);
-    uintptr_t n = (uintptr_t)strmap_get(dc->counts, key);
-    if (n >= dc->cap) return 1;
-    if (strmap_put(dc->counts, key, (void *)(n + 1), NULL) < 0) return -1;
+    struct day_count *e = entry(dc, agent_id, unit, day);
+    if (!e) return -1;
+    if (e->count >= dc->cap) return 1;
+    e->count++;
     return 0;
 }
 
 int dailycap_set(dailycap_t *dc, const char *agent_id, const char *unit, int64_t day, unsigned count) {
-    char key[160];
-    snprintf(key, sizeof key, "%lld|%s|%s", (long long)day, unit, agent_id);
-    return strmap_put(dc->counts, key, (void *)(uintptr_t)count, NULL);
+    struct day_count *e = entry(dc, agent_id, unit, day);
+    if (!e) return -1;
+    e->count = count;
+    return 0;
 }
 
 struct foreach_ctx {
+    const dailycap_t *dc;
     dailycap_fn fn;
     void *ctx;
 };
 
-/* Keys are "day|unit|agent"; unit codes and agent ids hold no '|'. */
-static int foreach_one(const char *key, void *value, void *arg) {
+static int foreach_agent(const char *agent_id, void *value, void *arg) {
     struct foreach_ctx *fc = arg;
-    char buf[160], *unit, *agent;
-    snprintf(buf, sizeof buf, "%s", key);
-    if (!(unit = strchr(buf, '|')) || !(agent = strchr(unit + 1, '|'))) return 0;
-    *unit++ = '\0';
-    *agent++ = '\0';
-    return fc->fn(agent, unit, strtoll(buf, NULL, 10), (unsigned)(uintptr_t)value, fc->ctx);
+    const struct agent_days *ad = value;
+    for (uint32_t i = 0; i < ad->n; i++)
+        if (fc->fn(agent_id, fc->dc->units[ad->e[i].unit], ad->e[i].day, ad->e[i].count, fc->ctx)) return 1;
+    return 0;
 }
 
 void dailycap_foreach(const dailycap_t *dc, dailycap_fn fn, void *ctx) {
-    struct foreach_ctx fc = {fn, ctx};
-    strmap_foreach(dc->counts, foreach_one, &fc);
+    struct foreach_ctx fc = {dc, fn, ctx};
+    strmap_foreach(dc->agents, foreach_agent, &fc);
 }
 
-static int older_than(const char *key, void *value, void *ctx) {
-    (void)value;
-    return strtoll(key, NULL, 10) < *(const int64_t *)ctx;
+struct prune_ctx {
+    int64_t oldest_day;
+    size_t removed;
+};
+
+/* Drops the agent's old days in place; the agent goes when none is left. */
+static int prune_agent(const char *agent_id, void *value, void *arg) {
+    struct prune_ctx *pc = arg;
+    struct agent_days *ad = value;
+    uint32_t kept = 0;
+    (void)agent_id;
+    for (uint32_t i = 0; i < ad->n; i++)
+        if (ad->e[i].day >= pc->oldest_day) ad->e[kept++] = ad->e[i];
+    pc->removed += ad->n - kept;
+    ad->n = kept;
+    return kept == 0;
 }
 
 size_t dailycap_prune(dailycap_t *dc, int64_t oldest_day) {
-    return strmap_remove_if(dc->counts, older_than, &oldest_day, NULL);
+    struct prune_ctx pc = {oldest_day, 0};
+    strmap_remove_if(dc->agents, prune_agent, &pc, free);
+    return pc.removed;
 }

@@ -36,6 +36,8 @@
 #define AGENT_CATCHUP_MS 5000 /* how long a sample of an unknown agent may wait for its enrollment */
 #define CLOSE_BUDGET_MS 5000  /* each step of the shutdown (consumer close, output flush) waits at most this */
 #define STATE_CATCHUP_MS 10000 /* reading <prefix>collector.state to its end on an assignment */
+#define QUOTA_GAP_MS 1000      /* at most one QuotaStatus per unit, month and class per second (SPEC) */
+#define QUOTA_SLICE 2000       /* QuotaStatus per poll (100 ms): a replay's burst drains at 20,000/s */
 
 typedef int32_t (*partitioner_fn)(const rd_kafka_topic_t *, const void *, size_t, int32_t, void *, void *);
 
@@ -87,6 +89,10 @@ struct collector {
 
     /* checkpoints */
     strmap_t *ckpts;         /* "<topic>/<partition>" -> the latest record (struct blob) */
+    rd_kafka_t *state_rk;    /* reader of <prefix>collector.state, kept between reads */
+    rd_kafka_topic_t *state_rkt;
+    int64_t *state_next;     /* per partition of collector.state: next offset to read */
+    int32_t state_nparts;
     struct event *ev_ckpt;
     int64_t last_ckpt_ms;    /* -1: none yet */
     size_t alerts_since_ckpt;
@@ -136,6 +142,14 @@ static void flush_quota(struct collector *c) {
     if (n) log_debug(COMP, "quota updates published count=%zu", n);
 }
 
+/* Called every poll (100 ms): a unit's change goes out at once unless the
+ * unit was published less than QUOTA_GAP_MS ago, so the delay from a sample
+ * to its QuotaStatus is one poll, not one checkpoint interval. */
+static void flush_quota_due(struct collector *c) {
+    size_t n = quota_flush_due(c->qt, now_ms(c), vntime_now_ms(), QUOTA_GAP_MS, QUOTA_SLICE, publish_status, c);
+    if (n) log_debug(COMP, "quota updates published count=%zu", n);
+}
+
 static void evaluate(struct collector *c) {
     size_t n = quota_evaluate(c->qt, now_ms(c), owned_province, c);
     if (n) log_debug(COMP, "evaluation raised alerts=%zu", n);
@@ -172,7 +186,7 @@ static void update_caught_up(struct collector *c) {
     quota_set_alerting(c->qt, 1);
     log_info(COMP, "caught up with the samples topic partitions=%d", n);
     evaluate(c);
-    flush_quota(c);
+    flush_quota_due(c); /* the rest in the next polls, a slice each */
 }
 
 /* The samples partition a province's key goes to: known from the producers'
@@ -220,32 +234,36 @@ static void apply_checkpoint_record(const rd_kafka_message_t *msg, void *ctx) {
     free(old);
 }
 
-/* Reads <prefix>collector.state to its end (the high watermarks of this
- * moment) into c->ckpts, with a handle that lives for the read only. The
- * embedded Kafka answers a fetch with one batch per partition and holds it
- * fetch.wait.max.ms (500) when any partition is at its end, and every
+/* Reads <prefix>collector.state from where the last read stopped to its end
+ * (the high watermarks of this moment) into c->ckpts. The first read happens
+ * at start, while the group join is still under way, so an assignment only
+ * reads what was written since: a restart restores in well under a second.
+ * The embedded Kafka answers a fetch with one batch per partition and holds
+ * it fetch.wait.max.ms (500) when any partition is at its end, and every
  * checkpoint is a batch of its own: with the default, reading a few hundred
  * checkpoints took longer than a rebalance may. */
 static int read_checkpoints(struct collector *c, char *err, size_t errsz) {
     char topic[192];
     int rc = -1;
     rd_kafka_conf_t *conf = NULL;
-    rd_kafka_t *rk = NULL;
-    rd_kafka_topic_t *rkt = NULL;
     const struct rd_kafka_metadata *md = NULL;
-    int64_t *next = NULL, *high = NULL;
-    int32_t n = 0;
+    int64_t *high = NULL;
+    int32_t started = 0, n;
     int64_t deadline = vntime_now_ms() + STATE_CATCHUP_MS;
+    rd_kafka_resp_err_t e;
     kafka_topic_name(topic, sizeof topic, c->prefix, "collector.state");
-    if (!(conf = kafka_conf_new(c->bootstrap, &c->props, err, errsz)) ||
-        kafka_conf_set(conf, "enable.auto.commit", "false", err, errsz) < 0 ||
-        kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errsz) < 0 ||
-        kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, errsz) < 0)
-        goto out;
-    if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errsz))) goto out;
-    conf = NULL;
-    rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, STATE_CATCHUP_MS);
+    if (!c->state_rk) {
+        if (!(conf = kafka_conf_new(c->bootstrap, &c->props, err, errsz)) ||
+            kafka_conf_set(conf, "enable.auto.commit", "false", err, errsz) < 0 ||
+            kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errsz) < 0 ||
+            kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, errsz) < 0 ||
+            kafka_conf_set(conf, "queued.max.messages.kbytes", "2048", err, errsz) < 0)
+            goto out;
+        if (!(c->state_rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errsz))) goto out;
+        conf = NULL;
+        c->state_rkt = rd_kafka_topic_new(c->state_rk, topic, NULL);
+    }
+    e = rd_kafka_metadata(c->state_rk, 0, c->state_rkt, &md, STATE_CATCHUP_MS);
     if (!e && md->topic_cnt != 1) e = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
     if (!e) e = md->topics[0].err;
     if (e) {
@@ -253,37 +271,47 @@ static int read_checkpoints(struct collector *c, char *err, size_t errsz) {
         goto out;
     }
     n = md->topics[0].partition_cnt;
-    if (!(next = calloc((size_t)n + 1, sizeof *next)) || !(high = calloc((size_t)n + 1, sizeof *high))) {
+    if (n > c->state_nparts) {
+        int64_t *nn = realloc(c->state_next, (size_t)n * sizeof *nn);
+        if (!nn) {
+            snprintf(err, errsz, "out of memory");
+            goto out;
+        }
+        for (int32_t p = c->state_nparts; p < n; p++) nn[p] = -1;
+        c->state_next = nn;
+        c->state_nparts = n;
+    }
+    if (!(high = calloc((size_t)n + 1, sizeof *high))) {
         snprintf(err, errsz, "out of memory");
         goto out;
     }
     for (int32_t p = 0; p < n; p++) {
         int64_t lo, hi;
-        if ((e = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, STATE_CATCHUP_MS))) {
+        if ((e = rd_kafka_query_watermark_offsets(c->state_rk, topic, p, &lo, &hi, STATE_CATCHUP_MS))) {
             snprintf(err, errsz, "cannot query the end of %s [%d]: %s", topic, p, rd_kafka_err2str(e));
-            n = p; /* started so far */
             goto out;
         }
-        next[p] = lo;
+        if (c->state_next[p] < lo) c->state_next[p] = lo; /* first read, or records gone */
         high[p] = hi;
-        if (hi > lo && rd_kafka_consume_start(rkt, p, lo) < 0) {
+    }
+    for (started = 0; started < n; started++) {
+        int32_t p = started;
+        if (high[p] > c->state_next[p] && rd_kafka_consume_start(c->state_rkt, p, c->state_next[p]) < 0) {
             snprintf(err, errsz, "cannot read %s [%d]: %s", topic, p, rd_kafka_err2str(rd_kafka_last_error()));
-            high[p] = lo;
-            n = p + 1;
             goto out;
         }
     }
     for (;;) {
         int behind = 0;
         for (int32_t p = 0; p < n; p++) {
-            if (next[p] >= high[p]) continue;
+            if (c->state_next[p] >= high[p]) continue;
             behind = 1;
             rd_kafka_message_t *msgs[256];
-            ssize_t got = rd_kafka_consume_batch(rkt, p, 0, msgs, 256);
+            ssize_t got = rd_kafka_consume_batch(c->state_rkt, p, 0, msgs, 256);
             for (ssize_t i = 0; i < got; i++) {
                 if (!msgs[i]->err) {
                     apply_checkpoint_record(msgs[i], c);
-                    next[p] = msgs[i]->offset + 1;
+                    c->state_next[p] = msgs[i]->offset + 1;
                 } else if (msgs[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                     log_warn(COMP, "reading %s: %s", topic, rd_kafka_message_errstr(msgs[i]));
                 }
@@ -291,25 +319,23 @@ static int read_checkpoints(struct collector *c, char *err, size_t errsz) {
             }
         }
         if (!behind) break;
-        rd_kafka_poll(rk, 5); /* nothing ready: let the fetchers work */
+        rd_kafka_poll(c->state_rk, 5); /* nothing ready: let the fetchers work */
         if (vntime_now_ms() > deadline) {
             for (int32_t p = 0; p < n; p++)
-                if (next[p] < high[p])
-                    log_debug(COMP, "not read to its end partition=%d next=%lld high=%lld", p, (long long)next[p],
-                              (long long)high[p]);
+                if (c->state_next[p] < high[p])
+                    log_debug(COMP, "not read to its end partition=%d next=%lld high=%lld", p,
+                              (long long)c->state_next[p], (long long)high[p]);
             snprintf(err, errsz, "%s not read to its end within %d ms", topic, STATE_CATCHUP_MS);
             goto out;
         }
     }
     rc = 0;
 out:
-    for (int32_t p = 0; high && p < n; p++)
-        if (high[p] > 0) rd_kafka_consume_stop(rkt, p);
-    free(next);
+    /* Stopped between reads: an idle reader holds no fetched records. */
+    for (int32_t p = 0; high && p < started; p++)
+        if (high[p] > 0) rd_kafka_consume_stop(c->state_rkt, p);
     free(high);
     if (md) rd_kafka_metadata_destroy(md);
-    if (rkt) rd_kafka_topic_destroy(rkt);
-    if (rk) rd_kafka_destroy(rk);
     if (conf) rd_kafka_conf_destroy(conf);
     return rc;
 }
@@ -338,12 +364,11 @@ static int write_checkpoint(struct collector *c, int32_t p) {
     return 0;
 }
 
-/* Quota updates go out only here, right before the checkpoint of the state
- * they show: what consumers of the quota topics see is never ahead of a
- * checkpoint by more than one interval, and a restart re-publishes the same
- * keys with counts that only grow back to (and past) them. */
+/* Quota updates are published apart from checkpoints (on_poll): what the
+ * quota topics show is ahead of the last checkpoint by at most one interval,
+ * and a restart publishes nothing before it has caught up, so it re-publishes
+ * the same keys with counts grown back to (and past) what was shown. */
 static void write_checkpoints(struct collector *c, int force) {
-    if (c->caught_up) flush_quota(c);
     int any_alert = c->alerts_since_ckpt > 0;
     for (int32_t p = 0; p < c->nparts; p++) {
         struct part *pt = &c->parts[p];
@@ -765,6 +790,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     struct collector *c = arg;
     publish_poll(c->pb);
+    if (c->caught_up) flush_quota_due(c);
     feed_poll(c->agents_feed, BATCH_MAX);
     metrics_gauge(c->m, G_QUOTA_DIRTY, (double)quota_dirty_count(c->qt));
     if (c->last_ckpt_ms >= 0)
@@ -781,8 +807,6 @@ static void on_poll(evutil_socket_t fd, short what, void *arg) {
     metrics_gauge(c->m, G_CONSUMER_LAG, (double)lag);
 }
 
-/* Coalescing: whatever changed in the interval goes out once, with the
- * checkpoints that explain it. */
 static void on_checkpoint(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -1087,11 +1111,17 @@ static int consumer_start(struct collector *c, char *err, size_t errsz) {
      * offsets (ispeed.collector.state) will bound this replay later. */
     if (kafka_conf_set(conf, "group.id", c->group, err, errsz) < 0 ||
         kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errsz) < 0 ||
-        /* A restarted collector waits this long for its old member on
-         * brokers that do not complete a rebalance on LeaveGroup (the
-         * embedded Kafka waits session.timeout.ms - 1 s); 45 s is too long
-         * for provinces to go unwatched. */
-        kafka_conf_set(conf, "session.timeout.ms", "10000", err, errsz) < 0 ||
+        /* A collector that died unannounced (SIGKILL, power) holds its
+         * provinces until its session times out, and its restart waits that
+         * long; 45 s is too long for provinces to go unwatched. 6 s is a
+         * real broker's smallest (group.min.session.timeout.ms). */
+        kafka_conf_set(conf, "session.timeout.ms", "6000", err, errsz) < 0 ||
+        kafka_conf_set(conf, "heartbeat.interval.ms", "2000", err, errsz) < 0 ||
+        /* Memory: by default librdkafka prefetches up to 64 MiB and fetches
+         * up to 50 MiB a request; a few MiB keep the verifier busy (a sample
+         * is ~300 bytes and takes ~50 us to verify). */
+        kafka_conf_set(conf, "queued.max.messages.kbytes", "4096", err, errsz) < 0 ||
+        kafka_conf_set(conf, "fetch.max.bytes", "4194304", err, errsz) < 0 ||
         /* Adding or removing a collector moves only the provinces that
          * change owner; the others keep counting through the rebalance. */
         kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errsz) < 0 ||
@@ -1206,6 +1236,7 @@ static void collector_close(struct collector *c) {
             log_warn(COMP, "stopping during the replay: %zu partial quota update(s) not published",
                      quota_dirty_count(c->qt));
         c->stopping = 1;
+        if (c->caught_up) flush_quota(c);
         write_checkpoints(c, 1);
         if (publish_flush(c->pb, CLOSE_BUDGET_MS) < 0) {
             log_warn(COMP, "last checkpoints not delivered within %d ms; a restart replays from older ones",
@@ -1223,6 +1254,9 @@ static void collector_close(struct collector *c) {
     feed_free(c->agents_feed);
     feed_free(c->alerts_feed);
     strmap_free(c->ckpts, free);
+    if (c->state_rkt) rd_kafka_topic_destroy(c->state_rkt);
+    if (c->state_rk) rd_kafka_destroy(c->state_rk);
+    free(c->state_next);
     publish_free(c->pb, c->undelivered ? 0 : CLOSE_BUDGET_MS);
     ingest_free(c->ing);
     quota_table_free(c->qt);
@@ -1336,6 +1370,17 @@ int main(int argc, char **argv) {
     if (consumer_start(&c, err, sizeof err) < 0) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
+    }
+    log_info(COMP, "group join requested t_ms=%lld", (long long)vntime_now_ms());
+    /* While the group forms (seconds after a crash: the dead member's session
+     * must time out first), the bulk of the checkpoints is read; the
+     * assignment then reads only what was written since. */
+    {
+        int64_t t0 = vntime_now_ms();
+        if (read_checkpoints(&c, err, sizeof err) < 0)
+            log_warn(COMP, "%s; reading the checkpoints again at the assignment", err);
+        else
+            log_info(COMP, "checkpoints read keys=%zu ms=%lld", strmap_size(c.ckpts), (long long)(vntime_now_ms() - t0));
     }
     c.ev_poll = add_timer(&c, 100, on_poll);
     c.ev_ckpt = add_timer(&c, c.ckpt_interval_ms, on_checkpoint);

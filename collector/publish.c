@@ -49,8 +49,12 @@ publish_t *publish_new(const char *bootstrap, const kafka_props *props, const ch
     if (kafka_conf_set(conf, "acks", "all", err, errsz) < 0 ||
         kafka_conf_set(conf, "enable.idempotence", "true", err, errsz) < 0 ||
         kafka_conf_set(conf, "compression.type", "zstd", err, errsz) < 0 ||
-        /* Coalesced quota updates go out in bursts once a second. */
-        kafka_conf_set(conf, "linger.ms", "50", err, errsz) < 0 ||
+        /* Quota updates go out every poll (100 ms); a few ms of linger
+         * batches a poll's worth without adding to the delay. */
+        kafka_conf_set(conf, "linger.ms", "5", err, errsz) < 0 ||
+        /* Batches of at most 128 KiB: the compressor's buffers scale with
+         * the batch (3 brokers x ~4 MiB at the 1 MB default). */
+        kafka_conf_set(conf, "batch.size", "131072", err, errsz) < 0 ||
         /* A checkpoint of a busy partition can pass the 1 MB default. */
         kafka_conf_set(conf, "message.max.bytes", "16000000", err, errsz) < 0)
         goto fail;

@@ -4,31 +4,20 @@
 #include "quota.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sketch.h"
 #include "vntime.h"
 
 #define DAY_MS 86400000LL
 
-/* Medians: a log-spaced histogram per figure, buckets 10% apart, so memory
- * is fixed (allocated on a counter's first figure) and two histograms merge
- * by adding. The median is the geometric middle of its bucket: within 5%. */
-#define SK_RATIO 1.1
-#define SK_BPS_MIN 1000.0 /* bucket 0 is everything below 1 kbit/s */
-#define SK_BPS_N 200      /* up to 1000 * 1.1^199 > 100 Gbit/s */
-#define SK_MS_MIN 0.1
-#define SK_MS_N 130 /* up to 0.1 * 1.1^129 > 20,000 s */
-#define SK_N (2 * SK_BPS_N + SK_MS_N)
-
-struct sketch {
-    uint32_t b[SK_N]; /* download, upload, latency */
-};
-
 struct cell {
     uint64_t count, late, count_5g;
-    struct sketch *sk;
+    sketch_t *sk; /* medians; NULL until the first figure */
+    int64_t published_wall_ms; /* wall clock of the last update published (coalescing) */
     uint8_t alerted; /* last state alerted; 0 = never, read as ON_TRACK (the implicit start) */
     uint8_t dirty;
 };
@@ -61,28 +50,6 @@ struct quota_table {
     void *alert_ctx;
     uint32_t *unit_target; /* nunits * 2, 0 = unset; NULL until one is set */
 };
-
-static size_t sk_bucket(double v, double min, size_t n) {
-    if (!(v > min)) return 0;
-    double i = log(v / min) / log(SK_RATIO) + 1.0;
-    return i >= (double)(n - 1) ? n - 1 : (size_t)i;
-}
-
-static double sk_value(size_t i, double min) {
-    if (i == 0) return min;
-    return min * pow(SK_RATIO, (double)i - 0.5);
-}
-
-static double sk_median(const uint32_t *b, size_t n, double min) {
-    uint64_t total = 0, seen = 0;
-    for (size_t i = 0; i < n; i++) total += b[i];
-    if (!total) return 0.0;
-    for (size_t i = 0; i < n; i++) {
-        seen += b[i];
-        if (2 * seen >= total) return sk_value(i, min);
-    }
-    return 0.0;
-}
 
 void quota_config_default(quota_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -153,7 +120,7 @@ oom:
 void quota_table_free(quota_table_t *qt) {
     if (!qt) return;
     for (size_t i = 0; i < qt->nmonths; i++) {
-        for (size_t k = 0; k < qt->nunits * 2; k++) free(qt->months[i]->cells[k].sk);
+        for (size_t k = 0; k < qt->nunits * 2; k++) sketch_free(qt->months[i]->cells[k].sk);
         free(qt->months[i]->cells);
         free(qt->months[i]);
     }
@@ -240,9 +207,9 @@ static void fill_status(const quota_table_t *qt, const struct month *m, size_t c
                            &st->projection);
     st->updated_ms = now_ms;
     if (c->sk) {
-        st->median_download_bps = (uint64_t)sk_median(c->sk->b, SK_BPS_N, SK_BPS_MIN);
-        st->median_upload_bps = (uint64_t)sk_median(c->sk->b + SK_BPS_N, SK_BPS_N, SK_BPS_MIN);
-        st->median_latency_ms = sk_median(c->sk->b + 2 * SK_BPS_N, SK_MS_N, SK_MS_MIN);
+        st->median_download_bps = (uint64_t)sketch_median(c->sk, SKETCH_DOWNLOAD);
+        st->median_upload_bps = (uint64_t)sketch_median(c->sk, SKETCH_UPLOAD);
+        st->median_latency_ms = sketch_median(c->sk, SKETCH_LATENCY);
     }
 }
 
@@ -302,19 +269,38 @@ size_t quota_evaluate(quota_table_t *qt, int64_t now_ms, quota_owned_fn owned, v
     return alerts;
 }
 
-size_t quota_flush(quota_table_t *qt, int64_t now_ms, quota_status_fn fn, void *ctx) {
-    size_t n = 0;
+/* Publishes the dirty counters last published at least gap_ms ago (wall
+ * clock: tests fix now_ms, and a standing clock must not stop updates) and
+ * keeps the others dirty for a later call. */
+static size_t flush_dirty(quota_table_t *qt, int64_t now_ms, int64_t wall_ms, int64_t gap_ms, size_t limit,
+                          quota_status_fn fn, void *ctx) {
+    size_t n = 0, kept = 0;
     for (size_t i = 0; i < qt->ndirty; i++) {
-        struct dirty_ref *d = &qt->dirty[i];
-        if (!d->m->cells[d->cell].dirty) continue; /* reset since it was marked */
-        d->m->cells[d->cell].dirty = 0;
+        struct dirty_ref d = qt->dirty[i];
+        struct cell *c = &d.m->cells[d.cell];
+        if (!c->dirty) continue; /* reset since it was marked */
+        if (n == limit || (gap_ms > 0 && c->published_wall_ms && wall_ms - c->published_wall_ms < gap_ms)) {
+            qt->dirty[kept++] = d;
+            continue;
+        }
+        c->dirty = 0;
+        c->published_wall_ms = wall_ms;
         quota_status st;
-        fill_status(qt, d->m, d->cell, now_ms, &st);
+        fill_status(qt, d.m, d.cell, now_ms, &st);
         if (fn) fn(&st, ctx);
         n++;
     }
-    qt->ndirty = 0;
+    qt->ndirty = kept;
     return n;
+}
+
+size_t quota_flush(quota_table_t *qt, int64_t now_ms, quota_status_fn fn, void *ctx) {
+    return flush_dirty(qt, now_ms, vntime_now_ms(), 0, SIZE_MAX, fn, ctx);
+}
+
+size_t quota_flush_due(quota_table_t *qt, int64_t now_ms, int64_t wall_ms, int64_t gap_ms, size_t limit,
+                       quota_status_fn fn, void *ctx) {
+    return flush_dirty(qt, now_ms, wall_ms, gap_ms, limit, fn, ctx);
 }
 
 size_t quota_dirty_count(const quota_table_t *qt) {
@@ -335,7 +321,7 @@ void quota_reset_province(quota_table_t *qt, const registry_unit *province) {
                  * forward. */
                 c[n].count = c[n].late = c[n].count_5g = 0;
                 c[n].dirty = 0;
-                free(c[n].sk);
+                sketch_free(c[n].sk);
                 c[n].sk = NULL;
             }
         }
@@ -378,63 +364,17 @@ int quota_observe(quota_table_t *qt, const registry_unit *commune, const char *m
     if (!m) return -1;
     for (const registry_unit *u = commune; u; u = u->parent) {
         struct cell *c = &m->cells[cell_index(u->index, net)];
-        if (!c->sk && !(c->sk = calloc(1, sizeof *c->sk))) return -1;
-        if (download_bps) c->sk->b[sk_bucket((double)download_bps, SK_BPS_MIN, SK_BPS_N)]++;
-        if (upload_bps) c->sk->b[SK_BPS_N + sk_bucket((double)upload_bps, SK_BPS_MIN, SK_BPS_N)]++;
-        if (latency_ms > 0.0) c->sk->b[2 * SK_BPS_N + sk_bucket(latency_ms, SK_MS_MIN, SK_MS_N)]++;
-    }
-    return 0;
-}
-
-/* Sketch bytes: pairs of varints (bucket index gap, count) over the non-zero
- * buckets, so an empty or sparse histogram costs a few bytes. */
-static size_t put_varint(uint8_t *out, uint64_t v) {
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (uint8_t)v;
-    return n;
-}
-
-static int get_varint(const uint8_t *in, size_t len, size_t *pos, uint64_t *v) {
-    *v = 0;
-    for (unsigned shift = 0; *pos < len && shift < 64; shift += 7) {
-        uint8_t b = in[(*pos)++];
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) return 0;
-    }
-    return -1;
-}
-
-static size_t sketch_encode(const struct sketch *sk, uint8_t *out) {
-    size_t n = 0, last = 0;
-    for (size_t i = 0; i < SK_N; i++) {
-        if (!sk->b[i]) continue;
-        n += put_varint(out + n, i - last);
-        n += put_varint(out + n, sk->b[i]);
-        last = i;
-    }
-    return n;
-}
-
-static int sketch_decode(struct sketch *sk, const uint8_t *in, size_t len) {
-    size_t pos = 0, i = 0;
-    memset(sk, 0, sizeof *sk);
-    while (pos < len) {
-        uint64_t gap, cnt;
-        if (get_varint(in, len, &pos, &gap) < 0 || get_varint(in, len, &pos, &cnt) < 0) return -1;
-        i += gap;
-        if (i >= SK_N || cnt > UINT32_MAX) return -1;
-        sk->b[i] = (uint32_t)cnt;
+        if (sketch_add(&c->sk, SKETCH_DOWNLOAD, (double)download_bps) < 0 ||
+            sketch_add(&c->sk, SKETCH_UPLOAD, (double)upload_bps) < 0 ||
+            sketch_add(&c->sk, SKETCH_LATENCY, latency_ms) < 0)
+            return -1;
     }
     return 0;
 }
 
 void quota_foreach_province(quota_table_t *qt, const registry_unit *province, quota_cell_fn fn, void *ctx) {
     size_t p = province->index;
-    uint8_t buf[SK_N * 8]; /* two varints per bucket: gap <= 2 bytes, count <= 5 */
+    uint8_t buf[SKETCH_ENCODED_MAX];
     if (!qt->prov_units[p]) return;
     for (size_t i = 0; i < qt->nmonths; i++) {
         struct month *m = qt->months[i];
@@ -456,16 +396,7 @@ int quota_restore(quota_table_t *qt, const registry_unit *unit, const char *mont
     if (!m) return -1;
     size_t ci = cell_index(unit->index, net);
     struct cell *c = &m->cells[ci];
-    free(c->sk);
-    c->sk = NULL;
-    if (st->sketch_len) {
-        if (!(c->sk = malloc(sizeof *c->sk))) return -1;
-        if (sketch_decode(c->sk, st->sketch, st->sketch_len) < 0) {
-            free(c->sk);
-            c->sk = NULL;
-            return -1;
-        }
-    }
+    if (sketch_decode(&c->sk, st->sketch, st->sketch_len) < 0) return -1;
     c->count = st->count;
     c->late = st->late_count;
     c->count_5g = st->count_5g;

@@ -86,6 +86,13 @@ size_t quota_evaluate(quota_table_t *qt, int64_t now_ms, quota_owned_fn owned, v
 /* Calls fn once for every dirty counter (coalescing all changes since the last
  * flush) and clears the dirty set. Returns how many. */
 size_t quota_flush(quota_table_t *qt, int64_t now_ms, quota_status_fn fn, void *ctx);
+/* The same for at most limit dirty counters whose last update went out at
+ * least gap_ms before wall_ms (a wall clock, even when now_ms is fixed); the
+ * others stay dirty, in order. Called often, it publishes a change at once
+ * yet a busy unit at most once per gap, and a burst (all units, after a
+ * replay) in slices the producer's queue can hold. */
+size_t quota_flush_due(quota_table_t *qt, int64_t now_ms, int64_t wall_ms, int64_t gap_ms, size_t limit,
+                       quota_status_fn fn, void *ctx);
 size_t quota_dirty_count(const quota_table_t *qt);
 
 /* Forgets the counts of a province (its input partition went to another

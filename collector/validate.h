@@ -42,7 +42,7 @@ const char *reject_reason_name(enum reject_reason r);
 
 typedef struct validate_ctx {
     const registry_t *reg;
-    const agents_t *agents;
+    agents_t *agents; /* agents_find verifies on first use */
     const merges_t *merges; /* may be NULL */
 } validate_ctx;
 

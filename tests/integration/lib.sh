@@ -46,7 +46,7 @@ wait_for() {
 start_kafka() {
   "$BUILD/kafkadev/ispeed-kafka-dev" "$@" >"$WORK/kafka.out" 2>"$WORK/kafka.err" &
   PIDS+=($!)
-  wait_for 20 test -s "$WORK/kafka.out" || fail "ispeed-kafka-dev printed no bootstrap: $(cat "$WORK/kafka.err")"
+  wait_for 60 test -s "$WORK/kafka.out" || fail "ispeed-kafka-dev printed no bootstrap: $(cat "$WORK/kafka.err")"
   BOOTSTRAP=$(head -n1 "$WORK/kafka.out")
   note "kafka at $BOOTSTRAP"
 }

@@ -117,7 +117,7 @@ struct side {
     ingest_t *ing;
 };
 
-static void side_new(struct side *s, const registry_t *reg, const agents_t *ag) {
+static void side_new(struct side *s, const registry_t *reg, agents_t *ag) {
     char err[256];
     quota_config qc;
     quota_config_default(&qc);

@@ -234,6 +234,47 @@ static void test_flush_coalesces(void **state) {
     registry_free(reg);
 }
 
+/* A change goes out at the next call when the counter was quiet for the gap;
+ * a busy counter at most once per gap, its later changes kept, not lost. */
+static void test_flush_due_per_counter(void **state) {
+    (void)state;
+    registry_t *reg = load_csv(CSV3);
+    quota_config cfg;
+    quota_config_default(&cfg);
+    char err[128];
+    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    const registry_unit *a = registry_find(reg, "00001"), *b = registry_find(reg, "00004");
+    size_t n = 0;
+    quota_add(qt, a, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 10000, 1000, SIZE_MAX, collect_status, &n), 3); /* first: at once */
+    quota_add(qt, a, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 10500, 1000, SIZE_MAX, collect_status, &n), 0); /* busy: waits */
+    assert_int_equal(quota_dirty_count(qt), 3);
+    quota_add(qt, b, "2025-07", QUOTA_MOBILE, 0, 0, JUL_15_NOON); /* another unit's class: at once */
+    assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 10600, 1000, SIZE_MAX, collect_status, &n), 3);
+    assert_int_equal(quota_dirty_count(qt), 3);
+    assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 11000, 1000, SIZE_MAX, collect_status, &n), 3); /* the gap passed */
+    assert_int_equal(quota_dirty_count(qt), 0);
+    assert_int_equal(n, 9);
+    /* A burst goes out in slices of the limit, oldest first, nothing lost. */
+    for (int i = 0; i < 3; i++) quota_add(qt, registry_find(reg, "00600"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_add(qt, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    assert_int_equal(quota_dirty_count(qt), 6); /* 00600, 020, 02, 00010, 002, 01 */
+    assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 11100, 1000, 2, collect_status, &n), 2);
+    assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 11100, 1000, 2, collect_status, &n), 2);
+    assert_int_equal(quota_dirty_count(qt), 2);
+    /* 01 fixed went out at 11000: it waits for its gap, 002 does not. */
+    assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 11100, 1000, 2, collect_status, &n), 1);
+    assert_int_equal(quota_dirty_count(qt), 1);
+    assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 12000, 1000, 2, collect_status, &n), 1);
+    assert_int_equal(quota_dirty_count(qt), 0);
+    quota_status st;
+    assert_int_equal(quota_get(qt, a, "2025-07", QUOTA_FIXED, JUL_15_NOON, &st), 0);
+    assert_int_equal(st.count, 2);
+    quota_table_free(qt);
+    registry_free(reg);
+}
+
 static int only_province_01(const registry_unit *p, void *ctx) {
     (void)ctx;
     return strcmp(p->code, "01") == 0;
@@ -644,13 +685,33 @@ static void test_enrollment_checks(void **state) {
     en.signature.len = sizeof sig;
     size_t n = ispeed__v1__agent_enrollment__pack(&en, buf);
     char err[256];
-    assert_int_equal(agents_apply(ag, b.id, strlen(b.id), buf, n, err, sizeof err), -1);
-    /* An id that is not derived from the key is refused. */
+    /* Read as is, verified when a sample first names the agent. */
+    assert_int_equal(agents_apply(ag, b.id, strlen(b.id), buf, n, err, sizeof err), 0);
+    assert_int_equal(agents_rejected(ag), 0);
+    assert_null(agents_find(ag, b.id));
+    assert_int_equal(agents_rejected(ag), 1);
+    assert_null(agents_find(ag, b.id));
+    assert_int_equal(agents_rejected(ag), 1); /* once */
+    /* A correct re-enrollment of b then counts. */
+    en.commune = "00001";
+    n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    assert_int_equal(agents_apply(ag, b.id, strlen(b.id), buf, n, err, sizeof err), 0);
+    assert_non_null(agents_find(ag, b.id));
+    /* A bad one after it does not unseat the good key. */
+    en.commune = "00004";
+    n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    assert_int_equal(agents_apply(ag, b.id, strlen(b.id), buf, n, err, sizeof err), 0);
+    const agent_info *bi = agents_find(ag, b.id);
+    assert_non_null(bi);
+    assert_string_equal(bi->commune, "00001");
+    assert_memory_equal(bi->public_key, b.pk, SIGN_PUBLIC_BYTES);
+    assert_int_equal(agents_rejected(ag), 2);
+    /* An id that is not derived from the key is refused as it is read. */
     en.commune = "00001";
     en.agent_id = a.id;
     n = ispeed__v1__agent_enrollment__pack(&en, buf);
     assert_int_equal(agents_apply(ag, NULL, 0, buf, n, err, sizeof err), -1);
-    assert_null(agents_find(ag, b.id));
+    assert_non_null(agents_find(ag, a.id));
     /* A tombstone withdraws the agent. */
     assert_int_equal(agents_apply(ag, a.id, strlen(a.id), NULL, 0, err, sizeof err), 0);
     assert_null(agents_find(ag, a.id));
@@ -693,6 +754,7 @@ int main(void) {
         cmocka_unit_test(test_counts_every_level),
         cmocka_unit_test(test_two_levels),
         cmocka_unit_test(test_flush_coalesces),
+        cmocka_unit_test(test_flush_due_per_counter),
         cmocka_unit_test(test_alerts_once),
         cmocka_unit_test(test_behind_on_time),
         cmocka_unit_test(test_seed_and_reset),
