@@ -16,6 +16,7 @@
 
 #include "agents.h"
 #include "checkpoint.h"
+#include "conffile.h"
 #include "feed.h"
 #include "http.h"
 #include "ispeed.pb-c.h"
@@ -861,45 +862,93 @@ enum {
     OPT_TARGET_LEVEL,
     OPT_TARGETS,
     OPT_DIGEST_HOUR,
+    OPT_CONFIG,
+    OPT_CONFIG_EXAMPLE,
 };
 
-/* Every option once: getopt's table and --help are built from it. */
+#define CONFIG_PATH "/etc/ispeed/collector.conf"
+
+/* Every option once: getopt's table, --help, the defaults and the
+ * configuration file's keys (same names, under section) are built from it.
+ * section NULL: not a key of the file. example: what the example file sets
+ * for a key without default (the packaged paths). */
 static const struct {
     const char *name;
     int id, has_arg;
-    const char *arg, *help;
+    const char *arg, *section, *def, *example, *help;
 } option_defs[] = {
-    {"bootstrap", OPT_BOOTSTRAP, 1, "BOOTSTRAP", "Kafka bootstrap list (required), e.g. localhost:9092"},
-    {"units", OPT_UNITS, 1, "FILE", "registry CSV code,level,parent,name,type (required)"},
-    {"merges", OPT_MERGES, 1, "FILE", "commune merges CSV old_commune,new_commune,kind: count old codes as new"},
-    {"http", OPT_HTTP, 1, "ADDR:PORT", "serve /metrics (Prometheus) and /healthz"},
-    {"replay", OPT_REPLAY, 0, NULL, "count every sample in its month whenever it arrives (back-fill)"},
-    {"group", OPT_GROUP, 1, "ID", "consumer group (default ispeed-collector)"},
-    {"topic-prefix", OPT_PREFIX, 1, "P", "prefix of every topic (default ispeed.)"},
-    {"target", OPT_TARGET, 1, "N", "samples per unit, month and network class (default 300)"},
-    {"target-level", OPT_TARGET_LEVEL, 1, "L[:C]=N",
+    {"bootstrap", OPT_BOOTSTRAP, 1, "BOOTSTRAP", "kafka", NULL, NULL,
+     "Kafka bootstrap list (required), e.g. localhost:9092"},
+    {"group", OPT_GROUP, 1, "ID", "kafka", "ispeed-collector", NULL, "consumer group"},
+    {"topic-prefix", OPT_PREFIX, 1, "P", "kafka", KAFKA_DEFAULT_PREFIX, NULL, "prefix of every topic"},
+    {"units", OPT_UNITS, 1, "FILE", "collector", NULL, "/usr/share/ispeed-collector/units.csv",
+     "registry CSV code,level,parent,name,type (required)"},
+    {"merges", OPT_MERGES, 1, "FILE", "collector", NULL, NULL,
+     "commune merges CSV old_commune,new_commune,kind: count old codes as new"},
+    {"http", OPT_HTTP, 1, "ADDR:PORT", "collector", NULL, "127.0.0.1:9464", "serve /metrics (Prometheus) and /healthz"},
+    {"replay", OPT_REPLAY, 0, NULL, "collector", NULL, NULL,
+     "count every sample in its month whenever it arrives (back-fill)"},
+    {"checkpoint-interval", OPT_CHECKPOINT_INTERVAL, 1, "MS", "collector", "1000", NULL,
+     "write checkpoints and quota updates this often"},
+    {"eval-interval", OPT_EVAL_INTERVAL, 1, "S", "collector", "5", NULL,
+     "seconds between pace evaluations of every unit"},
+    {"log-level", OPT_LOG_LEVEL, 1, "L", "collector", "info", NULL, "error, warn, info or debug"},
+    {"now-ms", OPT_NOW_MS, 1, "MS", "collector", NULL, NULL,
+     "fix the clock at this Unix time in ms, for tests (or env ISPEED_NOW_MS)"},
+    {"target", OPT_TARGET, 1, "N", "quota", "300", NULL, "samples per unit, month and network class"},
+    {"target-level", OPT_TARGET_LEVEL, 1, "L[:C]=N", "quota", NULL, NULL,
      "target of a level and/or class, e.g. district=150, commune:mobile=100, mobile=200 (repeatable)"},
-    {"targets", OPT_TARGETS, 1, "FILE", "per-unit targets, CSV unit,network,target (network fixed, mobile or empty)"},
-    {"checkpoint-interval", OPT_CHECKPOINT_INTERVAL, 1, "MS",
-     "write checkpoints and quota updates this often (default 1000)"},
-    {"digest-hour", OPT_DIGEST_HOUR, 1, "H",
+    {"targets", OPT_TARGETS, 1, "FILE", "quota", NULL, NULL,
+     "per-unit targets, CSV unit,network,target (network fixed, mobile or empty)"},
+    {"behind-share", OPT_BEHIND_SHARE, 1, "F", "quota", "0.8", NULL, "BEHIND below this share of the expected count"},
+    {"pace-start-day", OPT_PACE_START_DAY, 1, "D", "quota", "3", NULL, "no unit is BEHIND before this day of the month"},
+    {"daily-cap", OPT_DAILY_CAP, 1, "N", "quota", "12", NULL,
+     "samples one agent may count per unit per day, 0 = no cap"},
+    {"grace-day", OPT_GRACE_DAY, 1, "D", "quota", "5", NULL,
+     "samples arriving from day D 00:00 of the next month are late"},
+    {"digest-hour", OPT_DIGEST_HOUR, 1, "H", "quota", NULL, NULL,
      "send each province's daily digest of BEHIND units at this hour, 0..23 Vietnam time (default: none)"},
-    {"behind-share", OPT_BEHIND_SHARE, 1, "F", "BEHIND below this share of the expected count (default 0.8)"},
-    {"pace-start-day", OPT_PACE_START_DAY, 1, "D", "no unit is BEHIND before this day of the month (default 3)"},
-    {"daily-cap", OPT_DAILY_CAP, 1, "N", "samples one agent may count per unit per day, 0 = no cap (default 12)"},
-    {"grace-day", OPT_GRACE_DAY, 1, "D",
-     "samples arriving from day D 00:00 of the next month are late (default 5)"},
-    {"eval-interval", OPT_EVAL_INTERVAL, 1, "S", "seconds between pace evaluations of every unit (default 5)"},
-    {"log-level", OPT_LOG_LEVEL, 1, "L", "error, warn, info or debug (default info)"},
-    {"now-ms", OPT_NOW_MS, 1, "MS", "fix the clock at this Unix time in ms, for tests (or env ISPEED_NOW_MS)"},
-    {"help", OPT_HELP, 0, NULL, "this text"},
+    {"config", OPT_CONFIG, 1, "FILE", NULL, NULL, NULL,
+     "read options from this INI file first (default " CONFIG_PATH ", if it exists); the command line wins"},
+    {"config-example", OPT_CONFIG_EXAMPLE, 0, NULL, NULL, NULL, NULL, "print every configuration key with its default"},
+    {"help", OPT_HELP, 0, NULL, NULL, NULL, NULL, "this text"},
 };
 #define NOPTS (sizeof option_defs / sizeof option_defs[0])
 
+/* The file's view of the table: every option with a section; [kafka]'s
+ * other keys are -X properties, as in the agent's file. */
+static conffile_option conf_options[NOPTS];
+static conffile_spec conf_spec = {
+    .program = "ispeed-collector",
+    .path = CONFIG_PATH,
+    .section = "collector",
+    .options = conf_options,
+    .passthrough = "kafka",
+    .passthrough_flag = 'X',
+};
+
+static void conf_spec_init(void) {
+    conf_spec.noptions = 0;
+    for (size_t i = 0; i < NOPTS; i++)
+        if (option_defs[i].section)
+            conf_options[conf_spec.noptions++] = (conffile_option){
+                .name = option_defs[i].name,
+                .has_arg = option_defs[i].has_arg,
+                .section = option_defs[i].section,
+                .def = option_defs[i].def,
+                .example = option_defs[i].example,
+                .metavar = option_defs[i].arg,
+                .help = option_defs[i].help,
+                .repeatable = option_defs[i].id == OPT_TARGET_LEVEL,
+            };
+}
+
 static void usage(FILE *out) {
-    fprintf(out, "usage: ispeed-collector -b BOOTSTRAP --units FILE [options] [-X prop=value ...]\n\n"
+    fprintf(out, "usage: ispeed-collector [--config FILE] -b BOOTSTRAP --units FILE [options] [-X prop=value ...]\n\n"
                  "Consumes signed samples, counts them per commune, district and province, month\n"
-                 "and network class, and publishes quota states, alerts and rejects to Kafka.\n\n");
+                 "and network class, and publishes quota states, alerts and rejects to Kafka.\n"
+                 "Every option but --config, --config-example and --help is also a key of the\n"
+                 "configuration file, which the command line overrides.\n\n");
     for (size_t i = 0; i < NOPTS; i++) {
         char left[64];
         if (option_defs[i].id < 256)
@@ -908,9 +957,12 @@ static void usage(FILE *out) {
         else
             snprintf(left, sizeof left, "    --%s%s%s", option_defs[i].name, option_defs[i].arg ? " " : "",
                      option_defs[i].arg ? option_defs[i].arg : "");
-        fprintf(out, "  %-28s %s\n", left, option_defs[i].help);
+        fprintf(out, "  %-28s %s", left, option_defs[i].help);
+        if (option_defs[i].def) fprintf(out, " (default %s)", option_defs[i].def);
+        fputc('\n', out);
     }
-    fprintf(out, "  %-28s %s\n", "-X prop=value", "any librdkafka property, for every Kafka client (repeatable)");
+    fprintf(out, "  %-28s %s\n", "-X prop=value",
+            "any librdkafka property, for every Kafka client (repeatable; in the file: a key of [kafka])");
     fprintf(out, "\nExit status: 0 stopped cleanly, 1 failure, 2 bad usage.\n");
 }
 
@@ -1001,9 +1053,16 @@ bad:
     return -1;
 }
 
+/* argv[i]'s place in the configuration file, if it came from there. */
+static const conffile_args *conf_args;
+
+/* Names the file and line when the option being parsed (argv[argi]) came
+ * from the configuration file. */
 #define USAGE_ERR(...)                                                                                            \
     do {                                                                                                          \
-        fprintf(stderr, "ispeed-collector: " __VA_ARGS__);                                                        \
+        const char *where_ = conffile_args_origin(conf_args, argi);                                               \
+        fprintf(stderr, "ispeed-collector: %s%s", where_ ? where_ : "", where_ ? ": " : "");                      \
+        fprintf(stderr, __VA_ARGS__);                                                                             \
         fputc('\n', stderr);                                                                                      \
         return 2;                                                                                                 \
     } while (0)
@@ -1012,6 +1071,7 @@ static int parse_args(struct collector *c, int argc, char **argv) {
     struct option longopts[NOPTS + 1];
     char err[512];
     long v;
+    int argi = -1;
     for (size_t i = 0; i < NOPTS; i++)
         longopts[i] = (struct option){option_defs[i].name, option_defs[i].has_arg ? required_argument : no_argument,
                                       NULL, option_defs[i].id};
@@ -1022,12 +1082,15 @@ static int parse_args(struct collector *c, int argc, char **argv) {
         USAGE_ERR("ISPEED_NOW_MS must be Unix time in ms, not '%s'", env_now);
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":b:X:h", longopts, NULL)) != -1) {
+        argi = optind - 1;
         switch (opt) {
         case OPT_BOOTSTRAP: c->bootstrap = optarg; break;
         case OPT_PROP:
             if (kafka_props_add(&c->props, optarg, err, sizeof err) < 0) USAGE_ERR("%s", err);
             break;
         case OPT_HELP: usage(stdout); return 1;
+        case OPT_CONFIG: break; /* read by conffile_args_new */
+        case OPT_CONFIG_EXAMPLE: conffile_print_example(stdout, &conf_spec); return 1;
         case OPT_UNITS: c->units_path = optarg; break;
         case OPT_MERGES: c->merges_path = optarg; break;
         case OPT_HTTP: c->http_addr = optarg; break;
@@ -1093,6 +1156,7 @@ static int parse_args(struct collector *c, int argc, char **argv) {
         default: USAGE_ERR("unknown option %s; see --help", argv[optind - 1]);
         }
     }
+    argi = -1;
     if (optind < argc) USAGE_ERR("unexpected argument '%s'; see --help", argv[optind]);
     if (!c->bootstrap) USAGE_ERR("missing -b BOOTSTRAP: give the Kafka bootstrap list, e.g. -b localhost:9092");
     if (!c->units_path) USAGE_ERR("missing --units FILE: give the registry CSV, e.g. --units vn-units-2025-07.csv");
@@ -1274,20 +1338,26 @@ int main(int argc, char **argv) {
     char err[512];
     memset(&c, 0, sizeof c);
     c.wake[0] = c.wake[1] = -1;
-    c.group = "ispeed-collector";
-    c.prefix = KAFKA_DEFAULT_PREFIX;
-    c.fixed_now = -1;
-    c.eval_interval_s = 5;
-    c.ckpt_interval_ms = 1000;
+    c.fixed_now = -1; /* group, prefix, intervals and quota figures: option_defs' defaults */
     c.digest_hour = -1;
     c.last_ckpt_ms = -1;
     c.last_digest_day = -1;
     quota_config_default(&c.qcfg);
     ingest_config_default(&c.icfg);
 
-    int pr = parse_args(&c, argc, argv);
+    /* The configuration file's keys become options before the command
+     * line's, so one parser reads both and the command line wins. */
+    conf_spec_init();
+    conffile_args *ca = conffile_args_new(&conf_spec, argc, argv, err, sizeof err);
+    if (!ca) {
+        fprintf(stderr, "ispeed-collector: %s\n", err);
+        return 2;
+    }
+    conf_args = ca;
+    int pr = parse_args(&c, conffile_args_argc(ca), conffile_args_argv(ca));
     if (pr != 0) {
         kafka_props_clear(&c.props);
+        conffile_args_free(ca);
         return pr == 1 ? 0 : 2;
     }
     c.rc = 1;
@@ -1404,5 +1474,6 @@ int main(int argc, char **argv) {
              (unsigned long long)metrics_get(c.m, M_DLQ));
 out:
     collector_close(&c);
+    conffile_args_free(ca);
     return c.rc;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "endpoints.h"
 #include "http.h"
 #include "log.h"
@@ -33,33 +34,63 @@ typedef struct server_config {
 
 enum opt_type { OPT_STR, OPT_INT };
 
-/* Every option once: parsing, defaults and --help come from this table. */
+#define CONFIG_PATH "/etc/ispeed/server.conf"
+
+/* Every option once: parsing, defaults, --help and the configuration file
+ * (same names, under [server]) come from this table. */
 static const struct server_option {
     const char *name;
     enum opt_type type;
     const char *def;
+    const char *example; /* no default: what deploy/server.conf.example sets */
     size_t offset;
     const char *metavar;
     const char *help;
 } options[] = {
-    {"listen", OPT_STR, NULL, offsetof(server_config, listen), "ADDR:PORT",
+    {"listen", OPT_STR, NULL, "0.0.0.0:8080", offsetof(server_config, listen), "ADDR:PORT",
      "address to serve on, e.g. 0.0.0.0:8080 or [::]:8080 (required)"},
-    {"id", OPT_STR, NULL, offsetof(server_config, id), "NAME", "name reported by /ispeed/v1/info (default: host name)"},
-    {"log-level", OPT_STR, "info", offsetof(server_config, log_level), "L", "error, warn, info or debug"},
-    {"idle-timeout", OPT_INT, "30", offsetof(server_config, idle_timeout_s), "S",
+    {"id", OPT_STR, NULL, NULL, offsetof(server_config, id), "NAME",
+     "name reported by /ispeed/v1/info (default: host name)"},
+    {"log-level", OPT_STR, "info", NULL, offsetof(server_config, log_level), "L", "error, warn, info or debug"},
+    {"idle-timeout", OPT_INT, "30", NULL, offsetof(server_config, idle_timeout_s), "S",
      "close a connection idle or without progress for S seconds"},
-    {"header-timeout", OPT_INT, "10", offsetof(server_config, header_timeout_s), "S",
+    {"header-timeout", OPT_INT, "10", NULL, offsetof(server_config, header_timeout_s), "S",
      "a request header must arrive within S seconds"},
-    {"max-conns", OPT_INT, "4096", offsetof(server_config, max_conns), "N", "most connections served at once"},
-    {"workers", OPT_INT, NULL, offsetof(server_config, workers), "N",
+    {"max-conns", OPT_INT, "4096", NULL, offsetof(server_config, max_conns), "N", "most connections served at once"},
+    {"workers", OPT_INT, NULL, NULL, offsetof(server_config, workers), "N",
      "event loops, each on its own thread (default: one per CPU, at most 16)"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
+static conffile_option conf_options[NOPTIONS];
+static const conffile_spec conf_spec = {
+    .program = "ispeed-server",
+    .path = CONFIG_PATH,
+    .section = "server",
+    .options = conf_options,
+    .noptions = NOPTIONS,
+};
+
+/* The file's view of the table. */
+static void conf_spec_init(void) {
+    for (size_t i = 0; i < NOPTIONS; i++)
+        conf_options[i] = (conffile_option){.name = options[i].name,
+                                            .has_arg = 1,
+                                            .def = options[i].def,
+                                            .example = options[i].example,
+                                            .metavar = options[i].metavar,
+                                            .help = options[i].help};
+}
+
 static void usage(FILE *out) {
-    fprintf(out, "usage: ispeed-server --listen ADDR:PORT [--id NAME] [options]\n\n"
+    fprintf(out, "usage: ispeed-server [--config FILE] --listen ADDR:PORT [--id NAME] [options]\n\n"
                  "Serves ping, download, upload and info over HTTP/1.1 for ispeed agents,\n"
-                 "and LibreSpeed's garbage.php, empty.php and getIP.php.\n\noptions:\n");
+                 "and LibreSpeed's garbage.php, empty.php and getIP.php. Every option but\n"
+                 "--config, --config-example and --help is also a key of the configuration\n"
+                 "file, which the command line overrides.\n\noptions:\n");
+    fprintf(out, "  %-26s %s\n", "--config FILE",
+            "read options from this INI file first (default " CONFIG_PATH ", if it exists); "
+            "the command line wins");
     for (size_t i = 0; i < NOPTIONS; i++) {
         char left[48];
         snprintf(left, sizeof left, "--%s %s", options[i].name, options[i].metavar);
@@ -67,13 +98,24 @@ static void usage(FILE *out) {
         if (options[i].def) fprintf(out, " [%s]", options[i].def);
         fputc('\n', out);
     }
+    fprintf(out, "  %-26s %s\n", "--config-example", "print every configuration key with its default");
     fprintf(out, "  %-26s %s\n", "--help", "show this help");
 }
 
-static int option_set(server_config *cfg, const struct server_option *o, const char *value) {
+/* argv[i]'s place in the configuration file, if it came from there. */
+static const conffile_args *conf_args;
+
+static int option_set(server_config *cfg, const struct server_option *o, const char *value, int argi) {
     char *p = (char *)cfg + o->offset;
+    const char *where = conffile_args_origin(conf_args, argi);
 
     if (o->type == OPT_STR) {
+        enum log_level level;
+        if (o->offset == offsetof(server_config, log_level) && log_parse_level(value, &level) < 0) {
+            fprintf(stderr, "ispeed-server: %s%sbad --log-level '%s': use error, warn, info or debug\n",
+                    where ? where : "", where ? ": " : "", value);
+            return -1;
+        }
         *(const char **)p = value;
         return 0;
     }
@@ -81,28 +123,32 @@ static int option_set(server_config *cfg, const struct server_option *o, const c
     errno = 0;
     long v = strtol(value, &end, 10);
     if (errno || *end || end == value || v < 1 || v > 1000000) {
-        fprintf(stderr, "ispeed-server: --%s must be a whole number from 1 to 1000000, got '%s'\n", o->name, value);
+        fprintf(stderr, "ispeed-server: %s%s--%s must be a whole number from 1 to 1000000, got '%s'\n",
+                where ? where : "", where ? ": " : "", o->name, value);
         return -1;
     }
     *(int *)p = (int)v;
     return 0;
 }
 
-/* 0 to run, 1 after --help, -1 on bad usage (already reported). */
+/* 0 to run, 1 after --help, 2 after --config-example, -1 on bad usage
+ * (already reported). */
 static int parse_args(int argc, char **argv, server_config *cfg) {
-    struct option longopts[NOPTIONS + 2];
+    struct option longopts[NOPTIONS + 3];
     int c, idx;
 
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < NOPTIONS; i++) {
-        if (options[i].def && option_set(cfg, &options[i], options[i].def) < 0) return -1;
+        if (options[i].def && option_set(cfg, &options[i], options[i].def, -1) < 0) return -1;
         longopts[i] = (struct option){options[i].name, required_argument, NULL, (int)i};
     }
     longopts[NOPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
-    longopts[NOPTIONS + 1] = (struct option){NULL, 0, NULL, 0};
+    longopts[NOPTIONS + 1] = (struct option){"config-example", no_argument, NULL, 'E'};
+    longopts[NOPTIONS + 2] = (struct option){NULL, 0, NULL, 0};
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
         if (c == 'h') return 1;
+        if (c == 'E') return 2;
         if (c == '?') {
             fprintf(stderr, "ispeed-server: unknown option '%s'; see ispeed-server --help\n", argv[optind - 1]);
             return -1;
@@ -111,14 +157,15 @@ static int parse_args(int argc, char **argv, server_config *cfg) {
             fprintf(stderr, "ispeed-server: option '%s' needs a value; see ispeed-server --help\n", argv[optind - 1]);
             return -1;
         }
-        if (option_set(cfg, &options[c], optarg) < 0) return -1;
+        if (option_set(cfg, &options[c], optarg, optind - 1) < 0) return -1;
     }
     if (optind < argc) {
         fprintf(stderr, "ispeed-server: unexpected argument '%s'; see ispeed-server --help\n", argv[optind]);
         return -1;
     }
     if (!cfg->listen) {
-        fprintf(stderr, "ispeed-server: --listen ADDR:PORT is required, e.g. --listen 0.0.0.0:8080\n");
+        fprintf(stderr, "ispeed-server: --listen ADDR:PORT is required, e.g. --listen 0.0.0.0:8080 or listen = "
+                        "0.0.0.0:8080 in " CONFIG_PATH "\n");
         return -1;
     }
     return 0;
@@ -158,7 +205,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 int main(int argc, char **argv) {
     server_config cfg;
     enum log_level level;
-    char host[65], err[256];
+    char host[65], err[512];
     struct event_base *base = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     endpoints_t *ep = NULL;
@@ -166,17 +213,29 @@ int main(int argc, char **argv) {
     worker workers[MAX_WORKERS];
     int nworkers = 0, stop_pipe[2] = {-1, -1};
     sigset_t block, old;
-    int rc = 1, r;
+    int rc = 2, r;
+    conffile_args *ca;
 
-    r = parse_args(argc, argv, &cfg);
-    if (r == 1) {
-        usage(stdout);
-        return 0;
+    /* The configuration file's keys become options before the command
+     * line's, so one parser reads both and the command line wins. */
+    memset(workers, 0, sizeof workers);
+    conf_spec_init();
+    if (!(ca = conffile_args_new(&conf_spec, argc, argv, err, sizeof err))) {
+        fprintf(stderr, "ispeed-server: %s\n", err);
+        return 2;
     }
-    if (r < 0) return 2;
+    conf_args = ca;
+    r = parse_args(conffile_args_argc(ca), conffile_args_argv(ca), &cfg);
+    if (r == 1 || r == 2) {
+        if (r == 1) usage(stdout);
+        else conffile_print_example(stdout, &conf_spec);
+        rc = 0;
+        goto done;
+    }
+    if (r < 0) goto done;
     if (log_parse_level(cfg.log_level, &level) < 0) {
         fprintf(stderr, "ispeed-server: bad --log-level '%s': use error, warn, info or debug\n", cfg.log_level);
-        return 2;
+        goto done;
     }
     log_set_level(level);
     if (!cfg.workers) {
@@ -185,9 +244,8 @@ int main(int argc, char **argv) {
     }
     if (cfg.workers > MAX_WORKERS) {
         fprintf(stderr, "ispeed-server: --workers %d is too many: use 1 to %d\n", cfg.workers, MAX_WORKERS);
-        return 2;
+        goto done;
     }
-    memset(workers, 0, sizeof workers);
     if (!cfg.id) {
         if (gethostname(host, sizeof host - 1) < 0 || !host[0]) snprintf(host, sizeof host, "ispeed-server");
         host[sizeof host - 1] = '\0';
@@ -196,8 +254,9 @@ int main(int argc, char **argv) {
     ep = endpoints_new(cfg.id, err, sizeof err);
     if (!ep) {
         fprintf(stderr, "ispeed-server: %s\n", err);
-        return 2;
+        goto done;
     }
+    rc = 1;
     /* A client that vanishes mid-answer must cost an error code, not the process. */
     signal(SIGPIPE, SIG_IGN);
     if (payload_init(err, sizeof err) < 0) {
@@ -288,5 +347,6 @@ done:
     http_server_free(srv);
     endpoints_free(ep);
     if (base) event_base_free(base);
+    conffile_args_free(ca);
     return rc;
 }

@@ -2,7 +2,9 @@
 # CPack builds ispeed-agent_<version>_amd64.deb (and the server, collector
 # and dev packages); installed into a throw-away root it has the binary, the
 # hardened systemd unit, the default configuration as a conffile, and it
-# does not start testing before a commune is configured.
+# does not start testing before a commune is configured. The server and
+# collector packages carry their configuration files as conffiles too, and
+# their units read them.
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
 
@@ -48,4 +50,17 @@ timeout 20 "$root/usr/bin/ispeed-agent" run --config "$root/etc/ispeed/agent.con
 [ "$rc" = 0 ] || fail "daemon without commune: exit $rc: $(cat "$WORK/run.log")"
 grep -q 'no commune configured' "$WORK/run.log" || fail "daemon did not say why it idles: $(cat "$WORK/run.log")"
 [ ! -e "$WORK/state/seq" ] || fail "a test ran without a commune"
+# The server and the collector: /etc/ispeed/<p>.conf is a conffile, equal to
+# deploy/<p>.conf.example, and the unit starts the program on it.
+for p in server collector; do
+  pdeb="$WORK/pkg/ispeed-${p}_${version}_amd64.deb"
+  dpkg-deb -e "$pdeb" "$WORK/control-$p"
+  grep -qx "/etc/ispeed/$p.conf" "$WORK/control-$p/conffiles" || fail "$p.conf is not a conffile of ispeed-$p"
+  dpkg-deb -x "$pdeb" "$WORK/root-$p"
+  cmp -s "$WORK/root-$p/etc/ispeed/$p.conf" "$(dirname "$0")/../../deploy/$p.conf.example" \
+    || fail "installed $p.conf differs from deploy/$p.conf.example"
+  [ -s "$WORK/root-$p/usr/share/doc/ispeed-$p/$p.conf.example" ] || fail "ispeed-$p lacks the documented example"
+  grep -q "^ExecStart=/usr/bin/ispeed-$p --config /etc/ispeed/$p.conf" "$WORK/root-$p/lib/systemd/system/ispeed-$p.service" \
+    || fail "ispeed-$p.service does not start on /etc/ispeed/$p.conf"
+done
 echo PASS

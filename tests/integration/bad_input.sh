@@ -53,6 +53,15 @@ expect_error 1 "names parent 777" "$COLLECTOR" -b "$BOOTSTRAP" --units "$WORK/or
 expect_error 1 "cannot read registry" "$COLLECTOR" -b "$BOOTSTRAP" --units "$WORK/none.csv"
 expect_error 1 "cannot reach Kafka at $dead" "$COLLECTOR" -b "$dead" --units "$UNITS"
 expect_error 1 "cannot reach Kafka at $dead" "$BUILD/ctl/ispeedctl" quota -b "$dead" --province 01
+# The collector's configuration file: a bad key or value names file:line
+# and the key; the command line overrides the file.
+printf '[kafka]\nbootstrap = %s\n[quota]\ntarget_level = district=150\ntargte = 5\n' "$BOOTSTRAP" >"$WORK/collector.conf"
+expect_error 2 "collector.conf:5: unknown key 'targte' in \[quota\]" "$COLLECTOR" --config "$WORK/collector.conf" --units "$UNITS"
+printf '[kafka]\nbootstrap = %s\n[collector]\nunits = %s\n[quota]\ndaily_cap = lots\n' "$BOOTSTRAP" "$UNITS" >"$WORK/collector.conf"
+expect_error 2 "collector.conf:6: daily_cap: --daily-cap must be a count" "$COLLECTOR" --config "$WORK/collector.conf"
+expect_error 2 "cannot read configuration $WORK/none.conf" "$COLLECTOR" --config "$WORK/none.conf"
+printf '[kafka]\nbootstrap = %s\n[collector]\nunits = %s\n' "$BOOTSTRAP" "$UNITS" >"$WORK/collector.conf"
+expect_error 1 "cannot reach Kafka at $dead" "$COLLECTOR" --config "$WORK/collector.conf" -b "$dead"
 
 # An unreachable test server is a failed test with a reason, not a crash.
 rc=0

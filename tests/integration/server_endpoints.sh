@@ -2,7 +2,8 @@
 # ispeed-server answers every endpoint as specified (exact byte counts,
 # uploads streamed and counted, LibreSpeed paths under any prefix), refuses
 # bad requests, keeps connections alive and closes idle ones, and stops
-# cleanly on SIGTERM.
+# cleanly on SIGTERM. Its options can come from a configuration file
+# (--config), which the command line overrides.
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
 SERVER="$BUILD/server/ispeed-server"
@@ -51,6 +52,38 @@ rc=0; "$SERVER" --listen nonsense 2>"$WORK/err" || rc=$?
 [ "$rc" = 1 ] && grep -q "ADDR:PORT" "$WORK/err" || fail "bad --listen: exit $rc: $(cat "$WORK/err")"
 rc=0; "$SERVER" --listen 127.0.0.1:1 --frobnicate 2>"$WORK/err" || rc=$?
 [ "$rc" = 2 ] || fail "unknown option: exit $rc, want 2"
+
+# --- configuration file ---
+"$SERVER" --help | grep -q -- "--config FILE" || fail "--help does not describe --config"
+FPORT=$(free_port)
+printf '# from a file\n[server]\nlisten = 127.0.0.1:%s ; inline comment\nid = file-server\n' "$FPORT" >"$WORK/server.conf"
+# serve_with_config PORT ARGS...: the server started with ARGS answers info on PORT; prints its id.
+serve_with_config() {
+  local port=$1; shift
+  "$SERVER" "$@" 2>"$WORK/conf.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  wait_for 10 curl -sf -o "$WORK/conf.info" "http://127.0.0.1:$port/ispeed/v1/info" \
+    || fail "ispeed-server $* did not serve on $port: $(cat "$WORK/conf.err")"
+  kill -TERM "$pid"
+  wait "$pid" || fail "ispeed-server $* exited $? on SIGTERM: $(cat "$WORK/conf.err")"
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/conf.info"
+}
+[ "$(serve_with_config "$FPORT" --config "$WORK/server.conf")" = file-server ] || fail "--config: want id file-server"
+OPORT=$(free_port)
+[ "$(serve_with_config "$OPORT" --config="$WORK/server.conf" --listen "127.0.0.1:$OPORT" --id cli)" = cli ] \
+  || fail "command line --id did not override the file"
+grep -q "listening addr=127.0.0.1:$OPORT " "$WORK/conf.err" || fail "--listen did not override the file: $(cat "$WORK/conf.err")"
+printf 'listen = 127.0.0.1:1\n\nlisen = 127.0.0.1:2\n' >"$WORK/bad.conf"
+rc=0; "$SERVER" --config "$WORK/bad.conf" 2>"$WORK/err" || rc=$?
+[ "$rc" = 2 ] && [ "$(wc -l <"$WORK/err")" = 1 ] && grep -q "bad.conf:3: unknown key 'lisen'" "$WORK/err" \
+  || fail "unknown key: exit $rc, want 2 and one line naming bad.conf:3: $(cat "$WORK/err")"
+printf '[server]\nlisten = 127.0.0.1:1\nmax_conns = lots\n' >"$WORK/bad.conf"
+rc=0; "$SERVER" --config "$WORK/bad.conf" 2>"$WORK/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "bad.conf:3: max_conns: --max-conns must be a whole number" "$WORK/err" \
+  || fail "bad value: exit $rc: $(cat "$WORK/err")"
+rc=0; "$SERVER" --config "$WORK/none.conf" 2>"$WORK/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "cannot read configuration $WORK/none.conf" "$WORK/err" || fail "missing --config: exit $rc: $(cat "$WORK/err")"
 
 PORT=$(free_port)
 "$SERVER" --listen "127.0.0.1:$PORT" --id it-server --idle-timeout 2 --header-timeout 2 2>"$WORK/server.err" &
