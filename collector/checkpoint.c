@@ -60,6 +60,16 @@ static uint8_t *keep_bytes(struct enc *e, const void *b, size_t n) {
     return d;
 }
 
+static void *keep_zeroed(struct enc *e, size_t n) {
+    void *d = calloc(1, n ? n : 1);
+    if (!d || vec_push(&e->blobs, d) < 0) {
+        free(d);
+        e->oom = 1;
+        return NULL;
+    }
+    return d;
+}
+
 static int enc_cell(const registry_unit *unit, const char *month, enum quota_network net, const quota_cell_state *st,
                     void *ctx) {
     struct enc *e = ctx;
@@ -79,6 +89,19 @@ static int enc_cell(const registry_unit *unit, const char *month, enum quota_net
     if (st->sketch_len) {
         uc->sketch.data = keep_bytes(e, st->sketch, st->sketch_len);
         uc->sketch.len = st->sketch_len;
+    }
+    if (st->n_operators) {
+        Ispeed__V1__OperatorCount *oc = keep_zeroed(e, st->n_operators * sizeof *oc);
+        Ispeed__V1__OperatorCount **ocp = keep_zeroed(e, st->n_operators * sizeof *ocp);
+        if (!oc || !ocp) return e->oom;
+        for (size_t i = 0; i < st->n_operators; i++) {
+            ispeed__v1__operator_count__init(&oc[i]);
+            oc[i].operator_ = keep_str(e, st->operators[i].name);
+            oc[i].count = st->operators[i].count;
+            ocp[i] = &oc[i];
+        }
+        uc->n_operators = st->n_operators;
+        uc->operators = ocp;
     }
     return e->oom;
 }
@@ -251,8 +274,24 @@ int checkpoint_restore(const registry_t *reg, ingest_t *ing, quota_table_t *qt, 
         const registry_unit *u = registry_find(reg, uc->unit);
         if (!u || (uc->network != ISPEED__V1__NETWORK__NETWORK_FIXED && uc->network != ISPEED__V1__NETWORK__NETWORK_MOBILE))
             continue;
+        /* More entries than a counter holds can only be a damaged record
+         * or a future version's larger bound: quota_restore folds the names
+         * beyond its bound into "other", so at most this many distinct
+         * entries are needed. */
+        quota_operator_count ops[QUOTA_OPERATORS_MAX];
+        size_t nops = 0;
+        for (size_t k = 0; k < uc->n_operators; k++) {
+            const Ispeed__V1__OperatorCount *oc = uc->operators[k];
+            if (nops == QUOTA_OPERATORS_MAX) { /* fold the excess into "other" */
+                snprintf(ops[nops - 1].name, sizeof ops[nops - 1].name, "%s", QUOTA_OPERATOR_OTHER);
+                ops[nops - 1].count += oc->count;
+                continue;
+            }
+            snprintf(ops[nops].name, sizeof ops[nops].name, "%s", oc->operator_ ? oc->operator_ : "");
+            ops[nops++].count = oc->count;
+        }
         quota_cell_state st = {uc->count, uc->late_count, uc->count_5g, (enum quota_state)uc->state, uc->sketch.data,
-                               uc->sketch.len};
+                               uc->sketch.len, ops, nops};
         if (quota_restore(qt, u, uc->month, (enum quota_network)uc->network, &st) < 0) {
             snprintf(err, errsz, "checkpoint counter %s/%s is damaged", uc->unit, uc->month);
             goto out;

@@ -771,12 +771,19 @@ static int http_quota(const char *province, const char *month, struct evbuffer *
                                 ",\"level\":\"%s\",\"parent\":\"%s\",\"network\":\"%s\",\"count\":%llu,\"target\":%u,"
                                 "\"expected\":%.2f,\"state\":\"%s\",\"projection\":%.2f,\"late_count\":%llu,"
                                 "\"count_5g\":%llu,\"median_download_bps\":%llu,\"median_upload_bps\":%llu,"
-                                "\"median_latency_ms\":%.2f}",
+                                "\"median_latency_ms\":%.2f,\"operators\":{",
                                 registry_level_name(u->level), u->parent ? u->parent->code : "",
                                 quota_network_name(st.network), (unsigned long long)st.count, st.target, st.expected,
                                 quota_state_name(st.state), st.projection, (unsigned long long)st.late_count,
                                 (unsigned long long)st.count_5g, (unsigned long long)st.median_download_bps,
                                 (unsigned long long)st.median_upload_bps, st.median_latency_ms);
+            /* Sums to count; names are normalised (valid UTF-8, no controls). */
+            for (size_t k = 0; k < st.n_operators; k++) {
+                if (k) evbuffer_add(out, ",", 1);
+                json_str(out, st.operators[k].name);
+                evbuffer_add_printf(out, ":%llu", (unsigned long long)st.operators[k].count);
+            }
+            evbuffer_add_printf(out, "}}");
             first = 0;
         }
     }

@@ -120,8 +120,18 @@ static Ispeed__V1__Level level_of(const registry_unit *u) { return (Ispeed__V1__
 int publish_quota(publish_t *pb, const quota_status *st, char *err, size_t errsz) {
     Ispeed__V1__QuotaStatus q = ISPEED__V1__QUOTA_STATUS__INIT;
     char topic[192], key[96], month[8];
-    uint8_t buf[512];
+    /* Up to 10 operators of at most 32 bytes add about 480 bytes. */
+    uint8_t buf[2048];
+    Ispeed__V1__OperatorCount ops[QUOTA_OPERATORS_MAX], *opp[QUOTA_OPERATORS_MAX];
     memcpy(month, st->month, 8);
+    for (size_t i = 0; i < st->n_operators && i < QUOTA_OPERATORS_MAX; i++) {
+        ispeed__v1__operator_count__init(&ops[i]);
+        ops[i].operator_ = (char *)st->operators[i].name;
+        ops[i].count = st->operators[i].count;
+        opp[i] = &ops[i];
+    }
+    q.n_operators = st->n_operators < QUOTA_OPERATORS_MAX ? st->n_operators : QUOTA_OPERATORS_MAX;
+    q.operators = opp;
     q.unit = (char *)st->unit->code;
     q.name = (char *)st->unit->name;
     q.level = level_of(st->unit);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,9 +15,20 @@
 
 #define DAY_MS 86400000LL
 
+/* Operator counts of one counter: ~420 bytes, allocated on its first counted
+ * sample, so the nunits x 2 cells of a month that see nothing cost only the
+ * pointer. Slots are taken in arrival order and never given back: a restart
+ * restores them from the checkpoint, so the replay names the same ones. */
+struct opcounts {
+    uint64_t other, unknown;
+    size_t n;
+    quota_operator_count named[QUOTA_OPERATORS_NAMED];
+};
+
 struct cell {
     uint64_t count, late, count_5g;
     sketch_t *sk; /* medians; NULL until the first figure */
+    struct opcounts *ops;
     int64_t published_wall_ms; /* wall clock of the last update published (coalescing) */
     uint8_t alerted; /* last state alerted; 0 = never, read as ON_TRACK (the implicit start) */
     uint8_t dirty;
@@ -50,6 +62,120 @@ struct quota_table {
     void *alert_ctx;
     uint32_t *unit_target; /* nunits * 2, 0 = unset; NULL until one is set */
 };
+
+/* The usual spelling of Vietnam's ISPs, so "VIETTEL" and "viettel " are
+ * shown as the brand writes itself, whichever spelling came first. */
+static const char *const known_operators[] = {"VNPT",      "Viettel",      "FPT Telecom", "CMC Telecom", "MobiFone",
+                                              "VinaPhone", "Vietnamobile", "Gmobile",     "Wintel",      "SCTV",
+                                              "NetNam"};
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    size_t len;
+    unsigned min;
+    unsigned cp;
+    if (s[0] < 0x80) return 1;
+    if ((s[0] & 0xe0) == 0xc0) len = 2, min = 0x80, cp = s[0] & 0x1f;
+    else if ((s[0] & 0xf0) == 0xe0) len = 3, min = 0x800, cp = s[0] & 0x0f;
+    else if ((s[0] & 0xf8) == 0xf0) len = 4, min = 0x10000, cp = s[0] & 0x07;
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
+void quota_operator_normalise(const char *in, char out[QUOTA_OPERATOR_NAME_MAX + 1]) {
+    const unsigned char *s = (const unsigned char *)(in ? in : "");
+    size_t n = strlen((const char *)s), o = 0;
+    int space = 0; /* a blank is pending: written only before the next character */
+    for (size_t i = 0; i < n;) {
+        /* Control characters count as blanks: a name is one printable line
+         * in CSV, JSON and on a terminal. */
+        if (s[i] <= 0x20 || s[i] == 0x7f) {
+            space = o > 0;
+            i++;
+            continue;
+        }
+        size_t len = utf8_len(s + i, n - i);
+        const unsigned char *ch = s + i;
+        size_t adv = len;
+        /* proto3 strings must be UTF-8: an invalid byte becomes '?'. */
+        if (len == 0) ch = (const unsigned char *)"?", len = adv = 1;
+        if (o + (size_t)space + len > QUOTA_OPERATOR_NAME_MAX) break; /* cut on a character boundary */
+        if (space) out[o++] = ' ';
+        space = 0;
+        memcpy(out + o, ch, len);
+        o += len;
+        i += adv;
+    }
+    out[o] = '\0';
+    if (o == 0 || strcasecmp(out, QUOTA_OPERATOR_UNKNOWN) == 0) {
+        strcpy(out, QUOTA_OPERATOR_UNKNOWN);
+        return;
+    }
+    if (strcasecmp(out, QUOTA_OPERATOR_OTHER) == 0) {
+        strcpy(out, QUOTA_OPERATOR_OTHER);
+        return;
+    }
+    for (size_t k = 0; k < sizeof known_operators / sizeof known_operators[0]; k++)
+        if (strcasecmp(out, known_operators[k]) == 0) {
+            strcpy(out, known_operators[k]);
+            return;
+        }
+}
+
+/* Adds n to the bucket of the normalised name: its named slot, a free slot,
+ * or "other" once all QUOTA_OPERATORS_NAMED are taken. */
+static void ops_add(struct opcounts *ops, const char *name, uint64_t n) {
+    if (strcmp(name, QUOTA_OPERATOR_UNKNOWN) == 0) {
+        ops->unknown += n;
+        return;
+    }
+    if (strcmp(name, QUOTA_OPERATOR_OTHER) == 0) {
+        ops->other += n;
+        return;
+    }
+    for (size_t i = 0; i < ops->n; i++)
+        if (strcasecmp(ops->named[i].name, name) == 0) {
+            ops->named[i].count += n;
+            return;
+        }
+    if (ops->n == QUOTA_OPERATORS_NAMED) {
+        ops->other += n;
+        return;
+    }
+    quota_operator_count *e = &ops->named[ops->n++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->count = n;
+}
+
+static int by_count_then_name(const void *a, const void *b) {
+    const quota_operator_count *x = a, *y = b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* The published order: named by count, then "other", "unknown"; zeros out. */
+static size_t ops_list(const struct opcounts *ops, quota_operator_count *out) {
+    size_t n = 0;
+    if (!ops) return 0;
+    for (size_t i = 0; i < ops->n; i++)
+        if (ops->named[i].count) out[n++] = ops->named[i];
+    if (n > 1) qsort(out, n, sizeof *out, by_count_then_name);
+    if (ops->other) {
+        snprintf(out[n].name, sizeof out[n].name, "%s", QUOTA_OPERATOR_OTHER);
+        out[n++].count = ops->other;
+    }
+    if (ops->unknown) {
+        snprintf(out[n].name, sizeof out[n].name, "%s", QUOTA_OPERATOR_UNKNOWN);
+        out[n++].count = ops->unknown;
+    }
+    return n;
+}
 
 void quota_config_default(quota_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -120,7 +246,10 @@ oom:
 void quota_table_free(quota_table_t *qt) {
     if (!qt) return;
     for (size_t i = 0; i < qt->nmonths; i++) {
-        for (size_t k = 0; k < qt->nunits * 2; k++) sketch_free(qt->months[i]->cells[k].sk);
+        for (size_t k = 0; k < qt->nunits * 2; k++) {
+            sketch_free(qt->months[i]->cells[k].sk);
+            free(qt->months[i]->cells[k].ops);
+        }
         free(qt->months[i]->cells);
         free(qt->months[i]);
     }
@@ -192,7 +321,9 @@ static uint32_t target_for(const quota_table_t *qt, const registry_unit *u, enum
     return qt->cfg.target;
 }
 
-static void fill_status(const quota_table_t *qt, const struct month *m, size_t ci, int64_t now_ms,
+/* with_ops: the operator list too (a sort), which only publishing and
+ * quota_get need, not the pace evaluations run for every sample. */
+static void fill_status(const quota_table_t *qt, const struct month *m, size_t ci, int64_t now_ms, int with_ops,
                         quota_status *st) {
     const struct cell *c = &m->cells[ci];
     memset(st, 0, sizeof *st);
@@ -211,13 +342,14 @@ static void fill_status(const quota_table_t *qt, const struct month *m, size_t c
         st->median_upload_bps = (uint64_t)sketch_median(c->sk, SKETCH_UPLOAD);
         st->median_latency_ms = sketch_median(c->sk, SKETCH_LATENCY);
     }
+    if (with_ops) st->n_operators = ops_list(c->ops, st->operators);
 }
 
 /* Alerts when the state differs from the last one alerted. Only called for
  * the current month, with alerting on. */
 static int evaluate_cell(quota_table_t *qt, struct month *m, size_t ci, int64_t now_ms) {
     quota_alert a;
-    fill_status(qt, m, ci, now_ms, &a.status);
+    fill_status(qt, m, ci, now_ms, 0, &a.status);
     struct cell *c = &m->cells[ci];
     enum quota_state last = c->alerted ? (enum quota_state)c->alerted : QUOTA_ON_TRACK;
     if (a.status.state == last) return 0;
@@ -229,9 +361,11 @@ static int evaluate_cell(quota_table_t *qt, struct month *m, size_t ci, int64_t 
 }
 
 int quota_add(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
-              int is_5g, int late, int64_t now_ms) {
+              int is_5g, int late, const char *op, int64_t now_ms) {
     struct month *m = month_get(qt, month);
     if (!m) return -1;
+    char opname[QUOTA_OPERATOR_NAME_MAX + 1];
+    quota_operator_normalise(op, opname);
     char current[8];
     vntime_month(now_ms, current);
     int live = qt->alerting && !late && strcmp(current, month) == 0;
@@ -241,8 +375,12 @@ int quota_add(quota_table_t *qt, const registry_unit *commune, const char *month
         if (late) {
             c->late++;
         } else {
+            /* Allocated before counting, so an out-of-memory leaves the
+             * operators' sum equal to count. */
+            if (!c->ops && !(c->ops = calloc(1, sizeof *c->ops))) return -1;
             c->count++;
             if (is_5g) c->count_5g++;
+            ops_add(c->ops, opname, 1);
         }
         if (mark_dirty(qt, m, ci) < 0) return -1;
         if (live) evaluate_cell(qt, m, ci, now_ms);
@@ -286,7 +424,7 @@ static size_t flush_dirty(quota_table_t *qt, int64_t now_ms, int64_t wall_ms, in
         c->dirty = 0;
         c->published_wall_ms = wall_ms;
         quota_status st;
-        fill_status(qt, d.m, d.cell, now_ms, &st);
+        fill_status(qt, d.m, d.cell, now_ms, 1, &st);
         if (fn) fn(&st, ctx);
         n++;
     }
@@ -323,6 +461,8 @@ void quota_reset_province(quota_table_t *qt, const registry_unit *province) {
                 c[n].dirty = 0;
                 sketch_free(c[n].sk);
                 c[n].sk = NULL;
+                free(c[n].ops);
+                c[n].ops = NULL;
             }
         }
 }
@@ -347,7 +487,7 @@ int quota_get(quota_table_t *qt, const registry_unit *unit, const char *month, e
               int64_t now_ms, quota_status *out) {
     struct month *m = month_get(qt, month);
     if (!m) return -1;
-    fill_status(qt, m, cell_index(unit->index, net), now_ms, out);
+    fill_status(qt, m, cell_index(unit->index, net), now_ms, 1, out);
     return 0;
 }
 
@@ -375,6 +515,7 @@ int quota_observe(quota_table_t *qt, const registry_unit *commune, const char *m
 void quota_foreach_province(quota_table_t *qt, const registry_unit *province, quota_cell_fn fn, void *ctx) {
     size_t p = province->index;
     uint8_t buf[SKETCH_ENCODED_MAX];
+    quota_operator_count ops[QUOTA_OPERATORS_MAX];
     if (!qt->prov_units[p]) return;
     for (size_t i = 0; i < qt->nmonths; i++) {
         struct month *m = qt->months[i];
@@ -383,8 +524,9 @@ void quota_foreach_province(quota_table_t *qt, const registry_unit *province, qu
                 size_t ci = qt->prov_units[p][k] * 2 + (size_t)n;
                 const struct cell *c = &m->cells[ci];
                 if (!c->count && !c->late && !c->alerted && !c->sk) continue;
-                quota_cell_state st = {c->count, c->late, c->count_5g, (enum quota_state)c->alerted, buf, 0};
+                quota_cell_state st = {c->count, c->late, c->count_5g, (enum quota_state)c->alerted, buf, 0, ops, 0};
                 if (c->sk) st.sketch_len = sketch_encode(c->sk, buf);
+                st.n_operators = ops_list(c->ops, ops);
                 if (fn(registry_unit_at(qt->reg, ci / 2), m->name, n ? QUOTA_MOBILE : QUOTA_FIXED, &st, ctx)) return;
             }
     }
@@ -396,7 +538,34 @@ int quota_restore(quota_table_t *qt, const registry_unit *unit, const char *mont
     if (!m) return -1;
     size_t ci = cell_index(unit->index, net);
     struct cell *c = &m->cells[ci];
-    if (sketch_decode(&c->sk, st->sketch, st->sketch_len) < 0) return -1;
+    struct opcounts *ops = NULL;
+    uint64_t opsum = 0;
+    if (st->count) {
+        if (!(ops = calloc(1, sizeof *ops))) return -1;
+        for (size_t i = 0; i < st->n_operators; i++) {
+            char name[QUOTA_OPERATOR_NAME_MAX + 1];
+            /* Normalised again: the checkpoint may come from a version with
+             * other rules or a larger bound; what no longer fits is "other". */
+            quota_operator_normalise(st->operators[i].name, name);
+            if (st->operators[i].count > st->count - opsum) { /* the sum would pass count: damaged */
+                free(ops);
+                return -1;
+            }
+            opsum += st->operators[i].count;
+            ops_add(ops, name, st->operators[i].count);
+        }
+        /* Samples counted before operators were (an older checkpoint). */
+        ops->unknown += st->count - opsum;
+    } else if (st->n_operators) {
+        for (size_t i = 0; i < st->n_operators; i++)
+            if (st->operators[i].count) return -1; /* operators without a count: damaged */
+    }
+    if (sketch_decode(&c->sk, st->sketch, st->sketch_len) < 0) {
+        free(ops);
+        return -1;
+    }
+    free(c->ops);
+    c->ops = ops;
     c->count = st->count;
     c->late = st->late_count;
     c->count_5g = st->count_5g;
@@ -413,7 +582,7 @@ size_t quota_behind(quota_table_t *qt, const registry_unit *province, int64_t no
     for (size_t k = 0; k < qt->prov_len[p]; k++)
         for (int net = 0; net < 2; net++) {
             quota_status st;
-            fill_status(qt, m, qt->prov_units[p][k] * 2 + (size_t)net, now_ms, &st);
+            fill_status(qt, m, qt->prov_units[p][k] * 2 + (size_t)net, now_ms, 0, &st);
             if (st.state != QUOTA_BEHIND) continue;
             if (fn) fn(&st, ctx);
             n++;

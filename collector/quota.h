@@ -33,6 +33,31 @@ void quota_config_default(quota_config *cfg);
 enum quota_state quota_pace(const quota_config *cfg, uint64_t count, uint32_t target, int64_t now_ms,
                             int64_t month_start, int64_t month_end, double *expected, double *projection);
 
+/* Per-operator counts. Sample.operator is free text from volunteers, so a
+ * counter names at most QUOTA_OPERATORS_NAMED operators (first come, first
+ * named; there are about eight real ISPs in Vietnam) and sums the rest under
+ * "other"; an empty operator is "unknown". Memory per counter is therefore
+ * fixed (allocated on its first counted sample) whatever the input. */
+#define QUOTA_OPERATORS_NAMED 8
+#define QUOTA_OPERATORS_MAX (QUOTA_OPERATORS_NAMED + 2) /* + "other", "unknown" */
+#define QUOTA_OPERATOR_NAME_MAX 32                      /* bytes of UTF-8, NUL not included */
+#define QUOTA_OPERATOR_OTHER "other"
+#define QUOTA_OPERATOR_UNKNOWN "unknown"
+
+typedef struct quota_operator_count {
+    char name[QUOTA_OPERATOR_NAME_MAX + 1];
+    uint64_t count;
+} quota_operator_count;
+
+/* The bucket name of a raw Sample.operator (NULL allowed) into out:
+ * control characters and runs of blanks become one space, leading and
+ * trailing blanks go, invalid UTF-8 bytes become '?', the result is cut to
+ * QUOTA_OPERATOR_NAME_MAX bytes on a character boundary; the well-known
+ * Vietnamese ISPs get their usual spelling whatever the case; "" (after all
+ * that) is "unknown", and "other"/"unknown" in any case are those buckets.
+ * Two names are the same operator when they match ignoring ASCII case. */
+void quota_operator_normalise(const char *in, char out[QUOTA_OPERATOR_NAME_MAX + 1]);
+
 /* A unit's counter as published on ispeed.quota.<province>. */
 typedef struct quota_status {
     const registry_unit *unit;
@@ -47,6 +72,10 @@ typedef struct quota_status {
      * about 5%); 0 when none carried the figure. */
     uint64_t median_download_bps, median_upload_bps;
     double median_latency_ms;
+    /* count per operator, summing to count: named ones by count (highest
+     * first, then name), then "other" and "unknown" when non-zero. */
+    size_t n_operators;
+    quota_operator_count operators[QUOTA_OPERATORS_MAX];
 } quota_status;
 
 /* A transition, as published on ispeed.alerts. */
@@ -71,11 +100,13 @@ void quota_set_alerts(quota_table_t *qt, quota_alert_fn fn, void *ctx);
 void quota_set_alerting(quota_table_t *qt, int on);
 
 /* Counts one valid sample of commune in month ("YYYY-MM"), at the commune
- * and every unit above it. A late sample goes to late_count only. Marks the
+ * and every unit above it, and under its operator (raw Sample.operator, NULL
+ * for none: quota_operator_normalise). A late sample goes to late_count only,
+ * and to no operator, so the operator counts always sum to count. Marks the
  * counters dirty and, for the current month, evaluates them. -1 on a bad
  * month or out of memory. */
 int quota_add(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
-              int is_5g, int late, int64_t now_ms);
+              int is_5g, int late, const char *op, int64_t now_ms);
 
 /* Re-evaluates every unit of the owned provinces in the current month, both
  * classes, so a unit without samples falls BEHIND on time. A changed state
@@ -129,6 +160,12 @@ typedef struct quota_cell_state {
     enum quota_state alerted; /* 0: never alerted */
     const uint8_t *sketch;
     size_t sketch_len;
+    /* The operator counts, as in quota_status (valid during the call only).
+     * quota_restore normalises the names again, folds what does not fit
+     * into "other" and puts count minus their sum (a checkpoint written
+     * before operators were counted) under "unknown". */
+    const quota_operator_count *operators;
+    size_t n_operators;
 } quota_cell_state;
 typedef int (*quota_cell_fn)(const registry_unit *unit, const char *month, enum quota_network net,
                              const quota_cell_state *st, void *ctx);
@@ -142,7 +179,7 @@ int quota_restore(quota_table_t *qt, const registry_unit *unit, const char *mont
                   const quota_cell_state *st);
 
 /* Calls fn for every unit of province that is BEHIND now in the current
- * month, both classes. Returns how many. */
+ * month, both classes (the statuses without operators). Returns how many. */
 size_t quota_behind(quota_table_t *qt, const registry_unit *province, int64_t now_ms, quota_status_fn fn, void *ctx);
 
 const char *quota_state_name(enum quota_state s);

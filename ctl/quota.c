@@ -13,7 +13,7 @@
 #include "topic_reader.h"
 #include "vntime.h"
 
-enum { OPT_PROVINCE = 256, OPT_MONTH, OPT_LEVEL, OPT_NETWORK, OPT_BEHIND, OPT_FORMAT, OPT_UNITS };
+enum { OPT_PROVINCE = 256, OPT_MONTH, OPT_LEVEL, OPT_NETWORK, OPT_BEHIND, OPT_FORMAT, OPT_UNITS, OPT_BY_OPERATOR };
 
 static const cli_opt quota_opts[] = {
     {"province", required_argument, OPT_PROVINCE, "P", "province code, e.g. 01 (required)"},
@@ -23,15 +23,24 @@ static const cli_opt quota_opts[] = {
     {"behind", no_argument, OPT_BEHIND, NULL, "only units in state BEHIND"},
     {"format", required_argument, OPT_FORMAT, "FMT", "table (default), csv or json"},
     {"units", required_argument, OPT_UNITS, "FILE", "registry CSV; checks that the province exists"},
+    {"by-operator", no_argument, OPT_BY_OPERATOR, NULL,
+     "also the count per operator (ISP): csv one row per operator, columns operator,operator_count added; "
+     "json an \"operators\" object; table a line per operator (see above)"},
     {NULL, 0, 0, NULL, NULL}};
 
 static const cli_cmd quota_cmd = {
     "quota",
-    "-b BOOTSTRAP --province P [--month YYYY-MM] [--level L] [--network N] [--behind] [--format F] [--units FILE]",
+    "-b BOOTSTRAP --province P [--month YYYY-MM] [--level L] [--network N] [--behind] [--format F] [--units FILE]\n"
+    "                [--by-operator]",
     "Prints the quota state of every unit of a province, one row per unit and\n"
     "network class, the most behind (count - expected lowest) first. Reads the\n"
     "topic <prefix>quota.<P> as it is now; CSV columns start\n"
-    "code,name,level,network,count,target.",
+    "code,name,level,network,count,target.\n"
+    "--by-operator splits count by operator as the collector counts it: at\n"
+    "most 8 named per unit and class, the rest \"other\", none given\n"
+    "\"unknown\"; the operator counts sum to count (late samples in neither).\n"
+    "CSV then has one row per unit, class and operator (a unit without\n"
+    "samples one row with an empty operator), the unit's columns repeated.",
     quota_opts};
 
 struct quota_args {
@@ -49,6 +58,7 @@ static int quota_apply(int id, const char *arg, void *ctx, char *err, size_t err
     case OPT_MONTH: a->month = arg; return 0;
     case OPT_UNITS: a->units = arg; return 0;
     case OPT_BEHIND: a->filter.behind_only = 1; return 0;
+    case OPT_BY_OPERATOR: a->filter.by_operator = 1; return 0;
     case OPT_LEVEL:
         if (strcmp(arg, "commune") == 0) a->filter.level = ISPEED__V1__LEVEL__LEVEL_COMMUNE;
         else if (strcmp(arg, "district") == 0) a->filter.level = ISPEED__V1__LEVEL__LEVEL_DISTRICT;

@@ -189,26 +189,43 @@ static void fmt_mbps(char *out, size_t outsz, uint64_t bps) {
     else snprintf(out, outsz, "%.1f", (double)bps / 1e6);
 }
 
-static void print_csv(Ispeed__V1__QuotaStatus **rows, size_t n, FILE *out) {
-    fputs("code,name,level,network,count,target,expected,state,projection,"
-          "median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms\n",
-          out);
-    for (size_t i = 0; i < n; i++) {
-        const Ispeed__V1__QuotaStatus *q = rows[i];
-        char exp[32], proj[32], lat[32];
-        fmt_double(exp, sizeof exp, q->expected, "");
-        fmt_double(proj, sizeof proj, q->projection, "");
-        fmt_double(lat, sizeof lat, q->median_latency_ms, "");
-        escape_csv(out, q->unit);
+/* One CSV row of q; with by_operator, op (NULL: none) and its count are added. */
+static void csv_row(const Ispeed__V1__QuotaStatus *q, int by_operator, const Ispeed__V1__OperatorCount *op, FILE *out) {
+    char exp[32], proj[32], lat[32];
+    fmt_double(exp, sizeof exp, q->expected, "");
+    fmt_double(proj, sizeof proj, q->projection, "");
+    fmt_double(lat, sizeof lat, q->median_latency_ms, "");
+    escape_csv(out, q->unit);
+    fputc(',', out);
+    escape_csv(out, q->name);
+    fprintf(out, ",%s,%s,%llu,%u,%s,%s,%s,%llu,%llu,%s,%llu,%llu,", quota_level_name(q->level),
+            quota_network_name(q->network), (unsigned long long)q->count, q->target, exp,
+            quota_state_name(q->state), proj, (unsigned long long)q->median_download_bps,
+            (unsigned long long)q->median_upload_bps, lat, (unsigned long long)q->count_5g,
+            (unsigned long long)q->late_count);
+    escape_csv(out, q->parent);
+    fprintf(out, ",%lld", (long long)q->updated_ms);
+    if (by_operator) {
         fputc(',', out);
-        escape_csv(out, q->name);
-        fprintf(out, ",%s,%s,%llu,%u,%s,%s,%s,%llu,%llu,%s,%llu,%llu,", quota_level_name(q->level),
-                quota_network_name(q->network), (unsigned long long)q->count, q->target, exp,
-                quota_state_name(q->state), proj, (unsigned long long)q->median_download_bps,
-                (unsigned long long)q->median_upload_bps, lat, (unsigned long long)q->count_5g,
-                (unsigned long long)q->late_count);
-        escape_csv(out, q->parent);
-        fprintf(out, ",%lld\n", (long long)q->updated_ms);
+        escape_csv(out, op && op->operator_ ? op->operator_ : "");
+        fprintf(out, ",%llu", op ? (unsigned long long)op->count : 0ULL);
+    }
+    fputc('\n', out);
+}
+
+/* With by_operator, one row per operator (long format: a spreadsheet pivots
+ * it), and one with an empty operator for a unit without any. */
+static void print_csv(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, size_t n, FILE *out) {
+    fputs("code,name,level,network,count,target,expected,state,projection,"
+          "median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms",
+          out);
+    fputs(f->by_operator ? ",operator,operator_count\n" : "\n", out);
+    for (size_t i = 0; i < n; i++) {
+        if (!f->by_operator || rows[i]->n_operators == 0) {
+            csv_row(rows[i], f->by_operator, NULL, out);
+            continue;
+        }
+        for (size_t k = 0; k < rows[i]->n_operators; k++) csv_row(rows[i], 1, rows[i]->operators[k], out);
     }
 }
 
@@ -240,7 +257,17 @@ static void print_json(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, si
         escape_json(out, q->province);
         fputs(",\"month\":", out);
         escape_json(out, q->month);
-        fprintf(out, ",\"updated_ms\":%lld,\"updated\":\"%s +07:00\"}", (long long)q->updated_ms, when);
+        fprintf(out, ",\"updated_ms\":%lld,\"updated\":\"%s +07:00\"", (long long)q->updated_ms, when);
+        if (f->by_operator) {
+            fputs(",\"operators\":{", out);
+            for (size_t k = 0; k < q->n_operators; k++) {
+                if (k) fputc(',', out);
+                escape_json(out, q->operators[k]->operator_ ? q->operators[k]->operator_ : "");
+                fprintf(out, ":%llu", (unsigned long long)q->operators[k]->count);
+            }
+            fputc('}', out);
+        }
+        fputc('}', out);
     }
     fputs(n ? "\n]\n" : "]\n", out);
 }
@@ -305,6 +332,14 @@ static void print_table(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, s
             textwidth_fput(out, s, w[c], c <= C_NET || c == C_STATE);
         }
         fputc('\n', out);
+        /* Under the unit, indented past its code: operator, count, share. */
+        for (size_t k = 0; f->by_operator && k < rows[i]->n_operators; k++) {
+            const Ispeed__V1__OperatorCount *op = rows[i]->operators[k];
+            fprintf(out, "%*s", (int)w[C_CODE] + 1, "");
+            textwidth_fput(out, op->operator_ ? op->operator_ : "", 32, 1);
+            fprintf(out, " %8llu %5.1f%%\n", (unsigned long long)op->count,
+                    rows[i]->count ? 100.0 * (double)op->count / (double)rows[i]->count : 0.0);
+        }
     }
     fprintf(out, "%zu rows: %zu behind, %zu met, %zu on track. EXPECT now; DOWN/UP median Mbit/s, LAT median ms.\n", n,
             behind, met, n - behind - met);
@@ -319,7 +354,7 @@ int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char
     sort_filter = &qt->filter;
     if (n > 1) qsort(rows, n, sizeof *rows, by_behind);
     switch (fmt) {
-    case QUOTA_FORMAT_CSV: print_csv(rows, n, out); break;
+    case QUOTA_FORMAT_CSV: print_csv(&qt->filter, rows, n, out); break;
     case QUOTA_FORMAT_JSON: print_json(&qt->filter, rows, n, out); break;
     default: print_table(&qt->filter, rows, n, title, out); break;
     }

@@ -21,6 +21,12 @@ typedef struct quota_filter {
      * updated_ms: a unit that has not moved for days is further behind now
      * than its last status says. */
     int64_t now_ms;
+    /* --by-operator: the count per operator too (QuotaStatus.operators):
+     * CSV one row per unit, class and operator with the columns operator,
+     * operator_count added at the end; JSON an "operators" object; the
+     * table a line per operator under each unit. Off, the output is as it
+     * always was. */
+    int by_operator;
 } quota_filter;
 
 typedef struct quota_table quota_table_t;

@@ -5,7 +5,8 @@
 # restarted each time. It restores its checkpoints from ispeed.collector.state
 # and reads on from their offsets. At the end the count of every commune,
 # district and province on the quota topics (and in /v1/quota) equals the
-# loadgen's truth exactly.
+# loadgen's truth exactly, per operator too (restored from the checkpoints:
+# TRUTH.operator.csv against ispeedctl quota --by-operator).
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
 UNITS="$DATA/vn-units-2025-03.csv"
@@ -91,7 +92,7 @@ grep -q 'reject' "$WORK/collector.$KILLS.log" && grep 'sample rejected' "$WORK"/
 # Every unit's count, fixed + mobile, from the quota topics and from the
 # collector's own table, against the truth.
 awk -F, '$2 == "province" { print $1 }' "$UNITS" >"$WORK/provinces"
-xargs -P 8 -I{} sh -c "'$BUILD/ctl/ispeedctl' quota -b '$BOOTSTRAP' --province {} --month $MONTH --format csv \
+xargs -P 8 -I{} sh -c "'$BUILD/ctl/ispeedctl' quota -b '$BOOTSTRAP' --province {} --month $MONTH --format csv --by-operator \
   >'$WORK/q.{}.csv' 2>'$WORK/q.{}.err' || grep -q 'no quota topic' '$WORK/q.{}.err' || echo {} >>'$WORK/q.failed'" \
   <"$WORK/provinces"
 [ ! -s "$WORK/q.failed" ] || fail "ispeedctl quota failed for $(tr '\n' ' ' <"$WORK/q.failed")"
@@ -115,15 +116,48 @@ for r in reg:
             c = parent[c]
 for c, v in given.items():
     assert truth.get(c, 0) == v, f'truth file is inconsistent at {c}: {v} vs {truth.get(c, 0)} from its communes'
+# Per unit, class and operator: the sum of the chunks' operator truths.
+want_op = {}
+for f in glob.glob(os.path.join(work, 'truth.*.csv.operator.csv')):
+    for r in csv.DictReader(open(f, encoding='utf-8')):
+        k = (r['code'], r['network'], r['operator'])
+        want_op[k] = want_op.get(k, 0) + int(r['count'])
 topic, table = {}, {}
+topic_op, table_op, counts = {}, {}, {}
+# --by-operator: one row per unit, class and operator, the unit's count
+# repeated; operator and operator_count last.
 for f in glob.glob(os.path.join(work, 'q.*.csv')):
     for r in csv.reader(open(f, encoding='utf-8')):
         if len(r) > 4 and r[0] != 'code':
-            topic[r[0]] = topic.get(r[0], 0) + int(r[4])
+            counts[('quota topic', r[0], r[3])] = int(r[4])
+            if r[-2]:
+                topic_op[(r[0], r[3], r[-2])] = int(r[-1])
+for (_, c, net), n in counts.items():
+    topic[c] = topic.get(c, 0) + n
 for f in glob.glob(os.path.join(work, 'h.*.json')):
     for u in json.load(open(f))['units']:
         table[u['code']] = table.get(u['code'], 0) + u['count']
+        counts[('/v1/quota', u['code'], u['network'])] = u['count']
+        for op, n in u['operators'].items():
+            table_op[(u['code'], u['network'], op)] = n
 bad = 0
+# The operators sum to count, everywhere.
+sums = {}
+for name, ops in (('quota topic', topic_op), ('/v1/quota', table_op)):
+    for (c, net, op), n in ops.items():
+        sums[(name, c, net)] = sums.get((name, c, net), 0) + n
+for k, n in counts.items():
+    if sums.get(k, 0) != n:
+        bad += 1
+        if bad <= 10: print(f'{k[0]} {k[1]} {k[2]}: operators sum to {sums.get(k, 0)}, count {n}', file=sys.stderr)
+for name, ops in (('quota topic', topic_op), ('/v1/quota', table_op)):
+    for k in set(ops) | set(want_op):
+        if ops.get(k, 0) != want_op.get(k, 0):
+            bad += 1
+            if bad <= 10: print(f'{name} {k}: {ops.get(k, 0)}, truth {want_op.get(k, 0)}', file=sys.stderr)
+if not want_op:
+    bad += 1
+    print('no operator truth', file=sys.stderr)
 for c in codes:
     want = truth.get(c, 0)
     for name, got in (('quota topic', topic.get(c, 0)), ('/v1/quota', table.get(c, 0))):
@@ -131,7 +165,7 @@ for c in codes:
             bad += 1
             if bad <= 10: print(f'unit {c}: {name} says {got}, truth {want}', file=sys.stderr)
 total = sum(v for c, v in truth.items() if len(c) == 2)
-print(f'-- {len(codes)} units compared, {total} samples in the provinces, {bad} differences', file=sys.stderr)
+print(f'-- {len(codes)} units compared, {total} samples in the provinces, {len(want_op)} operator counts, {bad} differences', file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
 echo PASS

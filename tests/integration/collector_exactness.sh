@@ -3,7 +3,9 @@
 # ispeed-collector --replay, gives every unit exactly the loadgen's truth at
 # every level (commune, district, province) and per network class, read back
 # from the quota topics with ispeedctl: on the three-level 2025-03 registry
-# and on the two-level 2025-07 one.
+# and on the two-level 2025-07 one. The same run checks the count per
+# operator (ispeedctl quota --by-operator, and /v1/quota) against the
+# loadgen's TRUTH.operator.csv, and that the operators sum to count.
 #
 # ISPEED_TEST_SCALE (default 1) multiplies the sample count (60,000 and
 # 30,000), e.g. 0.25 for a sanitizer build.
@@ -33,12 +35,13 @@ read_quota() {
   local prov
   : >"$3"
   for prov in $(awk -F, '$2 == "province" { print $1 }' "$1"); do
-    "$CTL" quota -b "$BOOTSTRAP" --province "$prov" --month "$2" --format csv 2>>"$WORK/ctl.err" | tail -n +2 >>"$3" || true
+    "$CTL" quota -b "$BOOTSTRAP" --province "$prov" --month "$2" --format csv --by-operator 2>>"$WORK/ctl.err" | tail -n +2 >>"$3" || true
   done
 }
 
 # compare REGISTRY TRUTH QUOTA_CSV: every unit and class equals the truth, and
-# the sums over the classes equal the code,count truth.
+# the sums over the classes equal the code,count truth; per operator too
+# (rows of --by-operator: the operator and its count are the last two columns).
 compare() {
   python3 - "$@" <<'PY'
 import csv, sys
@@ -48,12 +51,33 @@ want = {}
 for r in csv.DictReader(open(truth + '.network.csv')):
     want[(r['code'], r['network'])] = int(r['count'])
 want_sum = {r['code']: int(r['count']) for r in csv.DictReader(open(truth))}
+want_op = {}
+for r in csv.DictReader(open(truth + '.operator.csv', encoding='utf-8')):
+    want_op[(r['code'], r['network'], r['operator'])] = int(r['count'])
 got = {}
+got_op = {}
+op_sum = {}
 cols = 'code,name,level,network,count'.split(',')
 for row in csv.reader(open(quota, encoding='utf-8')):
     r = dict(zip(cols, row))
     got[(r['code'], r['network'])] = int(r['count'])
+    op, opn = row[-2], int(row[-1])
+    op_sum.setdefault((r['code'], r['network']), 0)
+    if op:
+        got_op[(r['code'], r['network'], op)] = opn
+        op_sum[(r['code'], r['network'])] += opn
 bad = []
+for key, n in want_op.items():
+    if got_op.get(key, 0) != n:
+        bad.append(f"{levels.get(key[0])} {key[0]} {key[1]} operator {key[2]}: got {got_op.get(key, 0)}, want {n}")
+for key, n in got_op.items():
+    if key not in want_op:
+        bad.append(f"{levels.get(key[0])} {key[0]} {key[1]} unexpected operator {key[2]}={n}")
+for key, n in got.items():
+    if op_sum.get(key, 0) != n:
+        bad.append(f"{levels.get(key[0])} {key[0]} {key[1]}: operators sum to {op_sum.get(key, 0)}, count is {n}")
+if not want_op:
+    bad.append("the operator truth is empty")
 for (code, net), n in want.items():
     if got.get((code, net), 0) != n:
         bad.append(f"{levels.get(code)} {code} {net}: got {got.get((code, net), 0)}, want {n}")
@@ -73,7 +97,34 @@ if bad:
 by_level = {}
 for code in want_sum:
     by_level[levels[code]] = by_level.get(levels[code], 0) + 1
-print("exact: " + ", ".join(f"{n} {l}s" for l, n in sorted(by_level.items())) + f", {sum(want_sum[c] for c in want_sum if levels[c] == 'province')} samples")
+print("exact: " + ", ".join(f"{n} {l}s" for l, n in sorted(by_level.items())) + f", {sum(want_sum[c] for c in want_sum if levels[c] == 'province')} samples, {len(want_op)} operator counts")
+PY
+}
+
+# compare_http REGISTRY TRUTH MONTH: /v1/quota of every province, per unit,
+# class and operator, equals the operator truth.
+compare_http() {
+  python3 - "$@" "$HTTP" <<'PY'
+import csv, json, sys, urllib.request
+reg, truth, month, http = sys.argv[1:5]
+provs = [r['code'] for r in csv.DictReader(open(reg, encoding='utf-8')) if r['level'] == 'province']
+want = {}
+for r in csv.DictReader(open(truth + '.operator.csv', encoding='utf-8')):
+    want.setdefault((r['code'], r['network']), {})[r['operator']] = int(r['count'])
+bad, n = [], 0
+for p in provs:
+    doc = json.load(urllib.request.urlopen(f"http://{http}/v1/quota?province={p}&month={month}"))
+    for u in doc['units']:
+        ops = u['operators']
+        if sum(ops.values()) != u['count']:
+            bad.append(f"{u['code']} {u['network']}: operators sum to {sum(ops.values())}, count {u['count']}")
+        if ops != want.get((u['code'], u['network']), {}):
+            bad.append(f"{u['code']} {u['network']}: {ops}, want {want.get((u['code'], u['network']), {})}")
+        n += 1
+if bad:
+    print(f"/v1/quota: {len(bad)} mismatch(es), first: " + "; ".join(bad[:3]))
+    sys.exit(1)
+print(f"/v1/quota: operators exact for {n} counters")
 PY
 }
 
@@ -109,6 +160,8 @@ run_case() {
   check() { read_quota "$reg" "$month" "$WORK/quota-$name.csv"; result=$(compare "$reg" "$WORK/truth-$name.csv" "$WORK/quota-$name.csv"); }
   wait_for 30 check || fail "$name: $result"
   note "$name: $result in $(( $(date +%s) - t0 )) s"
+  result=$(compare_http "$reg" "$WORK/truth-$name.csv" "$month") || fail "$name: $result"
+  note "$name: $result"
   stop "$COLLECTOR_PID"
   stop "$KAFKA_PID"
 }

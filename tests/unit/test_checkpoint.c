@@ -1,7 +1,8 @@
 /* Unit tests of collector/checkpoint.c with the counting core: a stream cut
  * anywhere, checkpointed and restored into fresh tables, then read on, ends
  * in exactly the state of an uninterrupted run (counts at every level,
- * de-duplication marks, daily caps, last alerted states, medians); a damaged
+ * de-duplication marks, daily caps, last alerted states, medians, operator
+ * counts); a damaged
  * checkpoint is refused. Also the per-level/class/unit targets and the
  * medians of quota.c. Links ispeed_collector_core. */
 #include <setjmp.h>
@@ -83,8 +84,16 @@ struct rec {
     const char *key;
 };
 
-static void make(struct rec *r, const struct agent *a, uint64_t seq, int64_t start_ms, int mobile, uint64_t down) {
+/* Operators of the stream: more than a counter names (the rest is "other"),
+ * spellings that are one operator, and none ("unknown"). */
+static const char *const operators[] = {"VNPT", "viettel", "", "FPT Telecom", "VIETTEL ", "isp-1", "isp-2", "isp-3",
+                                        "isp-4", "isp-5", "isp-6", "isp-7", "isp-8", " vnpt"};
+#define NOPS (sizeof operators / sizeof operators[0])
+
+static void make(struct rec *r, const struct agent *a, uint64_t seq, int64_t start_ms, int mobile, uint64_t down,
+                 const char *op) {
     Ispeed__V1__Sample s = ISPEED__V1__SAMPLE__INIT;
+    s.operator_ = (char *)op;
     s.agent_id = (char *)a->id;
     s.seq = seq;
     s.start_ms = start_ms;
@@ -172,7 +181,8 @@ static int setup(void **state) {
         uint64_t s = (i % 17 == 16 && seq[k] > 3) ? seq[k] - 2 : ++seq[k];
         if (i % 23 == 0) seq[k] += 3;
         int64_t start = JUL_START + (int64_t)((s - 1) / 8) * DAY + (int64_t)(s % 8) * 3600000LL;
-        make(&stream[i], &a[k], s, start, i % 3 == 0, 1000000ULL * (uint64_t)(1 + (i * 37) % 200));
+        make(&stream[i], &a[k], s, start, i % 3 == 0, 1000000ULL * (uint64_t)(1 + (i * 37) % 200),
+             operators[(size_t)(i * 7 + i / 13) % NOPS]);
     }
     return 0;
 }
@@ -197,6 +207,19 @@ static void same_state(struct side *x, struct side *y) {
                 fail_msg("unit %s net %d: count %llu vs %llu, median %llu vs %llu", u->code, n,
                          (unsigned long long)a.count, (unsigned long long)b.count,
                          (unsigned long long)a.median_download_bps, (unsigned long long)b.median_download_bps);
+            /* Operators: exactly the same, and summing to count. */
+            uint64_t sum = 0;
+            assert_int_equal(a.n_operators, b.n_operators);
+            for (size_t k = 0; k < a.n_operators; k++) {
+                if (strcmp(a.operators[k].name, b.operators[k].name) != 0 || a.operators[k].count != b.operators[k].count)
+                    fail_msg("unit %s net %d: operator %zu is %s=%llu vs %s=%llu", u->code, n, k, a.operators[k].name,
+                             (unsigned long long)a.operators[k].count, b.operators[k].name,
+                             (unsigned long long)b.operators[k].count);
+                sum += b.operators[k].count;
+            }
+            if (sum != b.count)
+                fail_msg("unit %s net %d: operators sum to %llu, count %llu", u->code, n, (unsigned long long)sum,
+                         (unsigned long long)b.count);
         }
 }
 
@@ -214,6 +237,9 @@ static void test_cut_anywhere(void **state) {
         cap += res[i] == INGEST_OVER_CAP;
     }
     assert_true(counted > 100 && dup > 5 && cap > 5); /* the stream exercises all three */
+    quota_status st;
+    quota_get(whole.qt, registry_find(reg, "01"), "2025-07", QUOTA_FIXED, NOW, &st);
+    assert_int_equal(st.n_operators, QUOTA_OPERATORS_MAX); /* eight named, other and unknown */
 
     for (int cut = 0; cut <= NREC; cut += 7) {
         struct side a, b;

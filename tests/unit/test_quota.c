@@ -1,7 +1,8 @@
 /* Unit tests of the collector's counting core (collector/quota.c, ingest.c,
  * dedupe.c, dailycap.c, validate.c, agents.c): the pace rule with a fixed
  * clock, each transition alerted once, months in UTC+7, every level counted,
- * de-duplication, the daily cap and the late rule. Links
+ * de-duplication, the daily cap and the late rule, the bounded and
+ * normalised per-operator counts (sum = count, late ones excluded). Links
  * ispeed_collector_core. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -168,11 +169,11 @@ static void test_counts_every_level(void **state) {
     assert_non_null(qt);
     const registry_unit *c1 = registry_find(reg, "00001"), *c4 = registry_find(reg, "00004"),
                         *c10 = registry_find(reg, "00010");
-    assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON), 0);
-    assert_int_equal(quota_add(qt, c4, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON), 0);
-    assert_int_equal(quota_add(qt, c10, "2025-07", QUOTA_MOBILE, 1, 0, JUL_15_NOON), 0);
-    assert_int_equal(quota_add(qt, c10, "2025-07", QUOTA_MOBILE, 0, 1, JUL_15_NOON), 0); /* late */
-    assert_int_equal(quota_add(qt, c10, "2025-06", QUOTA_FIXED, 0, 0, JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c4, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c10, "2025-07", QUOTA_MOBILE, 1, 0, NULL, JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c10, "2025-07", QUOTA_MOBILE, 0, 1, NULL, JUL_15_NOON), 0); /* late */
+    assert_int_equal(quota_add(qt, c10, "2025-06", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON), 0);
 
     quota_status st;
     quota_get(qt, registry_find(reg, "001"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
@@ -193,6 +194,222 @@ static void test_counts_every_level(void **state) {
     registry_free(reg);
 }
 
+/* Sum over the operators equals count: the invariant of QuotaStatus.operators. */
+static void assert_ops_sum(const quota_status *st) {
+    uint64_t sum = 0;
+    assert_true(st->n_operators <= QUOTA_OPERATORS_MAX);
+    for (size_t i = 0; i < st->n_operators; i++) {
+        assert_true(st->operators[i].count > 0);
+        sum += st->operators[i].count;
+    }
+    if (sum != st->count)
+        fail_msg("%s %s: operators sum to %llu, count is %llu", st->unit->code, quota_network_name(st->network),
+                 (unsigned long long)sum, (unsigned long long)st->count);
+}
+
+static uint64_t op_count(const quota_status *st, const char *name) {
+    for (size_t i = 0; i < st->n_operators; i++)
+        if (strcmp(st->operators[i].name, name) == 0) return st->operators[i].count;
+    return 0;
+}
+
+static void test_operator_normalise(void **state) {
+    (void)state;
+    char out[QUOTA_OPERATOR_NAME_MAX + 1];
+    struct {
+        const char *in, *want;
+    } cases[] = {
+        {NULL, "unknown"},
+        {"", "unknown"},
+        {" \t\r\n ", "unknown"},
+        {"UNKNOWN", "unknown"},
+        {" Other ", "other"},
+        {"viettel", "Viettel"},
+        {"  VIETTEL\t", "Viettel"},
+        {"vnpt", "VNPT"},
+        {"fpt   telecom", "FPT Telecom"},
+        {"Mobifone", "MobiFone"},
+        {"  Foo\x01\x7f  Net ", "Foo Net"},
+        {"Vi\xe1\xbb\x85n th\xc3\xb4ng", "Vi\xe1\xbb\x85n th\xc3\xb4ng"}, /* UTF-8 kept */
+        {"bad\xff\xc3(byte", "bad?" "?(byte"}, /* invalid UTF-8 */
+        {"0123456789012345678901234567890123456789", "01234567890123456789012345678901"},
+        /* 31 ASCII then a 3-byte character: cut before it, not inside. */
+        {"0123456789012345678901234567890\xe1\xbb\x85", "0123456789012345678901234567890"},
+        /* A blank at the cut is not kept at the end. */
+        {"0123456789012345678901234567890123 x", "01234567890123456789012345678901"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        quota_operator_normalise(cases[i].in, out);
+        if (strcmp(out, cases[i].want) != 0)
+            fail_msg("case %zu: '%s', want '%s'", i, out, cases[i].want);
+        assert_true(strlen(out) <= QUOTA_OPERATOR_NAME_MAX);
+    }
+}
+
+/* At most QUOTA_OPERATORS_NAMED named per counter, the rest in "other",
+ * empty in "unknown", late ones nowhere; case and blanks do not split an
+ * operator; the sum is count at every level. */
+static void test_operator_bound(void **state) {
+    (void)state;
+    registry_t *reg = load_csv(CSV3);
+    quota_config cfg;
+    quota_config_default(&cfg);
+    char err[128];
+    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    const registry_unit *c1 = registry_find(reg, "00001"), *c4 = registry_find(reg, "00004");
+    static const char *const first[] = {"Foo Net", "viettel", "VNPT", "A", "B", "C", "D", "E"};
+    /* Eight distinct names take the eight slots at 00001. */
+    for (int i = 0; i < 8; i++)
+        for (int k = 0; k <= i; k++)
+            assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, first[i], JUL_15_NOON), 0);
+    /* Spelled otherwise, the same operators. */
+    assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, "  foo   NET", JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, "VIETTEL", JUL_15_NOON), 0);
+    /* Twenty more distinct names: all "other". */
+    for (int i = 0; i < 20; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "isp-%d", i);
+        assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, name, JUL_15_NOON), 0);
+    }
+    assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, "", JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON), 0);
+    /* Late: in late_count, in no operator. */
+    assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 1, "VNPT", JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 1, "Late ISP", JUL_15_NOON), 0);
+    /* 00004: two more operators; its district then sees ten names. */
+    assert_int_equal(quota_add(qt, c4, "2025-07", QUOTA_FIXED, 0, 0, "G", JUL_15_NOON), 0);
+    assert_int_equal(quota_add(qt, c4, "2025-07", QUOTA_FIXED, 0, 0, "vnpt", JUL_15_NOON), 0);
+
+    quota_status st;
+    quota_get(qt, c1, "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.count, 36 + 2 + 20 + 2);
+    assert_int_equal(st.late_count, 2);
+    assert_ops_sum(&st);
+    assert_int_equal(st.n_operators, QUOTA_OPERATORS_MAX);
+    assert_int_equal(op_count(&st, "Foo Net"), 2); /* the first spelling names it */
+    assert_int_equal(op_count(&st, "Viettel"), 3);
+    assert_int_equal(op_count(&st, "VNPT"), 3);
+    assert_int_equal(op_count(&st, "E"), 8);
+    assert_int_equal(op_count(&st, "other"), 20);
+    assert_int_equal(op_count(&st, "unknown"), 2);
+    assert_int_equal(op_count(&st, "Late ISP"), 0);
+    /* Order: by count, highest first; then other, unknown. */
+    assert_string_equal(st.operators[0].name, "E");
+    assert_string_equal(st.operators[QUOTA_OPERATORS_MAX - 2].name, "other");
+    assert_string_equal(st.operators[QUOTA_OPERATORS_MAX - 1].name, "unknown");
+    for (size_t i = 1; i + 2 < st.n_operators; i++) assert_true(st.operators[i - 1].count >= st.operators[i].count);
+
+    quota_get(qt, c4, "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_ops_sum(&st);
+    assert_int_equal(st.n_operators, 2);
+    /* The district counts its own slots: "G" came after eight others. */
+    const char *upper[] = {"001", "01"};
+    for (int i = 0; i < 2; i++) {
+        quota_get(qt, registry_find(reg, upper[i]), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+        assert_int_equal(st.count, 62);
+        assert_ops_sum(&st);
+        assert_int_equal(op_count(&st, "VNPT"), 4);
+        assert_int_equal(op_count(&st, "G"), 0);
+        assert_int_equal(op_count(&st, "other"), 21);
+    }
+    /* Nothing counted: no operators, nothing allocated to show. */
+    quota_get(qt, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.n_operators, 0);
+    quota_get(qt, c1, "2025-07", QUOTA_MOBILE, JUL_15_NOON, &st);
+    assert_int_equal(st.n_operators, 0);
+    quota_table_free(qt);
+    registry_free(reg);
+}
+
+struct cells {
+    size_t n;
+    struct {
+        const registry_unit *unit;
+        char month[8];
+        enum quota_network net;
+        quota_cell_state st;
+        quota_operator_count ops[QUOTA_OPERATORS_MAX];
+    } v[32];
+};
+
+static int keep_cell(const registry_unit *unit, const char *month, enum quota_network net,
+                     const quota_cell_state *st, void *ctx) {
+    struct cells *cs = ctx;
+    assert_true(cs->n < 32);
+    cs->v[cs->n].unit = unit;
+    memcpy(cs->v[cs->n].month, month, 8);
+    cs->v[cs->n].net = net;
+    cs->v[cs->n].st = *st;
+    cs->v[cs->n].st.sketch = NULL;
+    cs->v[cs->n].st.sketch_len = 0;
+    memcpy(cs->v[cs->n].ops, st->operators, st->n_operators * sizeof *st->operators);
+    cs->v[cs->n].st.operators = cs->v[cs->n].ops;
+    cs->n++;
+    return 0;
+}
+
+/* quota_foreach_province -> quota_restore keeps the operators exactly (the
+ * slots too: a name new after the restore goes where it went before); a
+ * counter restored without operators (an older checkpoint) has them under
+ * "unknown"; operators summing past count are refused. */
+static void test_operator_restore(void **state) {
+    (void)state;
+    registry_t *reg = load_csv(CSV3);
+    quota_config cfg;
+    quota_config_default(&cfg);
+    char err[128];
+    quota_table_t *a = quota_table_new(reg, &cfg, err, sizeof err), *b = quota_table_new(reg, &cfg, err, sizeof err);
+    const registry_unit *c1 = registry_find(reg, "00001"), *p = registry_find(reg, "01");
+    for (int i = 0; i < 12; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "isp-%d", i % 10);
+        quota_add(a, c1, "2025-07", QUOTA_MOBILE, 0, 0, name, JUL_15_NOON);
+    }
+    quota_add(a, c1, "2025-07", QUOTA_MOBILE, 0, 0, NULL, JUL_15_NOON);
+    struct cells cs = {0};
+    quota_foreach_province(a, p, keep_cell, &cs);
+    assert_int_equal(cs.n, 3); /* commune, district, province; mobile */
+    for (size_t i = 0; i < cs.n; i++)
+        assert_int_equal(quota_restore(b, cs.v[i].unit, cs.v[i].month, cs.v[i].net, &cs.v[i].st), 0);
+    /* The same new sample on both sides. */
+    quota_add(a, c1, "2025-07", QUOTA_MOBILE, 0, 0, "isp-9", JUL_15_NOON);
+    quota_add(b, c1, "2025-07", QUOTA_MOBILE, 0, 0, "isp-9", JUL_15_NOON);
+    quota_add(a, c1, "2025-07", QUOTA_MOBILE, 0, 0, "isp-1", JUL_15_NOON);
+    quota_add(b, c1, "2025-07", QUOTA_MOBILE, 0, 0, "isp-1", JUL_15_NOON);
+    const char *units[] = {"00001", "001", "01"};
+    for (int i = 0; i < 3; i++) {
+        quota_status x, y;
+        quota_get(a, registry_find(reg, units[i]), "2025-07", QUOTA_MOBILE, JUL_15_NOON, &x);
+        quota_get(b, registry_find(reg, units[i]), "2025-07", QUOTA_MOBILE, JUL_15_NOON, &y);
+        assert_ops_sum(&x);
+        assert_ops_sum(&y);
+        assert_int_equal(x.n_operators, y.n_operators);
+        for (size_t k = 0; k < x.n_operators; k++) {
+            assert_string_equal(x.operators[k].name, y.operators[k].name);
+            assert_int_equal(x.operators[k].count, y.operators[k].count);
+        }
+        assert_int_equal(op_count(&y, "isp-1"), 3);
+        assert_int_equal(op_count(&y, "other"), 3); /* isp-8 and isp-9 twice */
+        assert_int_equal(op_count(&y, "unknown"), 1);
+    }
+    /* An older checkpoint: a count, no operators. */
+    quota_cell_state old = {5, 1, 0, 0, NULL, 0, NULL, 0};
+    assert_int_equal(quota_restore(b, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, &old), 0);
+    quota_status st;
+    quota_get(b, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.n_operators, 1);
+    assert_int_equal(op_count(&st, "unknown"), 5);
+    /* Damaged: operators sum past count; operators without a count. */
+    quota_operator_count too_many[2] = {{"VNPT", 4}, {"Viettel", 2}};
+    quota_cell_state bad = {5, 0, 0, 0, NULL, 0, too_many, 2};
+    assert_int_equal(quota_restore(b, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, &bad), -1);
+    bad.count = 0;
+    assert_int_equal(quota_restore(b, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, &bad), -1);
+    quota_table_free(a);
+    quota_table_free(b);
+    registry_free(reg);
+}
+
 static void test_two_levels(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV2);
@@ -200,8 +417,8 @@ static void test_two_levels(void **state) {
     quota_config_default(&cfg);
     char err[128];
     quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
-    quota_add(qt, registry_find(reg, "00004"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
-    quota_add(qt, registry_find(reg, "00008"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_add(qt, registry_find(reg, "00004"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
+    quota_add(qt, registry_find(reg, "00008"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     quota_status st;
     quota_get(qt, registry_find(reg, "01"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
     assert_int_equal(st.count, 2);
@@ -224,7 +441,7 @@ static void test_flush_coalesces(void **state) {
     quota_config_default(&cfg);
     char err[128];
     quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
-    for (int i = 0; i < 50; i++) quota_add(qt, registry_find(reg, "00001"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    for (int i = 0; i < 50; i++) quota_add(qt, registry_find(reg, "00001"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     size_t n = 0;
     assert_int_equal(quota_dirty_count(qt), 3);
     assert_int_equal(quota_flush(qt, JUL_15_NOON, collect_status, &n), 3); /* commune, district, province */
@@ -245,20 +462,20 @@ static void test_flush_due_per_counter(void **state) {
     quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
     const registry_unit *a = registry_find(reg, "00001"), *b = registry_find(reg, "00004");
     size_t n = 0;
-    quota_add(qt, a, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_add(qt, a, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 10000, 1000, SIZE_MAX, collect_status, &n), 3); /* first: at once */
-    quota_add(qt, a, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_add(qt, a, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 10500, 1000, SIZE_MAX, collect_status, &n), 0); /* busy: waits */
     assert_int_equal(quota_dirty_count(qt), 3);
-    quota_add(qt, b, "2025-07", QUOTA_MOBILE, 0, 0, JUL_15_NOON); /* another unit's class: at once */
+    quota_add(qt, b, "2025-07", QUOTA_MOBILE, 0, 0, NULL, JUL_15_NOON); /* another unit's class: at once */
     assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 10600, 1000, SIZE_MAX, collect_status, &n), 3);
     assert_int_equal(quota_dirty_count(qt), 3);
     assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 11000, 1000, SIZE_MAX, collect_status, &n), 3); /* the gap passed */
     assert_int_equal(quota_dirty_count(qt), 0);
     assert_int_equal(n, 9);
     /* A burst goes out in slices of the limit, oldest first, nothing lost. */
-    for (int i = 0; i < 3; i++) quota_add(qt, registry_find(reg, "00600"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
-    quota_add(qt, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    for (int i = 0; i < 3; i++) quota_add(qt, registry_find(reg, "00600"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
+    quota_add(qt, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     assert_int_equal(quota_dirty_count(qt), 6); /* 00600, 020, 02, 00010, 002, 01 */
     assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 11100, 1000, 2, collect_status, &n), 2);
     assert_int_equal(quota_flush_due(qt, JUL_15_NOON, 11100, 1000, 2, collect_status, &n), 2);
@@ -293,7 +510,7 @@ static void test_alerts_once(void **state) {
 
     /* Replay: counting but not alerting. */
     const registry_unit *c1 = registry_find(reg, "00001");
-    quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     assert_int_equal(quota_evaluate(qt, JUL_15_NOON, NULL, NULL), 0);
     assert_int_equal(al.n, 0);
 
@@ -311,7 +528,7 @@ static void test_alerts_once(void **state) {
 
     /* 3 more: 4 >= 3.74, back ON_TRACK at commune, district and province. */
     al.n = 0;
-    for (int i = 0; i < 3; i++) quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    for (int i = 0; i < 3; i++) quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     assert_int_equal(al.n, 3);
     assert_int_equal(count_alerts_for(&al, "00001", QUOTA_FIXED, QUOTA_ON_TRACK), 1);
     assert_int_equal(count_alerts_for(&al, "001", QUOTA_FIXED, QUOTA_ON_TRACK), 1);
@@ -321,7 +538,7 @@ static void test_alerts_once(void **state) {
 
     /* To the target: MET once, and no alert after it. */
     al.n = 0;
-    for (int i = 0; i < 10; i++) quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    for (int i = 0; i < 10; i++) quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     assert_int_equal(count_alerts_for(&al, "00001", QUOTA_FIXED, QUOTA_MET), 1);
     assert_int_equal(count_alerts_for(&al, "01", QUOTA_FIXED, QUOTA_MET), 1);
     assert_int_equal(al.n, 3);
@@ -329,7 +546,7 @@ static void test_alerts_once(void **state) {
     assert_int_equal(quota_evaluate(qt, JUL_15_NOON + 3 * DAY, only_province_01, NULL), 0);
 
     /* A sample of another month never alerts. */
-    quota_add(qt, registry_find(reg, "00010"), "2025-06", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_add(qt, registry_find(reg, "00010"), "2025-06", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     assert_int_equal(al.n, 0);
     quota_table_free(qt);
     registry_free(reg);
@@ -380,8 +597,8 @@ static void test_seed_and_reset(void **state) {
     assert_int_equal(quota_evaluate(qt, JUL_15_NOON, NULL, NULL), 0);
     /* A province handed to another collector loses its counts and pending
      * updates, but not what was alerted. */
-    quota_add(qt, registry_find(reg, "00001"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
-    quota_add(qt, registry_find(reg, "00600"), "2025-07", QUOTA_FIXED, 0, 0, JUL_15_NOON);
+    quota_add(qt, registry_find(reg, "00001"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
+    quota_add(qt, registry_find(reg, "00600"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     quota_reset_province(qt, p1);
     quota_status st;
     quota_get(qt, p1, "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
@@ -604,6 +821,12 @@ static void test_ingest_late_and_cap(void **state) {
     assert_int_equal(feed(f, "02", buf, n, JUL_START + 4 * DAY, JUL_15_NOON, &why), INGEST_LATE);
     assert_int_equal(count_of(f, "00600", "2025-06", QUOTA_FIXED, &late), 1);
     assert_int_equal(late, 1);
+    /* The late one is in no operator; the counted one (no operator) is "unknown". */
+    quota_status st;
+    quota_get(f->qt, registry_find(f->reg, "02"), "2025-06", QUOTA_FIXED, JUL_15_NOON, &st);
+    assert_int_equal(st.n_operators, 1);
+    assert_string_equal(st.operators[0].name, "unknown");
+    assert_int_equal(st.operators[0].count, 1);
 
     /* Daily cap: 12 per agent per unit per day; the 13th is valid, not counted. */
     for (uint64_t s = 100; s < 112; s++) {
@@ -753,6 +976,9 @@ int main(void) {
         cmocka_unit_test(test_month_bounds_utc7),
         cmocka_unit_test(test_counts_every_level),
         cmocka_unit_test(test_two_levels),
+        cmocka_unit_test(test_operator_normalise),
+        cmocka_unit_test(test_operator_bound),
+        cmocka_unit_test(test_operator_restore),
         cmocka_unit_test(test_flush_coalesces),
         cmocka_unit_test(test_flush_due_per_counter),
         cmocka_unit_test(test_alerts_once),

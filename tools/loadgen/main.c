@@ -64,7 +64,8 @@ static const struct {
     {"month", OPT_MONTH, 1, "YYYY-MM", "month of the samples, Vietnam's time; not later than now (required)"},
     {"samples", OPT_SAMPLES, 1, "N", "valid samples to produce (required)"},
     {"agents", OPT_AGENTS, 1, "N", "at least N agents (default: as few as the daily cap allows)"},
-    {"truth", OPT_TRUTH, 1, "FILE", "write code,count per unit there, and code,network,count to FILE.network.csv"},
+    {"truth", OPT_TRUTH, 1, "FILE", "write code,count per unit there, code,network,count to FILE.network.csv and "
+                                         "code,network,operator,count to FILE.operator.csv"},
     {"seed", OPT_SEED, 1, "S", "seed: same seed, same agents and samples (default: random, logged)"},
     {"topic-prefix", OPT_PREFIX, 1, "P", "prefix of every topic (default ispeed.)"},
     {"network", OPT_NETWORK, 1, "N", "fixed, mobile or mixed (default mixed)"},
@@ -316,6 +317,10 @@ struct chunk {
     int failed;
 };
 
+/* Per-sample stream: the figures depend on the seed and the sample's place
+ * only, not on the threads. */
+static void sample_rng(rng_t *r, uint64_t seed, size_t i) { rng_seed(r, seed ^ (0x5851f42d4c957f2dULL * (i + 1))); }
+
 static void *sign_chunk(void *arg) {
     struct chunk *c = arg;
     for (size_t i = c->from; i < c->to; i++) {
@@ -323,15 +328,33 @@ static void *sign_chunk(void *arg) {
         const synth_agent *a = &c->agents[ps->agent];
         synth_sample ss;
         rng_t r;
-        /* Per-sample stream: the figures depend on the seed and the sample's
-         * place only, not on the threads. */
-        rng_seed(&r, c->seed ^ (0x5851f42d4c957f2dULL * (i + 1)));
+        sample_rng(&r, c->seed, i);
         synth_sample_fill(&ss, a, c->regver, c->seq[i - c->from], ps->start_ms, &r);
         size_t k = i - c->from;
         c->len[k] = synth_sign(&ss.s, a->sk, a->id, c->buf + k * SYNTH_RECORD_MAX, SYNTH_RECORD_MAX);
         if (!c->len[k]) c->failed = 1;
     }
     return NULL;
+}
+
+/* The operator sample i was produced with: the same fill, from the same
+ * per-sample stream, as sign_chunk (unsigned: the figures are cheap, the
+ * signature is not), so the truth cannot drift from what was sent. */
+struct operator_ctx {
+    const plan_t *plan;
+    const synth_agent *agents;
+    const char *regver;
+    uint64_t seed;
+    synth_sample ss;
+};
+
+static const char *sample_operator(size_t i, void *ctx) {
+    struct operator_ctx *oc = ctx;
+    const plan_sample *ps = &oc->plan->samples[i];
+    rng_t r;
+    sample_rng(&r, oc->seed, i);
+    synth_sample_fill(&oc->ss, &oc->agents[ps->agent], oc->regver, 1, ps->start_ms, &r);
+    return oc->ss.s.operator_;
 }
 
 static int produce_samples(const struct loadgen *lg, const plan_t *plan, synth_agent *agents, const char *regver,
@@ -487,6 +510,10 @@ static int run(struct loadgen *lg) {
              samples_topic, secs, secs > 0 ? (double)(d.ok - enrolled) / secs : 0.0);
 
     if (lg->truth_path && plan_write_truth(plan, reg, lg->truth_path, err, sizeof err) < 0) goto fail;
+    struct operator_ctx oc = {.plan = plan, .agents = agents, .regver = regver, .seed = lg->po.seed};
+    if (lg->truth_path &&
+        plan_write_operator_truth(plan, reg, lg->truth_path, sample_operator, &oc, err, sizeof err) < 0)
+        goto fail;
     printf("samples=%zu agents=%zu month=%s seed=%llu seconds=%.2f\n", plan->nsamples, plan->nagents, lg->month,
            (unsigned long long)lg->po.seed, secs);
     rc = 0;

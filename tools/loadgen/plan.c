@@ -231,3 +231,73 @@ int plan_write_truth(const plan_t *p, const registry_t *reg, const char *path, c
     if (write_file(path, p, reg, 0, err, errsz) < 0) return -1;
     return write_file(netpath, p, reg, 1, err, errsz);
 }
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int plan_write_operator_truth(const plan_t *p, const registry_t *reg, const char *path,
+                              const char *(*operator_of)(size_t sample, void *ctx), void *ctx, char *err,
+                              size_t errsz) {
+    char opath[4096], tmp[4096];
+    char *names[PLAN_OPERATORS_MAX], *sorted[PLAN_OPERATORS_MAX];
+    size_t nnames = 0, order[PLAN_OPERATORS_MAX];
+    uint64_t *counts = NULL; /* [unit][network][operator] */
+    FILE *f = NULL;
+    int rc = -1;
+    if (snprintf(opath, sizeof opath, "%s.operator.csv", path) >= (int)sizeof opath ||
+        snprintf(tmp, sizeof tmp, "%s.tmp", opath) >= (int)sizeof tmp) {
+        snprintf(err, errsz, "truth path too long: %s", path);
+        return -1;
+    }
+    if (!(counts = calloc(p->nunits * 2 * PLAN_OPERATORS_MAX, sizeof *counts))) {
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < p->nsamples; i++) {
+        const char *op = operator_of(i, ctx);
+        size_t k = 0;
+        while (k < nnames && strcmp(names[k], op) != 0) k++;
+        if (k == nnames) {
+            if (nnames == PLAN_OPERATORS_MAX || !(names[k] = strdup(op))) {
+                snprintf(err, errsz, "more than %d operators, or out of memory", PLAN_OPERATORS_MAX);
+                goto out;
+            }
+            nnames++;
+        }
+        const plan_sample *s = &p->samples[i];
+        /* Every level: the commune and each unit above it. */
+        for (const registry_unit *u = registry_unit_at(reg, s->commune); u; u = u->parent)
+            counts[(u->index * 2 + (size_t)(s->network - 1)) * PLAN_OPERATORS_MAX + k]++;
+    }
+    memcpy(sorted, names, nnames * sizeof *names);
+    if (nnames > 1) qsort(sorted, nnames, sizeof *sorted, by_name);
+    for (size_t j = 0; j < nnames; j++)
+        for (size_t k = 0; k < nnames; k++)
+            if (sorted[j] == names[k]) order[j] = k;
+    if (!(f = fopen(tmp, "w"))) {
+        snprintf(err, errsz, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fputs("code,network,operator,count\n", f);
+    for (size_t i = 0; i < p->nunits; i++)
+        for (size_t n = 0; n < 2; n++)
+            for (size_t j = 0; j < nnames; j++) {
+                uint64_t c = counts[(i * 2 + n) * PLAN_OPERATORS_MAX + order[j]];
+                if (c)
+                    fprintf(f, "%s,%s,%s,%llu\n", registry_unit_at(reg, i)->code, n ? "mobile" : "fixed",
+                            names[order[j]], (unsigned long long)c);
+            }
+    int bad = fflush(f) != 0 || ferror(f);
+    if (fclose(f) != 0) bad = 1;
+    f = NULL;
+    if (bad || rename(tmp, opath) < 0) {
+        snprintf(err, errsz, "cannot write %s: %s", opath, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (f) fclose(f);
+    for (size_t k = 0; k < nnames; k++) free(names[k]);
+    free(counts);
+    return rc;
+}

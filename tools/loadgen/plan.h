@@ -54,4 +54,13 @@ void plan_free(plan_t *p);
  * path.network.csv: "code,network,count" for every unit and class. */
 int plan_write_truth(const plan_t *p, const registry_t *reg, const char *path, char *err, size_t errsz);
 
+/* path.operator.csv: "code,network,operator,count" for every unit of every
+ * level, class and operator with a non-zero count (operators by name);
+ * operator_of(i) names sample i's operator (ispeed-loadgen re-creates the
+ * sample). At most PLAN_OPERATORS_MAX distinct names. */
+#define PLAN_OPERATORS_MAX 64
+int plan_write_operator_truth(const plan_t *p, const registry_t *reg, const char *path,
+                              const char *(*operator_of)(size_t sample, void *ctx), void *ctx, char *err,
+                              size_t errsz);
+
 #endif

@@ -1,0 +1,119 @@
+/* Unit tests of ctl/quota_table.c's --by-operator output: CSV one row per
+ * unit, class and operator (operator, operator_count last; a unit without
+ * samples one row with an empty operator), JSON an "operators" object, the
+ * table a line per operator; without the flag, no trace of operators.
+ * Links ispeedctl_core. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ispeed.pb-c.h"
+#include "quota_table.h"
+
+/* Packs a commune's QuotaStatus of 2025-07 with the given operators. */
+static size_t pack_status(const char *unit, uint64_t count, size_t nops, const char *const *names,
+                          const uint64_t *counts, uint8_t *buf) {
+    Ispeed__V1__QuotaStatus q = ISPEED__V1__QUOTA_STATUS__INIT;
+    Ispeed__V1__OperatorCount oc[8], *ocp[8];
+    q.unit = (char *)unit;
+    q.name = "Phuc Xa";
+    q.level = ISPEED__V1__LEVEL__LEVEL_COMMUNE;
+    q.parent = "001";
+    q.province = "01";
+    q.month = "2025-07";
+    q.network = ISPEED__V1__NETWORK__NETWORK_FIXED;
+    q.count = count;
+    q.target = 300;
+    for (size_t i = 0; i < nops; i++) {
+        ispeed__v1__operator_count__init(&oc[i]);
+        oc[i].operator_ = (char *)names[i];
+        oc[i].count = counts[i];
+        ocp[i] = &oc[i];
+    }
+    q.n_operators = nops;
+    q.operators = ocp;
+    return ispeed__v1__quota_status__pack(&q, buf);
+}
+
+static char *print(quota_table_t *qt, enum quota_format fmt) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    assert_int_equal(quota_table_print(qt, fmt, "title", f), 0);
+    fclose(f);
+    return text;
+}
+
+static quota_table_t *table(int by_operator) {
+    quota_filter f = {0};
+    snprintf(f.month, sizeof f.month, "2025-07");
+    f.by_operator = by_operator;
+    quota_table_t *qt = quota_table_new(&f);
+    uint8_t buf[1024];
+    char err[128];
+    static const char *const names[] = {"VNPT", "Viettel", "other"};
+    static const uint64_t counts[] = {7, 4, 1};
+    size_t n = pack_status("00001", 12, 3, names, counts, buf);
+    assert_int_equal(quota_table_put(qt, "00001/2025-07/fixed", 19, buf, n, err, sizeof err), 0);
+    n = pack_status("00004", 0, 0, NULL, NULL, buf);
+    assert_int_equal(quota_table_put(qt, "00004/2025-07/fixed", 19, buf, n, err, sizeof err), 0);
+    return qt;
+}
+
+static void test_default_unchanged(void **state) {
+    (void)state;
+    quota_table_t *qt = table(0);
+    for (int fmt = QUOTA_FORMAT_TABLE; fmt <= QUOTA_FORMAT_JSON; fmt++) {
+        char *out = print(qt, (enum quota_format)fmt);
+        assert_null(strstr(out, "operator"));
+        assert_null(strstr(out, "VNPT"));
+        free(out);
+    }
+    quota_table_free(qt);
+}
+
+static void test_by_operator(void **state) {
+    (void)state;
+    quota_table_t *qt = table(1);
+    char *out = print(qt, QUOTA_FORMAT_CSV);
+    /* Header: the usual columns, then operator,operator_count. */
+    assert_true(strncmp(out, "code,name,level,network,count,target,", strlen("code,name,level,network,count,target,")) == 0);
+    assert_non_null(strstr(out, ",parent,updated_ms,operator,operator_count\n"));
+    /* 00004 (0, the most behind) first with an empty operator, then a row per operator of 00001. */
+    const char *want[] = {"00004,", ",,0\n", "00001,", ",VNPT,7\n", ",Viettel,4\n", ",other,1\n"};
+    const char *p = out;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *q = strstr(p, want[i]);
+        if (!q) fail_msg("CSV lacks '%s' after offset %zu:\n%s", want[i], (size_t)(p - out), out);
+        p = q + strlen(want[i]);
+    }
+    size_t lines = 0;
+    for (p = out; *p; p++) lines += *p == '\n';
+    assert_int_equal(lines, 1 + 1 + 3);
+    free(out);
+
+    out = print(qt, QUOTA_FORMAT_JSON);
+    assert_non_null(strstr(out, "\"operators\":{\"VNPT\":7,\"Viettel\":4,\"other\":1}}"));
+    assert_non_null(strstr(out, "\"operators\":{}}"));
+    free(out);
+
+    out = print(qt, QUOTA_FORMAT_TABLE);
+    assert_non_null(strstr(out, "VNPT"));
+    assert_non_null(strstr(out, "7  58.3%"));
+    free(out);
+    quota_table_free(qt);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_unchanged),
+        cmocka_unit_test(test_by_operator),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
