@@ -13,7 +13,8 @@
 # Figures are printed whether or not a target is met; the exit status is 0
 # unless something broke.
 #
-# usage: bench/collector.sh BUILD    (ISPEED_BENCH_SAMPLES=N to change 1,000,000)
+# usage: bench/collector.sh BUILD    (ISPEED_BENCH_SAMPLES=N to change 1,000,000;
+#        ISPEED_BENCH_COLLECTOR_ARGS="--verify-threads 1" adds collector options)
 #
 # Sizing: the embedded Kafka keeps ~5 MiB per partition, ~29,000 of our
 # samples. Samples are keyed by province, so each province must have its own
@@ -50,7 +51,7 @@ KCAT_S=$(secs "$t" "$(now)")
 
 HTTP=127.0.0.1:$(free_port)
 t0=$(now)
-start_collector collector.err --units "$UNITS" --http "$HTTP"
+start_collector collector.err --units "$UNITS" --http "$HTTP" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
 CPID=${PIDS[-1]}
 # until_caught_up T0 LOG: waits, and sets JOIN_S (start to the first sample
 # consumed: enrollments, checkpoints, group join) and DONE_S (start to caught up).
@@ -78,7 +79,7 @@ RSS=$(rss_peak_mib "$CPID")
 # Restore: SIGKILL, restart in the same group, time to caught up.
 kill -KILL "$CPID"; wait "$CPID" 2>/dev/null || true
 t1=$(now)
-start_collector collector2.err --units "$UNITS" --http "$HTTP"
+start_collector collector2.err --units "$UNITS" --http "$HTTP" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
 CPID2=${PIDS[-1]}
 until_caught_up "$t1" collector2.err
 RESTORE_S=$DONE_S JOIN2_S=$JOIN_S

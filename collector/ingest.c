@@ -107,12 +107,21 @@ static struct province_state *province_get(ingest_t *ing, const registry_unit *p
 enum ingest_result ingest_sample(ingest_t *ing, int32_t partition, const void *key, size_t keylen,
                                  const void *value, size_t len, int64_t arrival_ms, int64_t now_ms,
                                  enum reject_reason *reason, char *detail, size_t detailsz) {
+    return ingest_sample_ex(ing, partition, key, keylen, value, len, NULL, arrival_ms, now_ms, reason, detail,
+                            detailsz);
+}
+
+enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void *key, size_t keylen,
+                                    const void *value, size_t len, const sig_hint *hint, int64_t arrival_ms,
+                                    int64_t now_ms, enum reject_reason *reason, char *detail, size_t detailsz) {
     validated v;
     enum ingest_result res;
-    *reason = validate_sample(&ing->vctx, key, keylen, value, len, now_ms, &v, detail, detailsz);
+    *reason = validate_sample_ex(&ing->vctx, key, keylen, value, len, hint, now_ms, &v, detail, detailsz);
     if (*reason == REJECT_UNKNOWN_AGENT && ing->refresh) {
+        /* The hint stays usable: validate compares its key with the one the
+         * refreshed table holds. */
         ing->refresh(ing->refresh_ctx);
-        *reason = validate_sample(&ing->vctx, key, keylen, value, len, now_ms, &v, detail, detailsz);
+        *reason = validate_sample_ex(&ing->vctx, key, keylen, value, len, hint, now_ms, &v, detail, detailsz);
     }
     if (*reason != REJECT_NONE) return INGEST_REJECTED;
     /* A producer clock ahead of ours must not make a sample late. */

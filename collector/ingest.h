@@ -47,6 +47,10 @@ void ingest_set_refresh(ingest_t *ing, void (*refresh)(void *ctx), void *ctx);
 enum ingest_result ingest_sample(ingest_t *ing, int32_t partition, const void *key, size_t keylen,
                                  const void *value, size_t len, int64_t arrival_ms, int64_t now_ms,
                                  enum reject_reason *reason, char *detail, size_t detailsz);
+/* ingest_sample with validate_sample_ex's hint (NULL: same as ingest_sample). */
+enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void *key, size_t keylen,
+                                    const void *value, size_t len, const sig_hint *hint, int64_t arrival_ms,
+                                    int64_t now_ms, enum reject_reason *reason, char *detail, size_t detailsz);
 
 /* Forgets every province last fed from partition (counters, sequence marks,
  * daily caps): the partition went to another collector, which rebuilds it.

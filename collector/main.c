@@ -30,6 +30,7 @@
 #include "quota.h"
 #include "registry.h"
 #include "sign.h"
+#include "sigpool.h"
 #include "strmap.h"
 #include "vntime.h"
 
@@ -62,6 +63,7 @@ struct collector {
     int ckpt_interval_ms;
     int digest_hour; /* -1: no daily digest */
     const char *targets_path;
+    unsigned verify_threads; /* 1: signatures are verified on the loop's thread */
 
     /* state */
     struct event_base *base;
@@ -71,6 +73,8 @@ struct collector {
     metrics_t *m;
     quota_table_t *qt;
     ingest_t *ing;
+    sigpool_t *sigpool;
+    struct batch *batch; /* records polled and not yet handled (on_consumer) */
     publish_t *pb;
     feed_t *agents_feed;
     feed_t *alerts_feed; /* read only while not alerting: see update_caught_up */
@@ -106,6 +110,22 @@ struct blob {
     size_t len;
     uint8_t data[];
 };
+
+/* One loop turn's records, polled first so that their signatures are
+ * verified together on the sigpool's threads, then handled one by one in the
+ * order they came. hint[i] and env[i] belong to msg[i]; job[k] and res[k] to
+ * msg[at[k]]. */
+struct batch {
+    int n;
+    rd_kafka_message_t *msg[BATCH_MAX];
+    Ispeed__V1__SignedSample *env[BATCH_MAX];
+    sig_hint hint[BATCH_MAX];
+    sigpool_job job[BATCH_MAX];
+    int res[BATCH_MAX];
+    int at[BATCH_MAX];
+};
+
+static void batch_handle(struct collector *c);
 
 static int owned_province(const registry_unit *prov, void *ctx);
 static int32_t province_partition(const registry_unit *prov, void *ctx);
@@ -445,6 +465,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                          void *opaque) {
     struct collector *c = opaque;
     int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    /* Records polled in this loop turn before the rebalance came are still
+     * ours: counted now, they are in the revoke's checkpoints. */
+    batch_handle(c);
     rd_kafka_error_t *error = NULL;
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
 
@@ -537,7 +560,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 
 /* ---- samples ---- */
 
-static void handle_sample(struct collector *c, const rd_kafka_message_t *msg) {
+static void handle_sample(struct collector *c, const rd_kafka_message_t *msg, const sig_hint *hint) {
     char detail[256];
     enum reject_reason reason = REJECT_NONE;
     rd_kafka_timestamp_type_t tstype;
@@ -546,8 +569,8 @@ static void handle_sample(struct collector *c, const rd_kafka_message_t *msg) {
     if (pt) pt->next = msg->offset + 1;
     metrics_inc(c->m, M_SAMPLES_CONSUMED);
 
-    enum ingest_result r = ingest_sample(c->ing, msg->partition, msg->key, msg->key_len, msg->payload, msg->len,
-                                         ts, now_ms(c), &reason, detail, sizeof detail);
+    enum ingest_result r = ingest_sample_ex(c->ing, msg->partition, msg->key, msg->key_len, msg->payload, msg->len,
+                                            hint, ts, now_ms(c), &reason, detail, sizeof detail);
     switch (r) {
     case INGEST_COUNTED: metrics_inc(c->m, M_SAMPLES_COUNTED); break;
     case INGEST_LATE: metrics_inc(c->m, M_SAMPLES_LATE); break;
@@ -583,20 +606,42 @@ static void handle_sample(struct collector *c, const rd_kafka_message_t *msg) {
                   msg->partition, (long long)msg->offset);
 }
 
-/* librdkafka writes a byte to c->wake[1] when the consumer queue goes from
- * empty to non-empty (rd_kafka_queue_io_event_enable): the loop sleeps until
- * there is work, with no polling latency. A wake-up only comes after the
- * queue was empty, so each turn either drains it or re-activates itself. */
-static void on_consumer(evutil_socket_t fd, short what, void *arg) {
-    (void)what;
-    struct collector *c = arg;
-    char buf[256];
-    while (fd >= 0 && read(fd, buf, sizeof buf) > 0) {
+/* Decodes each sample's envelope and verifies the signatures of those whose
+ * agent is enrolled, all in one sigpool batch. Nothing is decided here: the
+ * outcome is a hint that validate uses only if the agent's key is unchanged
+ * when the sample's turn comes; unknown or undecodable ones are left to it. */
+static void batch_verify(struct collector *c) {
+    struct batch *b = c->batch;
+    int nj = 0;
+    for (int i = 0; i < b->n; i++) {
+        const rd_kafka_message_t *msg = b->msg[i];
+        Ispeed__V1__SignedSample *ss = NULL;
+        const agent_info *ai;
+        memset(&b->hint[i], 0, sizeof b->hint[i]);
+        b->env[i] = NULL;
+        if (msg->err || !msg->payload) continue;
+        if (!(ss = ispeed__v1__signed_sample__unpack(NULL, msg->len, msg->payload))) continue;
+        b->env[i] = ss;
+        b->hint[i].envelope = ss;
+        if (!(ai = agents_find(c->agents, ss->agent_id))) continue;
+        /* A copy of the key: the table may change before the sample's turn. */
+        memcpy(b->hint[i].public_key, ai->public_key, SIGN_PUBLIC_BYTES);
+        b->job[nj] = (sigpool_job){b->hint[i].public_key, ss->sample.data, ss->sample.len, ss->signature.data,
+                                   ss->signature.len};
+        b->at[nj++] = i;
     }
-    int n;
-    for (n = 0; n < BATCH_MAX; n++) {
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, 0);
-        if (!msg) break;
+    sigpool_verify(c->sigpool, b->job, (size_t)nj, b->res);
+    for (int k = 0; k < nj; k++) b->hint[b->at[k]].sig = b->res[k] == 0 ? SIG_GOOD : SIG_BAD;
+}
+
+/* Handles the polled records in order, exactly as if each had been handled
+ * when it was polled, and empties the batch. */
+static void batch_handle(struct collector *c) {
+    struct batch *b = c->batch;
+    if (b->n == 0) return;
+    batch_verify(c);
+    for (int i = 0; i < b->n; i++) {
+        rd_kafka_message_t *msg = b->msg[i];
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             struct part *pt = part_get(c, msg->partition);
             if (pt && pt->assigned && pt->next < 0 && msg->offset >= 0) pt->next = msg->offset; /* empty so far */
@@ -613,10 +658,33 @@ static void on_consumer(evutil_socket_t fd, short what, void *arg) {
                 event_base_loopbreak(c->base);
             }
         } else {
-            handle_sample(c, msg);
+            handle_sample(c, msg, &b->hint[i]);
         }
+        if (b->env[i]) ispeed__v1__signed_sample__free_unpacked(b->env[i], NULL);
         rd_kafka_message_destroy(msg);
     }
+    b->n = 0;
+}
+
+/* librdkafka writes a byte to c->wake[1] when the consumer queue goes from
+ * empty to non-empty (rd_kafka_queue_io_event_enable): the loop sleeps until
+ * there is work, with no polling latency. A wake-up only comes after the
+ * queue was empty, so each turn either drains it or schedules the next.
+ * A rebalance served inside a poll handles the records polled before it
+ * first (on_rebalance), so none is handled after its partition moved. */
+static void on_consumer(evutil_socket_t fd, short what, void *arg) {
+    (void)what;
+    struct collector *c = arg;
+    char buf[256];
+    while (fd >= 0 && read(fd, buf, sizeof buf) > 0) {
+    }
+    int n;
+    for (n = 0; n < BATCH_MAX; n++) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, 0);
+        if (!msg) break;
+        c->batch->msg[c->batch->n++] = msg;
+    }
+    batch_handle(c);
     /* More to read: continue from a zero timeout, not event_active. libevent
      * runs an event activated from its own callback in the same pass, so a
      * replay never let the loop poll: /metrics, timers (checkpoints) and
@@ -881,6 +949,7 @@ enum {
     OPT_DIGEST_HOUR,
     OPT_CONFIG,
     OPT_CONFIG_EXAMPLE,
+    OPT_VERIFY_THREADS,
 };
 
 #define CONFIG_PATH "/etc/ispeed/collector.conf"
@@ -906,9 +975,11 @@ static const struct {
     {"replay", OPT_REPLAY, 0, NULL, "collector", NULL, NULL,
      "count every sample in its month whenever it arrives (back-fill)"},
     {"checkpoint-interval", OPT_CHECKPOINT_INTERVAL, 1, "MS", "collector", "1000", NULL,
-     "write checkpoints and quota updates this often"},
+     "write the checkpoints of the partitions that moved this often"},
     {"eval-interval", OPT_EVAL_INTERVAL, 1, "S", "collector", "5", NULL,
      "seconds between pace evaluations of every unit"},
+    {"verify-threads", OPT_VERIFY_THREADS, 1, "N", "collector", NULL, NULL,
+     "threads verifying signatures, 1 = on the event loop's (default: online CPUs, at most 16)"},
     {"log-level", OPT_LOG_LEVEL, 1, "L", "collector", "info", NULL, "error, warn, info or debug"},
     {"now-ms", OPT_NOW_MS, 1, "MS", "collector", NULL, NULL,
      "fix the clock at this Unix time in ms, for tests (or env ISPEED_NOW_MS)"},
@@ -1166,6 +1237,11 @@ static int parse_args(struct collector *c, int argc, char **argv) {
             if (parse_long(optarg, 0, 23, &v) < 0) USAGE_ERR("--digest-hour must be an hour 0..23, not '%s'", optarg);
             c->digest_hour = (int)v;
             break;
+        case OPT_VERIFY_THREADS:
+            if (parse_long(optarg, 1, SIGPOOL_MAX_THREADS, &v) < 0)
+                USAGE_ERR("--verify-threads must be 1..%d, not '%s'", SIGPOOL_MAX_THREADS, optarg);
+            c->verify_threads = (unsigned)v;
+            break;
         case OPT_NOW_MS:
             if (parse_i64(optarg, &c->fixed_now) < 0) USAGE_ERR("--now-ms must be Unix time in ms, not '%s'", optarg);
             break;
@@ -1341,6 +1417,8 @@ static void collector_close(struct collector *c) {
     free(c->state_next);
     publish_free(c->pb, c->undelivered ? 0 : CLOSE_BUDGET_MS);
     ingest_free(c->ing);
+    sigpool_free(c->sigpool);
+    free(c->batch);
     quota_table_free(c->qt);
     agents_free(c->agents);
     merges_free(c->merges);
@@ -1349,6 +1427,15 @@ static void collector_close(struct collector *c) {
     kafka_props_clear(&c->props);
     free(c->parts);
     if (c->base) event_base_free(c->base);
+}
+
+/* Signature checks are what bounds a single loop thread, so by default every
+ * core takes a share. Capped at 16: the rest of the loop (decode, count,
+ * produce) stays on one thread, and threads it cannot feed only wait. */
+static unsigned default_verify_threads(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) return 1;
+    return n > 16 ? 16 : (unsigned)n;
 }
 
 int main(int argc, char **argv) {
@@ -1369,6 +1456,7 @@ int main(int argc, char **argv) {
     c.last_digest_day = -1;
     quota_config_default(&c.qcfg);
     ingest_config_default(&c.icfg);
+    c.verify_threads = default_verify_threads();
 
     /* The configuration file's keys become options before the command
      * line's, so one parser reads both and the command line wins. */
@@ -1401,7 +1489,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }
-    if (!(c.base = event_base_new()) || !(c.m = metrics_new()) || !(c.agents = agents_new())) {
+    if (!(c.base = event_base_new()) || !(c.m = metrics_new()) || !(c.agents = agents_new()) ||
+        !(c.batch = calloc(1, sizeof *c.batch))) {
         fprintf(stderr, "ispeed-collector: out of memory\n");
         goto out;
     }
@@ -1410,6 +1499,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }
+    if (!(c.sigpool = sigpool_new(c.verify_threads, err, sizeof err))) {
+        fprintf(stderr, "ispeed-collector: %s\n", err);
+        goto out;
+    }
+    log_info(COMP, "signature verification threads=%u", sigpool_threads(c.sigpool));
     if (c.targets_path && load_targets(c.qt, c.reg, c.targets_path, err, sizeof err) < 0) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;

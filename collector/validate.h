@@ -56,6 +56,32 @@ typedef struct validated {
 /* REJECT_NONE and *out filled, or the reason with one line in detail. */
 enum reject_reason validate_sample(const validate_ctx *v, const void *key, size_t keylen, const void *value,
                                    size_t len, int64_t now_ms, validated *out, char *detail, size_t detailsz);
+
+/* What the caller already learnt about a record before validating it, so
+ * that work done ahead (on other threads, for a whole batch: sigpool.c) is
+ * not done twice. */
+enum sig_state {
+    SIG_UNCHECKED = 0, /* no signature check done: validate verifies */
+    SIG_GOOD,          /* sign_verify(public_key, ...) returned 0 */
+    SIG_BAD,           /* sign_verify(public_key, ...) returned -1 */
+};
+typedef struct sig_hint {
+    /* The record's value decoded as a SignedSample (borrowed, not freed), or
+     * NULL: validate decodes it. Must be the decoding of the same value. */
+    const Ispeed__V1__SignedSample *envelope;
+    enum sig_state sig;
+    /* The key the signature was checked against. The outcome is used only if
+     * it is still the enrolled key of the agent when the sample is validated
+     * (the agents table may have been refreshed in between); otherwise the
+     * signature is verified again. */
+    uint8_t public_key[SIGN_PUBLIC_BYTES];
+} sig_hint;
+
+/* validate_sample with an optional hint (NULL: same as validate_sample). The
+ * outcome is the same as without the hint. */
+enum reject_reason validate_sample_ex(const validate_ctx *v, const void *key, size_t keylen, const void *value,
+                                      size_t len, const sig_hint *hint, int64_t now_ms, validated *out,
+                                      char *detail, size_t detailsz);
 void validated_clear(validated *out);
 
 #endif
