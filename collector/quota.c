@@ -3,6 +3,7 @@
  * increments and no lookups beyond the month. */
 #include "quota.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,19 +12,28 @@
 #include <string.h>
 
 #include "sketch.h"
+#include "strmap.h"
 #include "vntime.h"
 
 #define DAY_MS 86400000LL
 
-/* Operator counts of one counter: ~420 bytes, allocated on its first counted
+/* Operator counts of one counter: 60 bytes, allocated on its first counted
  * sample, so the nunits x 2 cells of a month that see nothing cost only the
- * pointer. Slots are taken in arrival order and never given back: a restart
- * restores them from the checkpoint, so the replay names the same ones. */
+ * pointer. Names are indices into the table's interned names (a country
+ * has a few dozen operators; 21,600 counters each holding eight 33-byte
+ * names took 9 MiB). Slots are taken in arrival order and never given
+ * back: a restart restores them from the checkpoint, so the replay names
+ * the same ones. 32-bit counts: a unit's month is far below 2^32 samples. */
 struct opcounts {
-    uint64_t other, unknown;
-    size_t n;
-    quota_operator_count named[QUOTA_OPERATORS_NAMED];
+    uint8_t n;
+    uint16_t name[QUOTA_OPERATORS_NAMED];
+    uint32_t count[QUOTA_OPERATORS_NAMED];
+    uint32_t other, unknown;
 };
+
+/* Distinct operator names a collector keeps; past it a new name counts as
+ * "other" (free text from volunteers must not grow memory without end). */
+#define OPNAMES_MAX 4096
 
 struct cell {
     uint64_t count, late, count_5g;
@@ -61,6 +71,10 @@ struct quota_table {
     quota_alert_fn alert_fn;
     void *alert_ctx;
     uint32_t *unit_target; /* nunits * 2, 0 = unset; NULL until one is set */
+    /* Interned operator names: the spelling first seen, by lower-case key. */
+    char (*opnames)[QUOTA_OPERATOR_NAME_MAX + 1];
+    size_t nopnames, capopnames;
+    strmap_t *opindex; /* lower-case name -> index + 1 */
 };
 
 /* The usual spelling of Vietnam's ISPs, so "VIETTEL" and "viettel " are
@@ -128,29 +142,53 @@ void quota_operator_normalise(const char *in, char out[QUOTA_OPERATOR_NAME_MAX +
         }
 }
 
+/* The index of a normalised name, interned on first sight; -1 when the table
+ * is full or out of memory (the caller counts it as "other"). */
+static int opname_index(quota_table_t *qt, const char *name) {
+    char key[QUOTA_OPERATOR_NAME_MAX + 1];
+    size_t i;
+    for (i = 0; name[i] && i < QUOTA_OPERATOR_NAME_MAX; i++) key[i] = (char)tolower((unsigned char)name[i]);
+    key[i] = '\0';
+    uintptr_t id = (uintptr_t)strmap_get(qt->opindex, key);
+    if (id) return (int)(id - 1);
+    if (qt->nopnames == OPNAMES_MAX) return -1;
+    if (qt->nopnames == qt->capopnames) {
+        size_t cap = qt->capopnames ? qt->capopnames * 2 : 16;
+        void *nn = realloc(qt->opnames, cap * sizeof qt->opnames[0]);
+        if (!nn) return -1;
+        qt->opnames = nn;
+        qt->capopnames = cap;
+    }
+    if (strmap_put(qt->opindex, key, (void *)(uintptr_t)(qt->nopnames + 1), NULL) < 0) return -1;
+    snprintf(qt->opnames[qt->nopnames], sizeof qt->opnames[0], "%s", name);
+    return (int)qt->nopnames++;
+}
+
+static uint32_t add_u32(uint32_t a, uint64_t b) { return b > UINT32_MAX - a ? UINT32_MAX : (uint32_t)(a + b); }
+
 /* Adds n to the bucket of the normalised name: its named slot, a free slot,
  * or "other" once all QUOTA_OPERATORS_NAMED are taken. */
-static void ops_add(struct opcounts *ops, const char *name, uint64_t n) {
+static void ops_add(quota_table_t *qt, struct opcounts *ops, const char *name, uint64_t n) {
     if (strcmp(name, QUOTA_OPERATOR_UNKNOWN) == 0) {
-        ops->unknown += n;
+        ops->unknown = add_u32(ops->unknown, n);
         return;
     }
-    if (strcmp(name, QUOTA_OPERATOR_OTHER) == 0) {
-        ops->other += n;
+    int id = strcmp(name, QUOTA_OPERATOR_OTHER) == 0 ? -1 : opname_index(qt, name);
+    if (id < 0) {
+        ops->other = add_u32(ops->other, n);
         return;
     }
     for (size_t i = 0; i < ops->n; i++)
-        if (strcasecmp(ops->named[i].name, name) == 0) {
-            ops->named[i].count += n;
+        if (ops->name[i] == (uint16_t)id) {
+            ops->count[i] = add_u32(ops->count[i], n);
             return;
         }
     if (ops->n == QUOTA_OPERATORS_NAMED) {
-        ops->other += n;
+        ops->other = add_u32(ops->other, n);
         return;
     }
-    quota_operator_count *e = &ops->named[ops->n++];
-    snprintf(e->name, sizeof e->name, "%s", name);
-    e->count = n;
+    ops->name[ops->n] = (uint16_t)id;
+    ops->count[ops->n++] = add_u32(0, n);
 }
 
 static int by_count_then_name(const void *a, const void *b) {
@@ -160,11 +198,14 @@ static int by_count_then_name(const void *a, const void *b) {
 }
 
 /* The published order: named by count, then "other", "unknown"; zeros out. */
-static size_t ops_list(const struct opcounts *ops, quota_operator_count *out) {
+static size_t ops_list(const quota_table_t *qt, const struct opcounts *ops, quota_operator_count *out) {
     size_t n = 0;
     if (!ops) return 0;
     for (size_t i = 0; i < ops->n; i++)
-        if (ops->named[i].count) out[n++] = ops->named[i];
+        if (ops->count[i]) {
+            snprintf(out[n].name, sizeof out[n].name, "%s", qt->opnames[ops->name[i]]);
+            out[n++].count = ops->count[i];
+        }
     if (n > 1) qsort(out, n, sizeof *out, by_count_then_name);
     if (ops->other) {
         snprintf(out[n].name, sizeof out[n].name, "%s", QUOTA_OPERATOR_OTHER);
@@ -222,6 +263,7 @@ quota_table_t *quota_table_new(const registry_t *reg, const quota_config *cfg, c
     qt->reg = reg;
     qt->cfg = *cfg;
     qt->nunits = registry_size(reg);
+    if (!(qt->opindex = strmap_new())) goto oom;
     qt->prov_units = calloc(qt->nunits, sizeof *qt->prov_units);
     qt->prov_len = calloc(qt->nunits, sizeof *qt->prov_len);
     if (!qt->prov_units || !qt->prov_len) goto oom;
@@ -254,6 +296,8 @@ void quota_table_free(quota_table_t *qt) {
         free(qt->months[i]);
     }
     free(qt->unit_target);
+    free(qt->opnames);
+    strmap_free(qt->opindex, NULL);
     free(qt->months);
     free(qt->dirty);
     if (qt->prov_units)
@@ -342,7 +386,7 @@ static void fill_status(const quota_table_t *qt, const struct month *m, size_t c
         st->median_upload_bps = (uint64_t)sketch_median(c->sk, SKETCH_UPLOAD);
         st->median_latency_ms = sketch_median(c->sk, SKETCH_LATENCY);
     }
-    if (with_ops) st->n_operators = ops_list(c->ops, st->operators);
+    if (with_ops) st->n_operators = ops_list(qt, c->ops, st->operators);
 }
 
 /* Alerts when the state differs from the last one alerted. Only called for
@@ -380,7 +424,7 @@ int quota_add(quota_table_t *qt, const registry_unit *commune, const char *month
             if (!c->ops && !(c->ops = calloc(1, sizeof *c->ops))) return -1;
             c->count++;
             if (is_5g) c->count_5g++;
-            ops_add(c->ops, opname, 1);
+            ops_add(qt, c->ops, opname, 1);
         }
         if (mark_dirty(qt, m, ci) < 0) return -1;
         if (live) evaluate_cell(qt, m, ci, now_ms);
@@ -526,7 +570,7 @@ void quota_foreach_province(quota_table_t *qt, const registry_unit *province, qu
                 if (!c->count && !c->late && !c->alerted && !c->sk) continue;
                 quota_cell_state st = {c->count, c->late, c->count_5g, (enum quota_state)c->alerted, buf, 0, ops, 0};
                 if (c->sk) st.sketch_len = sketch_encode(c->sk, buf);
-                st.n_operators = ops_list(c->ops, ops);
+                st.n_operators = ops_list(qt, c->ops, ops);
                 if (fn(registry_unit_at(qt->reg, ci / 2), m->name, n ? QUOTA_MOBILE : QUOTA_FIXED, &st, ctx)) return;
             }
     }
@@ -552,7 +596,7 @@ int quota_restore(quota_table_t *qt, const registry_unit *unit, const char *mont
                 return -1;
             }
             opsum += st->operators[i].count;
-            ops_add(ops, name, st->operators[i].count);
+            ops_add(qt, ops, name, st->operators[i].count);
         }
         /* Samples counted before operators were (an older checkpoint). */
         ops->unknown += st->count - opsum;
