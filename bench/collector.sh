@@ -4,6 +4,8 @@
 #   - kcat reading the samples topic to its end: the raw consume limit;
 #   - ispeed-collector from start to every sample counted (caught up), its
 #     rate against kcat's (target ratio >= 0.8) and its peak RSS (<= 64 MiB);
+#     and against the floor every sample's Ed25519 verification sets: one
+#     core's rate (ispeed-verify-rate) times the cores;
 #   - the delay from a sample's produce to the QuotaStatus counting it, p50
 #     and p99 (target p99 <= 1 s), with ispeed-delay-probe;
 #   - the restore time after SIGKILL with that history: restart to caught up
@@ -48,6 +50,12 @@ t=$(now)
 held=$(kcat -b "$BOOTSTRAP" -C -t ispeed.samples -o beginning -e -q -f '%o\n' | wc -l)
 KCAT_S=$(secs "$t" "$(now)")
 [ "$held" = "$N" ] || fail "ispeed.samples holds $held of $N samples: the embedded Kafka dropped some"
+
+# The floor: every sample's Ed25519 signature must verify before it counts,
+# and one core verifies VERIFY_RATE a second (the collector's own code), so
+# the collector cannot pass cores x that rate whatever else it does.
+VERIFY_RATE=$("$BUILD/tools/loadgen/ispeed-verify-rate" 2 | sed 's/.*verify_per_s=\([0-9]*\).*/\1/')
+CORES=$(nproc)
 
 HTTP=127.0.0.1:$(free_port)
 t0=$(now)
@@ -103,7 +111,7 @@ for prov in $(awk -F, '$2 == "province" { print $1 }' "$UNITS"); do
 done
 
 awk -v n="$N" -v load="$LOAD_S" -v kc="$KCAT_S" -v co="$COLL_S" -v rss="$RSS" -v rs="$RESTORE_S" -v rss2="$RSS2" \
-    -v probe="$(cat "$WORK/probe.out" 2>/dev/null)" -v exact="$exact" -v j1="$JOIN1_S" -v j2="$JOIN2_S" -v gw="$GROUP_WAIT_S" 'BEGIN {
+    -v probe="$(cat "$WORK/probe.out" 2>/dev/null)" -v exact="$exact" -v j1="$JOIN1_S" -v j2="$JOIN2_S" -v gw="$GROUP_WAIT_S" -v vr="$VERIFY_RATE" -v cores="$CORES" 'BEGIN {
   kr = n / kc; cr = n / co; ratio = cr / kr
   split(probe, f, " "); for (i in f) { split(f[i], kv, "="); p[kv[1]] = kv[2] }
   printf "samples                  %d (loaded in %.1f s)\n", n, load
@@ -114,6 +122,8 @@ awk -v n="$N" -v load="$LOAD_S" -v kc="$KCAT_S" -v co="$COLL_S" -v rss="$RSS" -v
   else
     printf "  of which                no split: /metrics did not answer while the collector replayed\n"
   printf "ratio                    %.2f   (target >= 0.8) %s\n", ratio, (ratio >= 0.8 ? "ok" : "MISSED")
+  printf "  Ed25519 floor           one core verifies %d/s; %d cores at most %d samples/s, a ratio of %.2f at best\n", vr, cores, vr * cores, vr * cores / kr
+  printf "  collector / floor       %.2f\n", cr / (vr * cores)
   printf "peak RSS                 %.1f MiB (target <= 64) %s; after restore %.1f MiB\n", rss, (rss <= 64 ? "ok" : "MISSED"), rss2
   printf "restart after SIGKILL    %.2f s to caught up; counts exact: %s\n", rs, exact
   printf "  of which                %.2f s the broker waiting for the killed member'"'"'s session to time out\n", gw

@@ -40,6 +40,8 @@
 #define AGENT_CATCHUP_MS 5000 /* how long a sample of an unknown agent may wait for its enrollment */
 #define CLOSE_BUDGET_MS 5000  /* each step of the shutdown (consumer close, output flush) waits at most this */
 #define STATE_CATCHUP_MS 10000 /* reading <prefix>collector.state to its end on an assignment */
+#define CKPT_TICK_MS 100       /* the periodic checkpoint pass runs this often... */
+#define CKPT_BUDGET_MS 10      /* ...and stops after the checkpoint that passes this */
 #define QUOTA_GAP_MS 1000      /* at most one QuotaStatus per unit, month and class per second (SPEC) */
 #define QUOTA_SLICE 2000       /* QuotaStatus per poll (100 ms): a replay's burst drains at 20,000/s */
 
@@ -51,6 +53,8 @@ struct part {
     uint8_t kept;     /* revoked by an eager rebalance, state kept until the next assignment */
     int64_t next;     /* next offset to read, -1 before the first record */
     int64_t ckpt;     /* offset of the last checkpoint written or restored, -1 none */
+    int64_t ckpt_ms;  /* monotonic ms of the last checkpoint written, 0 none */
+    uint8_t ckpt_alert; /* an alert changed a state since: checkpoint even if no offset moved */
 };
 
 struct collector {
@@ -103,8 +107,7 @@ struct collector {
     int32_t state_nparts;
     struct event *ev_ckpt;
     int64_t last_ckpt_ms;    /* -1: none yet */
-    int64_t ckpt_not_before; /* pacing: no periodic checkpoints before this (monotonic ms) */
-    size_t alerts_since_ckpt;
+    int32_t ckpt_cursor;     /* where the next periodic pass starts (round robin) */
     int64_t last_digest_day; /* Vietnamese day of the last digest sent */
 };
 
@@ -152,7 +155,7 @@ static struct part *part_get(struct collector *c, int32_t p) {
         int32_t n = p + 1 > 2 * c->nparts ? p + 1 : 2 * c->nparts;
         struct part *np = realloc(c->parts, (size_t)n * sizeof *np);
         if (!np) return NULL;
-        for (int32_t i = c->nparts; i < n; i++) np[i] = (struct part){0, 0, 0, -1, -1};
+        for (int32_t i = c->nparts; i < n; i++) np[i] = (struct part){0, 0, 0, -1, -1, 0, 0};
         c->parts = np;
         c->nparts = n;
     }
@@ -393,6 +396,8 @@ static int write_checkpoint(struct collector *c, int32_t p) {
               (long long)(vntime_now_ms() - t0));
     free(buf);
     pt->ckpt = pt->next;
+    pt->ckpt_ms = mono_ms();
+    pt->ckpt_alert = 0;
     c->last_ckpt_ms = vntime_now_ms();
     return 0;
 }
@@ -402,13 +407,32 @@ static int write_checkpoint(struct collector *c, int32_t p) {
  * and a restart publishes nothing before it has caught up, so it re-publishes
  * the same keys with counts grown back to (and past) what was shown. */
 static void write_checkpoints(struct collector *c, int force) {
-    int any_alert = c->alerts_since_ckpt > 0;
     for (int32_t p = 0; p < c->nparts; p++) {
         struct part *pt = &c->parts[p];
         if (!pt->assigned) continue;
-        if (force || any_alert || pt->next != pt->ckpt) write_checkpoint(c, p);
+        if (force || pt->ckpt_alert || pt->next != pt->ckpt) write_checkpoint(c, p);
     }
-    c->alerts_since_ckpt = 0;
+}
+
+/* The periodic pass, every CKPT_TICK_MS: the partitions that moved (or saw an
+ * alert) and were last written at least --checkpoint-interval ago, round
+ * robin, until CKPT_BUDGET_MS are spent. A checkpoint holds a province's
+ * whole state and takes milliseconds at a month's volume: writing all that
+ * moved in one go stalled the loop for seconds (the delay probes' p99),
+ * and every second during a replay took most of the loop. */
+static void write_checkpoints_due(struct collector *c) {
+    int64_t t0 = mono_ms();
+    for (int32_t k = 0; k < c->nparts; k++) {
+        int32_t p = (c->ckpt_cursor + k) % c->nparts;
+        struct part *pt = &c->parts[p];
+        if (!pt->assigned || (!pt->ckpt_alert && pt->next == pt->ckpt)) continue;
+        if (pt->ckpt_ms && t0 - pt->ckpt_ms < c->ckpt_interval_ms) continue;
+        write_checkpoint(c, p);
+        if (mono_ms() - t0 >= CKPT_BUDGET_MS) {
+            c->ckpt_cursor = (p + 1) % c->nparts;
+            return;
+        }
+    }
 }
 
 /* Replaces what we hold for partition p with its latest checkpoint; returns
@@ -471,7 +495,7 @@ static int32_t topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_m
 static void drop_partition(struct collector *c, int32_t p) {
     size_t n = ingest_drop_partition(c->ing, p);
     struct part *pt = part_get(c, p);
-    if (pt) *pt = (struct part){0, 0, 0, -1, -1};
+    if (pt) *pt = (struct part){0, 0, 0, -1, -1, 0, 0};
     log_info(COMP, "partition dropped partition=%d provinces=%zu", p, n);
 }
 
@@ -760,7 +784,13 @@ static void on_alert(const quota_alert *a, void *ctx) {
              quota_state_name(a->from), quota_state_name(st->state), (unsigned long long)st->count, st->expected,
              st->target);
     if (publish_alert(c->pb, a, err, sizeof err) < 0) log_error(COMP, "%s", err);
-    c->alerts_since_ckpt++;
+    /* The restart must not repeat it: the counter's partition checkpoints
+     * at its next turn even if no offset moved. */
+    struct part *pt = part_get(c, province_partition(a->status.unit->province, c));
+    if (pt)
+        pt->ckpt_alert = 1;
+    else /* partition not known yet: every one we own */
+        for (int32_t p = 0; p < c->nparts; p++) c->parts[p].ckpt_alert |= c->parts[p].assigned;
 }
 
 /* ---- daily digest ---- */
@@ -907,23 +937,10 @@ static void on_poll(evutil_socket_t fd, short what, void *arg) {
     metrics_gauge(c->m, G_CONSUMER_LAG, (double)lag);
 }
 
-/* A checkpoint holds a province's whole state (de-duplication marks, daily
- * caps, counters): a busy one takes milliseconds to encode and compress. At
- * a month's volume, writing every partition that moved every second took
- * most of the loop during a replay. So the periodic pass keeps to a tenth of
- * the time: after a pass of T ms the next waits at least 9 T. Revokes and
- * shutdown still write at once. */
 static void on_checkpoint(evutil_socket_t fd, short what, void *arg) {
-    struct collector *c = arg;
     (void)fd;
     (void)what;
-    int64_t t0 = mono_ms();
-    if (t0 < c->ckpt_not_before) return;
-    write_checkpoints(c, 0);
-    int64_t took = mono_ms() - t0;
-    c->ckpt_not_before = t0 + 10 * took;
-    if (took > c->ckpt_interval_ms / 10)
-        log_debug(COMP, "checkpoints took ms=%lld, next pass in ms=%lld", (long long)took, (long long)(9 * took));
+    write_checkpoints_due(arg);
 }
 
 static void on_eval(evutil_socket_t fd, short what, void *arg) {
@@ -1599,7 +1616,7 @@ int main(int argc, char **argv) {
             log_info(COMP, "checkpoints read keys=%zu ms=%lld", strmap_size(c.ckpts), (long long)(vntime_now_ms() - t0));
     }
     c.ev_poll = add_timer(&c, 100, on_poll);
-    c.ev_ckpt = add_timer(&c, c.ckpt_interval_ms, on_checkpoint);
+    c.ev_ckpt = add_timer(&c, CKPT_TICK_MS, on_checkpoint);
     c.ev_eval = add_timer(&c, c.eval_interval_s * 1000, on_eval);
     c.ev_sigint = evsignal_new(c.base, SIGINT, on_signal, &c);
     c.ev_sigterm = evsignal_new(c.base, SIGTERM, on_signal, &c);
