@@ -23,10 +23,10 @@ struct enrollment {
 };
 
 struct entry {
-    agent_info info;    /* what agents_find returns once verified */
-    int state;          /* UNCHECKED, GOOD or BAD, of info */
-    struct enrollment *pending;
-    struct enrollment current; /* info's enrollment, for its verification */
+    agent_info info;              /* what agents_find returns once verified */
+    int state;                    /* UNCHECKED, GOOD or BAD */
+    struct enrollment *unchecked; /* the first enrollment, until verified */
+    struct enrollment *pending;   /* a later one, until verified */
 };
 
 enum { UNCHECKED = 0, GOOD = 1, BAD = 2 };
@@ -36,12 +36,18 @@ struct agents {
     size_t rejected;
 };
 
+static void enrollment_free(struct enrollment *en) {
+    if (!en) return;
+    free(en->commune);
+    free(en);
+}
+
 static void entry_free(void *p) {
     struct entry *e = p;
     if (!e) return;
-    free(e->current.commune);
-    if (e->pending) free(e->pending->commune);
-    free(e->pending);
+    free(e->info.commune);
+    enrollment_free(e->unchecked);
+    enrollment_free(e->pending);
     free(e);
 }
 
@@ -65,6 +71,23 @@ static int enrollment_verifies(const struct enrollment *en, const char *agent_id
     uint8_t msg[512];
     size_t mlen = sign_enrollment_message(en->public_key, agent_id, en->commune, msg, sizeof msg);
     return mlen > 0 && sign_verify(en->public_key, msg, mlen, en->signature, en->siglen) == 0;
+}
+
+/* Verifies en: a good one becomes the entry's key (the signature is not kept:
+ * 100 bytes an agent), a bad one is counted and dropped. Frees en. */
+static void settle(agents_t *ag, struct entry *e, struct enrollment *en, const char *agent_id) {
+    if (enrollment_verifies(en, agent_id)) {
+        free(e->info.commune);
+        e->info.commune = en->commune;
+        en->commune = NULL;
+        memcpy(e->info.public_key, en->public_key, SIGN_PUBLIC_BYTES);
+        e->state = GOOD;
+    } else {
+        log_warn("agents", "enrollment rejected agent=%s why=\"bad signature\"", agent_id);
+        ag->rejected++;
+        if (e->state == UNCHECKED) e->state = BAD;
+    }
+    enrollment_free(en);
 }
 
 int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value, size_t len, char *err,
@@ -120,18 +143,16 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
     struct entry *e = strmap_get(ag->byid, id);
     if (e) {
         /* Waits beside the current enrollment; a newer one replaces it. */
-        if (e->pending) free(e->pending->commune);
-        free(e->pending);
+        enrollment_free(e->pending);
         e->pending = rec;
     } else {
         if (!(e = calloc(1, sizeof *e))) {
             snprintf(err, errsz, "out of memory");
             goto fail;
         }
-        e->current = *rec;
-        free(rec);
+        e->unchecked = rec;
         if (strmap_put(ag->byid, id, e, NULL) < 0) {
-            entry_free(e);
+            entry_free(e); /* frees rec too */
             rec = NULL;
             snprintf(err, errsz, "out of memory");
             goto fail;
@@ -149,30 +170,16 @@ fail:
 const agent_info *agents_find(agents_t *ag, const char *agent_id) {
     struct entry *e = strmap_get(ag->byid, agent_id);
     if (!e) return NULL;
-    if (e->pending) {
-        struct enrollment *p = e->pending;
-        e->pending = NULL;
-        if (enrollment_verifies(p, agent_id)) {
-            free(e->current.commune);
-            e->current = *p;
-            e->state = GOOD;
-            e->info.commune = e->current.commune;
-            memcpy(e->info.public_key, e->current.public_key, SIGN_PUBLIC_BYTES);
-        } else {
-            log_warn("agents", "enrollment rejected agent=%s why=\"bad signature\"", agent_id);
-            ag->rejected++;
-            free(p->commune);
-        }
-        free(p);
+    /* The first enrollment first, then the later one, in topic order. */
+    if (e->unchecked) {
+        struct enrollment *en = e->unchecked;
+        e->unchecked = NULL;
+        settle(ag, e, en, agent_id);
     }
-    if (e->state == UNCHECKED) {
-        e->state = enrollment_verifies(&e->current, agent_id) ? GOOD : BAD;
-        if (e->state == BAD) {
-            log_warn("agents", "enrollment rejected agent=%s why=\"bad signature\"", agent_id);
-            ag->rejected++;
-        }
-        e->info.commune = e->current.commune;
-        memcpy(e->info.public_key, e->current.public_key, SIGN_PUBLIC_BYTES);
+    if (e->pending) {
+        struct enrollment *en = e->pending;
+        e->pending = NULL;
+        settle(ag, e, en, agent_id);
     }
     return e->state == GOOD ? &e->info : NULL;
 }

@@ -1321,7 +1321,7 @@ static int consumer_start(struct collector *c, char *err, size_t errsz) {
         /* Memory: by default librdkafka prefetches up to 64 MiB and fetches
          * up to 50 MiB a request; a few MiB keep the verifier busy (a sample
          * is ~300 bytes and takes ~50 us to verify). */
-        kafka_conf_set(conf, "queued.max.messages.kbytes", "4096", err, errsz) < 0 ||
+        kafka_conf_set(conf, "queued.max.messages.kbytes", "2048", err, errsz) < 0 ||
         kafka_conf_set(conf, "fetch.max.bytes", "4194304", err, errsz) < 0 ||
         /* Adding or removing a collector moves only the provinces that
          * change owner; the others keep counting through the rebalance. */
