@@ -1,8 +1,11 @@
 /* Per agent, one small array of (day, unit, count), newest last. An agent
  * tests from one commune, on a few dozen days within the pruning horizon,
- * so this is ~12 bytes per agent-day; a string map entry per
+ * so this is 6 bytes per agent-day; a string map entry per
  * "day|unit|agent" took ~100 (50 MiB for a month of 20,000 agents).
- * Unit codes are interned per table (a province has a few hundred). */
+ * Unit codes are interned per table (a province has a few hundred).
+ * 16 bits each: days since 1970 last until 2149 (samples before 2020 are
+ * refused by validation), a province has far fewer than 65,535 communes,
+ * and a count stops at 65,535 (the cap is 12 by default). */
 #include "dailycap.h"
 
 #include <stdio.h>
@@ -13,10 +16,12 @@
 #include "vntime.h"
 
 struct day_count {
-    int32_t day; /* Vietnamese day number: 2^31 days is far enough */
-    uint32_t unit;
-    uint32_t count;
+    uint16_t day;
+    uint16_t unit;
+    uint16_t count;
 };
+
+#define U16_MAX 0xffffu
 
 struct agent_days {
     uint32_t n, cap;
@@ -81,11 +86,11 @@ static int64_t unit_id(dailycap_t *dc, const char *unit) {
  * when out of memory. */
 static struct day_count *entry(dailycap_t *dc, const char *agent_id, const char *unit, int64_t day) {
     int64_t u = unit_id(dc, unit);
-    if (u < 0) return NULL;
+    if (u < 0 || u >= (int64_t)U16_MAX) return NULL;
     struct agent_days *ad = strmap_get(dc->agents, agent_id);
     /* Newest last, and samples arrive roughly in time order: scan backwards. */
     for (uint32_t i = ad ? ad->n : 0; i-- > 0;)
-        if (ad->e[i].day == (int32_t)day && ad->e[i].unit == (uint32_t)u) return &ad->e[i];
+        if (ad->e[i].day == (uint16_t)day && ad->e[i].unit == (uint16_t)u) return &ad->e[i];
     if (!ad || ad->n == ad->cap) {
         uint32_t cap = ad ? ad->cap * 2 : 4;
         struct agent_days *g = realloc(ad, sizeof *g + cap * sizeof g->e[0]);
@@ -100,23 +105,24 @@ static struct day_count *entry(dailycap_t *dc, const char *agent_id, const char 
         }
         ad = g;
     }
-    ad->e[ad->n] = (struct day_count){(int32_t)day, (uint32_t)u, 0};
+    ad->e[ad->n] = (struct day_count){(uint16_t)day, (uint16_t)u, 0};
     return &ad->e[ad->n++];
 }
 
 int dailycap_take(dailycap_t *dc, const char *agent_id, const char *unit, int64_t day) {
-    if (dc->cap == 0) return 0;
+    if (dc->cap == 0 || day < 0 || day >= (int64_t)U16_MAX) return 0;
     struct day_count *e = entry(dc, agent_id, unit, day);
     if (!e) return -1;
     if (e->count >= dc->cap) return 1;
-    e->count++;
+    if (e->count < U16_MAX) e->count++;
     return 0;
 }
 
 int dailycap_set(dailycap_t *dc, const char *agent_id, const char *unit, int64_t day, unsigned count) {
+    if (day < 0 || day >= (int64_t)U16_MAX) return 0; /* never taken: nothing to keep */
     struct day_count *e = entry(dc, agent_id, unit, day);
     if (!e) return -1;
-    e->count = count;
+    e->count = (uint16_t)(count > U16_MAX ? U16_MAX : count);
     return 0;
 }
 
@@ -151,7 +157,7 @@ static int prune_agent(const char *agent_id, void *value, void *arg) {
     uint32_t kept = 0;
     (void)agent_id;
     for (uint32_t i = 0; i < ad->n; i++)
-        if (ad->e[i].day >= pc->oldest_day) ad->e[kept++] = ad->e[i];
+        if ((int64_t)ad->e[i].day >= pc->oldest_day) ad->e[kept++] = ad->e[i];
     pc->removed += ad->n - kept;
     ad->n = kept;
     return kept == 0;
