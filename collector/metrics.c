@@ -41,6 +41,8 @@ static const struct {
     [G_AGENTS] = {"ispeed_collector_agents", "Enrolled agents known."},
     [G_ASSIGNED_PARTITIONS] = {"ispeed_collector_assigned_partitions", "Samples partitions assigned."},
     [G_QUOTA_DIRTY] = {"ispeed_collector_quota_pending", "Quota counters waiting to be published."},
+    [G_OUTPUT_QUEUE] = {"ispeed_collector_output_queue_records",
+                        "Records produced (quota, alerts, checkpoints, DLQ) not yet acknowledged by the broker."},
     [G_CONSUMER_LAG] = {"ispeed_collector_consumer_lag_records",
                         "Samples records behind the high watermarks of the assigned partitions."},
     [G_CHECKPOINT_AGE] = {"ispeed_collector_checkpoint_age_seconds", "Seconds since the last checkpoint was written."},

@@ -32,6 +32,7 @@ enum gauge {
     G_AGENTS,
     G_ASSIGNED_PARTITIONS,
     G_QUOTA_DIRTY,
+    G_OUTPUT_QUEUE,
     G_CONSUMER_LAG,     /* records behind the high watermarks of the assigned partitions */
     G_CHECKPOINT_AGE,   /* seconds since the last checkpoint was written */
     G_UNITS_BEHIND,     /* unit-class counters BEHIND in the current month, owned provinces */

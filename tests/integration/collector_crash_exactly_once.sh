@@ -80,10 +80,9 @@ have=$(kcat -b "$BOOTSTRAP" -C -t ispeed.samples -e -q -f 'x\n' 2>/dev/null | wc
 
 done_counting() {
   [ "$(metric ispeed_collector_caught_up)" = 1 ] && [ "$(metric ispeed_collector_consumer_lag_records)" = 0 ] &&
-    [ "$(metric ispeed_collector_quota_pending)" = 0 ]
+    [ "$(metric ispeed_collector_quota_pending)" = 0 ] && [ "$(metric ispeed_collector_output_queue_records)" = 0 ]
 }
 wait_for 90 done_counting || fail "the last collector did not catch up: $(tail -5 "$WORK/collector.$KILLS.log")"
-sleep 1.5 # one more checkpoint interval: the last quota updates go out with it
 restores=$(cat "$WORK"/collector.*.log | grep -c 'checkpoint restored' || true)
 note "caught up after ${SECONDS}s; $restores partition restores from checkpoints over $KILLS restarts"
 [ "$restores" -gt 0 ] || fail "no restart restored a checkpoint"

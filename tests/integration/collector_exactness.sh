@@ -27,7 +27,8 @@ stop() { # stop PID: ends one process this test started
 
 metric() { curl -sf "http://$HTTP/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 caught_up_with() { # caught_up_with N: the collector read everything and counted N
-  [ "$(metric ispeed_collector_caught_up)" = 1 ] && [ "$(metric ispeed_collector_samples_counted_total)" = "$1" ]
+  [ "$(metric ispeed_collector_caught_up)" = 1 ] && [ "$(metric ispeed_collector_samples_counted_total)" = "$1" ] &&
+    [ "$(metric ispeed_collector_quota_pending)" = 0 ] && [ "$(metric ispeed_collector_output_queue_records)" = 0 ]
 }
 
 # read_quota REGISTRY MONTH OUT: every province's quota table of the month, as CSV.

@@ -71,7 +71,7 @@ have=$(kcat -b "$BOOTSTRAP" -C -t ispeed.samples -e -q -f 'x\n' 2>/dev/null | wc
 [ "$have" -eq "$(( (N / 4) * 4 ))" ] || fail "ispeed.samples holds $have records, not $(( (N / 4) * 4 ))"
 done_counting() {
   [ "$(metric a ispeed_collector_caught_up)" = 1 ] && [ "$(metric a ispeed_collector_consumer_lag_records)" = 0 ] &&
-    [ "$(metric a ispeed_collector_quota_pending)" = 0 ]
+    [ "$(metric a ispeed_collector_quota_pending)" = 0 ] && [ "$(metric a ispeed_collector_output_queue_records)" = 0 ]
 }
 wait_for 60 done_counting || fail "collector a did not catch up: $(tail -3 "$WORK/collector.a.log")"
 sleep 1
