@@ -282,7 +282,8 @@ static int read_checkpoints(struct collector *c, char *err, size_t errsz) {
     rd_kafka_conf_t *conf = NULL;
     const struct rd_kafka_metadata *md = NULL;
     int64_t *high = NULL;
-    int32_t started = 0, n;
+    uint8_t *reading = NULL; /* consume_start'ed in this read */
+    int32_t n = 0;
     int64_t deadline = vntime_now_ms() + STATE_CATCHUP_MS;
     rd_kafka_resp_err_t e;
     kafka_topic_name(topic, sizeof topic, c->prefix, "collector.state");
@@ -315,7 +316,7 @@ static int read_checkpoints(struct collector *c, char *err, size_t errsz) {
         c->state_next = nn;
         c->state_nparts = n;
     }
-    if (!(high = calloc((size_t)n + 1, sizeof *high))) {
+    if (!(high = calloc((size_t)n + 1, sizeof *high)) || !(reading = calloc((size_t)n + 1, 1))) {
         snprintf(err, errsz, "out of memory");
         goto out;
     }
@@ -328,12 +329,13 @@ static int read_checkpoints(struct collector *c, char *err, size_t errsz) {
         if (c->state_next[p] < lo) c->state_next[p] = lo; /* first read, or records gone */
         high[p] = hi;
     }
-    for (started = 0; started < n; started++) {
-        int32_t p = started;
-        if (high[p] > c->state_next[p] && rd_kafka_consume_start(c->state_rkt, p, c->state_next[p]) < 0) {
+    for (int32_t p = 0; p < n; p++) {
+        if (high[p] <= c->state_next[p]) continue;
+        if (rd_kafka_consume_start(c->state_rkt, p, c->state_next[p]) < 0) {
             snprintf(err, errsz, "cannot read %s [%d]: %s", topic, p, rd_kafka_err2str(rd_kafka_last_error()));
             goto out;
         }
+        reading[p] = 1;
     }
     for (;;) {
         int behind = 0;
@@ -366,8 +368,9 @@ static int read_checkpoints(struct collector *c, char *err, size_t errsz) {
     rc = 0;
 out:
     /* Stopped between reads: an idle reader holds no fetched records. */
-    for (int32_t p = 0; high && p < started; p++)
-        if (high[p] > 0) rd_kafka_consume_stop(c->state_rkt, p);
+    for (int32_t p = 0; reading && p < n; p++)
+        if (reading[p]) rd_kafka_consume_stop(c->state_rkt, p);
+    free(reading);
     free(high);
     if (md) rd_kafka_metadata_destroy(md);
     if (conf) rd_kafka_conf_destroy(conf);
@@ -406,12 +409,10 @@ static int write_checkpoint(struct collector *c, int32_t p) {
  * quota topics show is ahead of the last checkpoint by at most one interval,
  * and a restart publishes nothing before it has caught up, so it re-publishes
  * the same keys with counts grown back to (and past) what was shown. */
-static void write_checkpoints(struct collector *c, int force) {
-    for (int32_t p = 0; p < c->nparts; p++) {
-        struct part *pt = &c->parts[p];
-        if (!pt->assigned) continue;
-        if (force || pt->ckpt_alert || pt->next != pt->ckpt) write_checkpoint(c, p);
-    }
+/* Every assigned partition's checkpoint, at once: the last word at shutdown. */
+static void write_checkpoints(struct collector *c) {
+    for (int32_t p = 0; p < c->nparts; p++)
+        if (c->parts[p].assigned) write_checkpoint(c, p);
 }
 
 /* The periodic pass, every CKPT_TICK_MS: the partitions that moved (or saw an
@@ -1442,7 +1443,7 @@ static void collector_close(struct collector *c) {
                      quota_dirty_count(c->qt));
         c->stopping = 1;
         if (c->caught_up) flush_quota(c);
-        write_checkpoints(c, 1);
+        write_checkpoints(c);
         if (publish_flush(c->pb, CLOSE_BUDGET_MS) < 0) {
             log_warn(COMP, "last checkpoints not delivered within %d ms; a restart replays from older ones",
                      CLOSE_BUDGET_MS);
