@@ -61,18 +61,7 @@ for i in $(seq 0 "$KILLS"); do
 done
 for pid in "${LG_PIDS[@]}"; do wait "$pid" || fail "a loadgen chunk failed"; done
 note "loadgen done after ${SECONDS}s"
-python3 - "$WORK" <<'PY'
-import csv, glob, os, re, sys
-tot = {}
-for f in glob.glob(os.path.join(sys.argv[1], 'truth.*.csv')):
-    if not re.search(r'truth\.\d+\.csv$', f): continue  # not truth.N.csv.network.csv
-    for r in csv.reader(open(f)):
-        if r and r[0] != 'code':
-            tot[r[0]] = tot.get(r[0], 0) + int(r[1])
-with open(os.path.join(sys.argv[1], 'truth.csv'), 'w') as out:
-    for c, v in sorted(tot.items()):
-        out.write(f'{c},{v}\n')
-PY
+merge_truth_chunks
 
 # The input is whole: every sample produced is still in the topic.
 have=$(kcat -b "$BOOTSTRAP" -C -t ispeed.samples -e -q -f 'x\n' 2>/dev/null | wc -l)
@@ -90,14 +79,7 @@ grep -q 'reject' "$WORK/collector.$KILLS.log" && grep 'sample rejected' "$WORK"/
 
 # Every unit's count, fixed + mobile, from the quota topics and from the
 # collector's own table, against the truth.
-awk -F, '$2 == "province" { print $1 }' "$UNITS" >"$WORK/provinces"
-xargs -P 8 -I{} sh -c "'$BUILD/ctl/ispeedctl' quota -b '$BOOTSTRAP' --province {} --month $MONTH --format csv --by-operator \
-  >'$WORK/q.{}.csv' 2>'$WORK/q.{}.err' || grep -q 'no quota topic' '$WORK/q.{}.err' || echo {} >>'$WORK/q.failed'" \
-  <"$WORK/provinces"
-[ ! -s "$WORK/q.failed" ] || fail "ispeedctl quota failed for $(tr '\n' ' ' <"$WORK/q.failed")"
-while read -r p; do
-  curl -sf "http://127.0.0.1:$PORT/v1/quota?province=$p&month=$MONTH" >"$WORK/h.$p.json" || fail "/v1/quota?province=$p failed"
-done <"$WORK/provinces"
+read_all_quota "$PORT" "$MONTH" --by-operator
 python3 - "$WORK" "$UNITS" <<'PY' || fail "counts differ from the truth"
 import csv, glob, json, os, sys
 work, units = sys.argv[1], sys.argv[2]

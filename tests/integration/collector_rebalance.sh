@@ -108,26 +108,8 @@ print(f'-- {len(iv)} partitions, {moves} hand-overs, {bad} overlaps', file=sys.s
 sys.exit(1 if bad or len(iv) == 0 else 0)
 PY
 
-python3 - "$WORK" <<'PY'
-import csv, glob, os, re, sys
-tot = {}
-for f in glob.glob(os.path.join(sys.argv[1], 'truth.*.csv')):
-    if not re.search(r'truth\.\d+\.csv$', f): continue  # not truth.N.csv.network.csv
-    for r in csv.reader(open(f)):
-        if r and r[0] != 'code':
-            tot[r[0]] = tot.get(r[0], 0) + int(r[1])
-with open(os.path.join(sys.argv[1], 'truth.csv'), 'w') as out:
-    for c, v in sorted(tot.items()):
-        out.write(f'{c},{v}\n')
-PY
-awk -F, '$2 == "province" { print $1 }' "$UNITS" >"$WORK/provinces"
-xargs -P 8 -I{} sh -c "'$BUILD/ctl/ispeedctl' quota -b '$BOOTSTRAP' --province {} --month $MONTH --format csv \
-  >'$WORK/q.{}.csv' 2>'$WORK/q.{}.err' || grep -q 'no quota topic' '$WORK/q.{}.err' || echo {} >>'$WORK/q.failed'" \
-  <"$WORK/provinces"
-[ ! -s "$WORK/q.failed" ] || fail "ispeedctl quota failed for $(tr '\n' ' ' <"$WORK/q.failed")"
-while read -r p; do
-  curl -sf "http://127.0.0.1:${PORT[a]}/v1/quota?province=$p&month=$MONTH" >"$WORK/h.$p.json" || fail "/v1/quota?province=$p failed"
-done <"$WORK/provinces"
+merge_truth_chunks
+read_all_quota "${PORT[a]}" "$MONTH"
 python3 - "$WORK" "$UNITS" <<'PY' || fail "counts differ from the truth"
 import csv, glob, json, os, sys
 work, units = sys.argv[1], sys.argv[2]

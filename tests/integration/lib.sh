@@ -83,3 +83,37 @@ d = json.load(sys.stdin)
 for k in '$2'.split('.'): d = d[k]
 print(d)"
 }
+
+# merge_truth_chunks: $WORK/truth.csv (code,count), the sum of the truth
+# files $WORK/truth.N.csv that parallel loadgen chunks wrote.
+merge_truth_chunks() {
+  python3 - "$WORK" <<'PY'
+import csv, glob, os, re, sys
+tot = {}
+for f in glob.glob(os.path.join(sys.argv[1], 'truth.*.csv')):
+    if not re.search(r'truth\.\d+\.csv$', f): continue  # not truth.N.csv.network.csv
+    for r in csv.reader(open(f)):
+        if r and r[0] != 'code':
+            tot[r[0]] = tot.get(r[0], 0) + int(r[1])
+with open(os.path.join(sys.argv[1], 'truth.csv'), 'w') as out:
+    for c, v in sorted(tot.items()):
+        out.write(f'{c},{v}\n')
+PY
+}
+
+# read_all_quota HTTP_PORT MONTH [ispeedctl quota options]: for every province
+# of $UNITS (listed in $WORK/provinces), its quota table as the topics show it
+# ($WORK/q.P.csv, by ispeedctl) and as the collector on HTTP_PORT holds it
+# ($WORK/h.P.json, /v1/quota).
+read_all_quota() {
+  local port=$1 month=$2; shift 2
+  awk -F, '$2 == "province" { print $1 }' "$UNITS" >"$WORK/provinces"
+  xargs -P 8 -I{} sh -c "'$BUILD/ctl/ispeedctl' quota -b '$BOOTSTRAP' --province {} --month $month --format csv $* \
+    >'$WORK/q.{}.csv' 2>'$WORK/q.{}.err' || grep -q 'no quota topic' '$WORK/q.{}.err' || echo {} >>'$WORK/q.failed'" \
+    <"$WORK/provinces"
+  [ ! -s "$WORK/q.failed" ] || fail "ispeedctl quota failed for $(tr '\n' ' ' <"$WORK/q.failed")"
+  local p
+  while read -r p; do
+    curl -sf "http://127.0.0.1:$port/v1/quota?province=$p&month=$month" >"$WORK/h.$p.json" || fail "/v1/quota?province=$p failed"
+  done <"$WORK/provinces"
+}
