@@ -284,7 +284,7 @@ static int read_checkpoints(struct collector *c, char *err, size_t errsz) {
     int64_t *high = NULL;
     uint8_t *reading = NULL; /* consume_start'ed in this read */
     int32_t n = 0;
-    int64_t deadline = vntime_now_ms() + STATE_CATCHUP_MS;
+    int64_t t0 = vntime_now_ms(), deadline = t0 + STATE_CATCHUP_MS;
     rd_kafka_resp_err_t e;
     kafka_topic_name(topic, sizeof topic, c->prefix, "collector.state");
     if (!c->state_rk) {
@@ -366,6 +366,8 @@ static int read_checkpoints(struct collector *c, char *err, size_t errsz) {
         }
     }
     rc = 0;
+    log_info(COMP, "checkpoints read keys=%zu ms=%lld", strmap_size(c->ckpts),
+             (long long)(vntime_now_ms() - t0));
 out:
     /* Stopped between reads: an idle reader holds no fetched records. */
     for (int32_t p = 0; reading && p < n; p++)
@@ -514,11 +516,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         char ferr[256];
         /* What the previous owners wrote before they let go (they flush
          * their last checkpoint in their revoke, which precedes this). */
-        int64_t t0 = vntime_now_ms();
         if (parts->cnt > 0 && read_checkpoints(c, ferr, sizeof ferr) < 0)
             log_warn(COMP, "%s; restoring from older checkpoints", ferr);
-        else if (parts->cnt > 0)
-            log_info(COMP, "checkpoints read keys=%zu ms=%lld", strmap_size(c->ckpts), (long long)(vntime_now_ms() - t0));
         if (!coop) {
             /* Eager: everything was revoked first; what we kept and did not
              * get back now belongs to another collector. */
@@ -1612,13 +1611,8 @@ int main(int argc, char **argv) {
     /* While the group forms (seconds after a crash: the dead member's session
      * must time out first), the bulk of the checkpoints is read; the
      * assignment then reads only what was written since. */
-    {
-        int64_t t0 = vntime_now_ms();
-        if (read_checkpoints(&c, err, sizeof err) < 0)
-            log_warn(COMP, "%s; reading the checkpoints again at the assignment", err);
-        else
-            log_info(COMP, "checkpoints read keys=%zu ms=%lld", strmap_size(c.ckpts), (long long)(vntime_now_ms() - t0));
-    }
+    if (read_checkpoints(&c, err, sizeof err) < 0)
+        log_warn(COMP, "%s; reading the checkpoints again at the assignment", err);
     c.ev_poll = add_timer(&c, 100, on_poll);
     c.ev_ckpt = add_timer(&c, CKPT_TICK_MS, on_checkpoint);
     c.ev_eval = add_timer(&c, c.eval_interval_s * 1000, on_eval);
