@@ -20,6 +20,8 @@ struct enrollment {
     uint8_t signature[SIGN_SIGNATURE_BYTES];
     size_t siglen;
     char *commune;
+    uint64_t serial;   /* unique in the table's life: tells a stale check */
+    int check_out;     /* handed out by agents_peek, outcome not back yet */
 };
 
 struct entry {
@@ -34,6 +36,7 @@ enum { UNCHECKED = 0, GOOD = 1, BAD = 2 };
 struct agents {
     strmap_t *byid;
     size_t rejected;
+    uint64_t next_serial;
 };
 
 static void enrollment_free(struct enrollment *en) {
@@ -73,10 +76,10 @@ static int enrollment_verifies(const struct enrollment *en, const char *agent_id
     return mlen > 0 && sign_verify(en->public_key, msg, mlen, en->signature, en->siglen) == 0;
 }
 
-/* Verifies en: a good one becomes the entry's key (the signature is not kept:
- * 100 bytes an agent), a bad one is counted and dropped. Frees en. */
-static void settle(agents_t *ag, struct entry *e, struct enrollment *en, const char *agent_id) {
-    if (enrollment_verifies(en, agent_id)) {
+/* Applies en's check: a good one becomes the entry's key (the signature is
+ * not kept: 100 bytes an agent), a bad one is counted and dropped. Frees en. */
+static void settle_checked(agents_t *ag, struct entry *e, struct enrollment *en, const char *agent_id, int verified) {
+    if (verified) {
         free(e->info.commune);
         e->info.commune = en->commune;
         en->commune = NULL;
@@ -88,6 +91,10 @@ static void settle(agents_t *ag, struct entry *e, struct enrollment *en, const c
         if (e->state == UNCHECKED) e->state = BAD;
     }
     enrollment_free(en);
+}
+
+static void settle(agents_t *ag, struct entry *e, struct enrollment *en, const char *agent_id) {
+    settle_checked(ag, e, en, agent_id, enrollment_verifies(en, agent_id));
 }
 
 int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value, size_t len, char *err,
@@ -139,6 +146,7 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
     memcpy(rec->public_key, en->public_key.data, SIGN_PUBLIC_BYTES);
     memcpy(rec->signature, en->signature.data, SIGN_SIGNATURE_BYTES);
     rec->siglen = SIGN_SIGNATURE_BYTES;
+    rec->serial = ++ag->next_serial;
 
     struct entry *e = strmap_get(ag->byid, id);
     if (e) {
@@ -182,6 +190,37 @@ const agent_info *agents_find(agents_t *ag, const char *agent_id) {
         settle(ag, e, en, agent_id);
     }
     return e->state == GOOD ? &e->info : NULL;
+}
+
+/* The enrollment agents_find would check next. */
+static struct enrollment *next_to_check(const struct entry *e) { return e->unchecked ? e->unchecked : e->pending; }
+
+const uint8_t *agents_peek(agents_t *ag, const char *agent_id, agents_check *chk, int *need_check) {
+    struct entry *e = strmap_get(ag->byid, agent_id);
+    struct enrollment *en;
+    *need_check = 0;
+    if (!e) return NULL;
+    if (!(en = next_to_check(e))) return e->state == GOOD ? e->info.public_key : NULL;
+    if (chk && !en->check_out && strlen(agent_id) < sizeof chk->agent_id &&
+        (chk->len = sign_enrollment_message(en->public_key, agent_id, en->commune, chk->msg, sizeof chk->msg)) > 0) {
+        strcpy(chk->agent_id, agent_id);
+        chk->serial = en->serial;
+        memcpy(chk->public_key, en->public_key, SIGN_PUBLIC_BYTES);
+        memcpy(chk->signature, en->signature, en->siglen);
+        chk->siglen = en->siglen;
+        en->check_out = 1;
+        *need_check = 1;
+    }
+    return en->public_key;
+}
+
+void agents_check_settle(agents_t *ag, const agents_check *chk, int verified) {
+    struct entry *e = strmap_get(ag->byid, chk->agent_id);
+    struct enrollment *en = e ? next_to_check(e) : NULL;
+    if (!en || en->serial != chk->serial) return;
+    if (en == e->unchecked) e->unchecked = NULL;
+    else e->pending = NULL;
+    settle_checked(ag, e, en, chk->agent_id, verified);
 }
 
 size_t agents_count(const agents_t *ag) { return strmap_size(ag->byid); }

@@ -114,6 +114,7 @@ oom:
 void sigpool_free(sigpool_t *sp) {
     if (!sp) return;
     if (sp->threads) {
+        sigpool_wait(sp);
         pthread_mutex_lock(&sp->mu);
         sp->stop = 1;
         pthread_cond_broadcast(&sp->work_cv);
@@ -129,7 +130,7 @@ void sigpool_free(sigpool_t *sp) {
 
 unsigned sigpool_threads(const sigpool_t *sp) { return sp->nworkers + 1; }
 
-void sigpool_verify(sigpool_t *sp, const sigpool_job *jobs, size_t n, int *results) {
+void sigpool_submit(sigpool_t *sp, const sigpool_job *jobs, size_t n, int *results) {
     /* Waking the workers costs more than a single check. */
     if (sp->nworkers == 0 || n < 2) {
         verify_range(jobs, results, 0, n);
@@ -144,6 +145,16 @@ void sigpool_verify(sigpool_t *sp, const sigpool_job *jobs, size_t n, int *resul
     sp->gen++;
     pthread_cond_broadcast(&sp->work_cv);
     pthread_mutex_unlock(&sp->mu);
+}
+
+void sigpool_wait(sigpool_t *sp) {
+    if (sp->nworkers == 0) return;
+    pthread_mutex_lock(&sp->mu);
+    const sigpool_job *jobs = sp->jobs;
+    int *results = sp->results;
+    size_t n = sp->n;
+    pthread_mutex_unlock(&sp->mu);
+    if (!jobs) return;
 
     work(sp, jobs, results, n);
 
@@ -157,4 +168,9 @@ void sigpool_verify(sigpool_t *sp, const sigpool_job *jobs, size_t n, int *resul
     sp->results = NULL;
     sp->n = 0;
     pthread_mutex_unlock(&sp->mu);
+}
+
+void sigpool_verify(sigpool_t *sp, const sigpool_job *jobs, size_t n, int *results) {
+    sigpool_submit(sp, jobs, n, results);
+    sigpool_wait(sp);
 }

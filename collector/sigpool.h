@@ -1,6 +1,7 @@
-/* Ed25519 verification of a batch of signatures on a few threads. The batch
- * is synchronous: sigpool_verify returns when every job has its result, so
- * whatever the caller does next happens in the same order as before. */
+/* Ed25519 verification of a batch of signatures on a few threads. One batch
+ * at a time: sigpool_submit hands it to the workers and returns, so the
+ * caller can do other work meanwhile; sigpool_wait joins in and returns when
+ * every job has its result. sigpool_verify is the two in one. */
 #ifndef ISPEED_COLLECTOR_SIGPOOL_H
 #define ISPEED_COLLECTOR_SIGPOOL_H
 
@@ -23,13 +24,20 @@ typedef struct sigpool_job {
 /* nthreads counts the caller's thread: 0 or 1 verifies inline with no
  * thread, N starts N - 1 workers. NULL with the reason in err on failure. */
 sigpool_t *sigpool_new(unsigned nthreads, char *err, size_t errsz);
-/* Stops and joins the workers; accepts NULL. Not during a sigpool_verify. */
+/* Waits for a batch in flight, stops and joins the workers; accepts NULL. */
 void sigpool_free(sigpool_t *sp);
 /* Threads that verify, the caller's included (1 when inline). */
 unsigned sigpool_threads(const sigpool_t *sp);
 
-/* results[i] = sign_verify(jobs[i]...): 0 valid, -1 not. The caller's thread
- * verifies too; one caller at a time. */
+/* Starts results[i] = sign_verify(jobs[i]...): 0 valid, -1 not. jobs and
+ * results must stay untouched until sigpool_wait returns. With no worker the
+ * batch is verified here, before it returns. One caller, one batch: a batch
+ * submitted must be waited for before the next. */
+void sigpool_submit(sigpool_t *sp, const sigpool_job *jobs, size_t n, int *results);
+/* Verifies what the workers have not claimed yet, then waits for them; every
+ * result is then written. Returns at once when no batch is in flight. */
+void sigpool_wait(sigpool_t *sp);
+/* sigpool_submit then sigpool_wait. */
 void sigpool_verify(sigpool_t *sp, const sigpool_job *jobs, size_t n, int *results);
 
 #endif

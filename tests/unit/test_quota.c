@@ -662,21 +662,34 @@ struct agent {
     char id[SIGN_AGENT_ID_CHARS + 1];
 };
 
-static void enroll(agents_t *ag, struct agent *a, const char *commune) {
-    sign_keypair(a->pk, a->sk);
-    sign_agent_id(a->pk, a->id);
+/* a's enrollment as it goes on the topic, naming agent id and claiming
+ * commune claims, with a signature made for commune signed_for (a lie when
+ * the two differ); returns its length in buf. */
+static size_t pack_enrollment(const struct agent *a, const char *id, const char *signed_for, const char *claims,
+                              uint8_t buf[512]) {
     Ispeed__V1__AgentEnrollment en = ISPEED__V1__AGENT_ENROLLMENT__INIT;
-    uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES], buf[512];
-    en.agent_id = a->id;
-    en.public_key.data = a->pk;
-    en.public_key.len = SIGN_PUBLIC_BYTES;
-    en.commune = (char *)commune;
-    size_t ml = sign_enrollment_message(a->pk, a->id, commune, msg, sizeof msg);
+    uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES];
+    size_t ml = sign_enrollment_message(a->pk, a->id, signed_for, msg, sizeof msg);
     sign_detached(a->sk, msg, ml, sig);
+    en.agent_id = (char *)id;
+    en.public_key.data = (uint8_t *)a->pk;
+    en.public_key.len = SIGN_PUBLIC_BYTES;
+    en.commune = (char *)claims;
     en.signature.data = sig;
     en.signature.len = sizeof sig;
-    size_t n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    return ispeed__v1__agent_enrollment__pack(&en, buf);
+}
+
+static void new_agent(struct agent *a) {
+    sign_keypair(a->pk, a->sk);
+    sign_agent_id(a->pk, a->id);
+}
+
+static void enroll(agents_t *ag, struct agent *a, const char *commune) {
+    uint8_t buf[512];
     char err[256];
+    new_agent(a);
+    size_t n = pack_enrollment(a, a->id, commune, commune, buf);
     assert_int_equal(agents_apply(ag, a->id, strlen(a->id), buf, n, err, sizeof err), 0);
 }
 
@@ -957,19 +970,9 @@ static void test_enrollment_checks(void **state) {
     assert_non_null(agents_find(ag, a.id));
     /* An enrollment signed for another commune than it claims is refused. */
     struct agent b;
-    sign_keypair(b.pk, b.sk);
-    sign_agent_id(b.pk, b.id);
-    Ispeed__V1__AgentEnrollment en = ISPEED__V1__AGENT_ENROLLMENT__INIT;
-    uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES], buf[512];
-    size_t ml = sign_enrollment_message(b.pk, b.id, "00001", msg, sizeof msg);
-    sign_detached(b.sk, msg, ml, sig);
-    en.agent_id = b.id;
-    en.public_key.data = b.pk;
-    en.public_key.len = SIGN_PUBLIC_BYTES;
-    en.commune = "00004";
-    en.signature.data = sig;
-    en.signature.len = sizeof sig;
-    size_t n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    uint8_t buf[512];
+    new_agent(&b);
+    size_t n = pack_enrollment(&b, b.id, "00001", "00004", buf);
     char err[256];
     /* Read as is, verified when a sample first names the agent. */
     assert_int_equal(agents_apply(ag, b.id, strlen(b.id), buf, n, err, sizeof err), 0);
@@ -979,13 +982,11 @@ static void test_enrollment_checks(void **state) {
     assert_null(agents_find(ag, b.id));
     assert_int_equal(agents_rejected(ag), 1); /* once */
     /* A correct re-enrollment of b then counts. */
-    en.commune = "00001";
-    n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    n = pack_enrollment(&b, b.id, "00001", "00001", buf);
     assert_int_equal(agents_apply(ag, b.id, strlen(b.id), buf, n, err, sizeof err), 0);
     assert_non_null(agents_find(ag, b.id));
     /* A bad one after it does not unseat the good key. */
-    en.commune = "00004";
-    n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    n = pack_enrollment(&b, b.id, "00001", "00004", buf);
     assert_int_equal(agents_apply(ag, b.id, strlen(b.id), buf, n, err, sizeof err), 0);
     const agent_info *bi = agents_find(ag, b.id);
     assert_non_null(bi);
@@ -993,14 +994,77 @@ static void test_enrollment_checks(void **state) {
     assert_memory_equal(bi->public_key, b.pk, SIGN_PUBLIC_BYTES);
     assert_int_equal(agents_rejected(ag), 2);
     /* An id that is not derived from the key is refused as it is read. */
-    en.commune = "00001";
-    en.agent_id = a.id;
-    n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    n = pack_enrollment(&b, a.id, "00001", "00001", buf);
     assert_int_equal(agents_apply(ag, NULL, 0, buf, n, err, sizeof err), -1);
     assert_non_null(agents_find(ag, a.id));
     /* A tombstone withdraws the agent. */
     assert_int_equal(agents_apply(ag, a.id, strlen(a.id), NULL, 0, err, sizeof err), 0);
     assert_null(agents_find(ag, a.id));
+    agents_free(ag);
+}
+
+/* Checks handed out by agents_peek and settled later, as the collector does
+ * for a batch: the outcome applies as agents_find's own check would, a check
+ * is handed out once, and one overtaken by a newer enrollment is ignored. */
+static void test_enrollment_checks_off_table(void **state) {
+    (void)state;
+    assert_int_equal(sign_init(), 0);
+    agents_t *ag = agents_new();
+    agents_check chk, again;
+    int need;
+    struct agent a, b, c;
+    char err[256];
+    assert_null(agents_peek(ag, "nobody", &chk, &need));
+    assert_int_equal(need, 0);
+
+    /* A good enrollment: its key before any check, one check handed out. */
+    enroll(ag, &a, "00001");
+    const uint8_t *k = agents_peek(ag, a.id, &chk, &need);
+    assert_non_null(k);
+    assert_memory_equal(k, a.pk, SIGN_PUBLIC_BYTES);
+    assert_int_equal(need, 1);
+    assert_int_equal(sign_verify(chk.public_key, chk.msg, chk.len, chk.signature, chk.siglen), 0);
+    assert_non_null(agents_peek(ag, a.id, &again, &need));
+    assert_int_equal(need, 0); /* already out */
+    agents_check_settle(ag, &chk, 1);
+    const agent_info *ai = agents_find(ag, a.id);
+    assert_non_null(ai);
+    assert_memory_equal(ai->public_key, a.pk, SIGN_PUBLIC_BYTES);
+    assert_non_null(agents_peek(ag, a.id, &again, &need));
+    assert_int_equal(need, 0); /* nothing left to check */
+    assert_int_equal(agents_rejected(ag), 0);
+
+    /* The outcome is what the caller says: a failed check rejects the agent,
+     * counted once, as agents_find would. */
+    enroll(ag, &b, "00001");
+    assert_non_null(agents_peek(ag, b.id, &chk, &need));
+    assert_int_equal(need, 1);
+    agents_check_settle(ag, &chk, 0);
+    assert_int_equal(agents_rejected(ag), 1);
+    assert_null(agents_find(ag, b.id));
+    assert_null(agents_peek(ag, b.id, &again, &need));
+    agents_check_settle(ag, &chk, 0); /* settled twice: no effect */
+    assert_int_equal(agents_rejected(ag), 1);
+
+    /* Withdrawn and enrolled again (the same record) while a check is out:
+     * the stale outcome is ignored and the new enrollment is checked on its
+     * own. */
+    uint8_t buf[512];
+    new_agent(&c);
+    size_t n = pack_enrollment(&c, c.id, "00001", "00001", buf);
+    assert_int_equal(agents_apply(ag, c.id, strlen(c.id), buf, n, err, sizeof err), 0);
+    assert_non_null(agents_peek(ag, c.id, &chk, &need));
+    assert_int_equal(need, 1);
+    assert_int_equal(agents_apply(ag, c.id, strlen(c.id), NULL, 0, err, sizeof err), 0);
+    assert_int_equal(agents_apply(ag, c.id, strlen(c.id), buf, n, err, sizeof err), 0);
+    agents_check_settle(ag, &chk, 0);
+    assert_int_equal(agents_rejected(ag), 1);
+    assert_non_null(agents_peek(ag, c.id, &again, &need));
+    assert_int_equal(need, 1); /* the new record's own check */
+    assert_non_null(agents_find(ag, c.id));
+    agents_check_settle(ag, &again, 0); /* settled by agents_find already */
+    assert_non_null(agents_find(ag, c.id));
+    assert_int_equal(agents_rejected(ag), 1);
     agents_free(ag);
 }
 
@@ -1050,6 +1114,7 @@ int main(void) {
         cmocka_unit_test(test_dedupe_window),
         cmocka_unit_test(test_dailycap),
         cmocka_unit_test(test_enrollment_checks),
+        cmocka_unit_test(test_enrollment_checks_off_table),
         cmocka_unit_test(test_merges),
         cmocka_unit_test_setup_teardown(test_ingest_counts_and_dedupes, setup_ingest, teardown_ingest),
         cmocka_unit_test_setup_teardown(test_ingest_month_in_utc7, setup_ingest, teardown_ingest),

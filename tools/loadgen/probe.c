@@ -73,6 +73,7 @@ int main(int argc, char **argv) {
     registry_t *reg = NULL;
     rd_kafka_t *prod = NULL, *cons = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_topic_t *samples_rkt = NULL;
     struct probe *p = NULL;
     size_t n = 0;
 
@@ -95,7 +96,8 @@ int main(int argc, char **argv) {
             printf("usage: " PROG " -b BOOTSTRAP --units FILE [--probes N] [--rate PER_S] [--seed S] [--topic-prefix P] [--sent FILE]\n"
                    "Sends N samples (default 200, 20/s), one per commune of the current month, and prints the\n"
                    "delay from each produce to the QuotaStatus counting it: p50, p99, max (ms).\n"
-                   "--sent FILE lists the communes sampled, \"commune,province\" a line.\n");
+                   "--sent FILE lists the communes sampled in the order sent, \"commune,province,delay_ms\" a line\n"
+                   "  (delay_ms -1: not seen).\n");
             return 0;
         default: fprintf(stderr, PROG ": unknown option; see --help\n"); return 2;
         }
@@ -173,6 +175,17 @@ int main(int argc, char **argv) {
                           RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     }
     rd_kafka_flush(prod, 30000);
+    /* The producer learns a topic's partitions when it first produces to it,
+     * and holds the records until then: up to a second (librdkafka's topic
+     * scan), which the first probes' delays showed, falling by the send
+     * period. Learnt now, before any clock runs. */
+    const struct rd_kafka_metadata *md = NULL;
+    if (!(samples_rkt = rd_kafka_topic_new(prod, samples_topic, NULL)) ||
+        rd_kafka_metadata(prod, 0, samples_rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, PROG ": no metadata for %s in 10 s\n", samples_topic);
+        goto out;
+    }
+    rd_kafka_metadata_destroy(md);
 
     /* The base counts: every quota topic read to its end. */
     int eofs = 0;
@@ -222,7 +235,9 @@ int main(int argc, char **argv) {
         if (deadline && mono_us() > deadline) break;
     }
     FILE *sf = sent_path ? fopen(sent_path, "w") : NULL;
-    for (size_t i = 0; sf && i < next; i++) fprintf(sf, "%s,%s\n", p[i].commune->code, p[i].commune->province->code);
+    for (size_t i = 0; sf && i < next; i++)
+        fprintf(sf, "%s,%s,%.1f\n", p[i].commune->code, p[i].commune->province->code,
+                p[i].delay_us >= 0 ? p[i].delay_us / 1000.0 : -1.0);
     if (sf) fclose(sf);
     int64_t *d = calloc(n, sizeof *d);
     size_t k = 0;
@@ -244,6 +259,7 @@ oom:
     fprintf(stderr, PROG ": out of memory\n");
 out:
     if (parts) rd_kafka_topic_partition_list_destroy(parts);
+    if (samples_rkt) rd_kafka_topic_destroy(samples_rkt);
     if (cons) {
         rd_kafka_consumer_close(cons);
         rd_kafka_destroy(cons);
