@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ispeed.pb-c.h"
+#include "vntime.h"
 
 #define PAYLOAD_SIZE (1u << 20)
 #define SINK_SIZE (16 * 1024)      /* chunked bodies and stray bytes only */
@@ -91,11 +92,7 @@ struct http_client {
     char pending_detail[256];
 };
 
-int64_t http_client_now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+int64_t http_client_now_us(void) { return vntime_mono_us(); }
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);

@@ -146,11 +146,7 @@ static int32_t province_partition(const registry_unit *prov, void *ctx);
  * still, so expected counts and states are exact. */
 static int64_t now_ms(const struct collector *c) { return c->fixed_now >= 0 ? c->fixed_now : vntime_now_ms(); }
 
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t mono_ms(void) { return vntime_mono_us() / 1000; }
 
 /* ---- partitions and catch-up ---- */
 

@@ -9,6 +9,9 @@
 
 /* Wall clock, Unix ms. */
 int64_t vntime_now_ms(void);
+/* Monotonic clock, us from an arbitrary origin: for durations and deadlines,
+ * which must not jump when the wall clock is set. */
+int64_t vntime_mono_us(void);
 /* "YYYY-MM" (8 bytes with NUL) of the Vietnamese month containing ms. */
 void vntime_month(int64_t ms, char out[8]);
 /* Parses "YYYY-MM"; returns -1 if malformed. Sets the UTC ms bounds

@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "payload.h"
+#include "vntime.h"
 
 #define MAX_HEADER_LINES 100
 #define LINGER_S 2                   /* after a closing answer, how long unread input is drained */
@@ -88,11 +89,6 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 static void conn_on_timer(evutil_socket_t fd, short what, void *arg);
 static void conn_process(conn *c);
 
-static int64_t now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static const char *reason(int status) {
     switch (status) {
@@ -141,7 +137,7 @@ static int64_t conn_deadline_us(const conn *c) {
 }
 
 static void conn_arm_timer(conn *c) {
-    int64_t left = conn_deadline_us(c) - now_us();
+    int64_t left = conn_deadline_us(c) - vntime_mono_us();
     struct timeval tv;
 
     if (left < 0) left = 0;
@@ -155,7 +151,7 @@ static void conn_arm_timer(conn *c) {
  * reset that can destroy the answer before the client reads it. */
 static void conn_linger(conn *c) {
     c->state = ST_LINGER;
-    c->last_io_us = now_us();
+    c->last_io_us = vntime_mono_us();
     shutdown(c->fd, SHUT_WR);
     event_del(c->wev);
     c->rev_paused = 0;
@@ -370,7 +366,7 @@ static void conn_process(conn *c) {
         return;
     }
     if (!c->req_start_us) {
-        c->req_start_us = now_us();
+        c->req_start_us = vntime_mono_us();
         conn_arm_timer(c);
     }
     hend = header_end(c->in, c->in_len, &c->scanned);
@@ -441,7 +437,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg) {
         conn_free(c);
         return;
     }
-    c->last_io_us = now_us();
+    c->last_io_us = vntime_mono_us();
     switch (c->state) {
     case ST_HEADER:
         c->in_len += (size_t)n;
@@ -540,7 +536,7 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg) {
             conn_free(c);
             return;
         }
-        c->last_io_us = now_us();
+        c->last_io_us = vntime_mono_us();
         wrote = n;
         slice += (size_t)n;
         if (c->out_off < c->out_len) {
@@ -570,7 +566,7 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
 
-    if (now_us() < conn_deadline_us(c)) {
+    if (vntime_mono_us() < conn_deadline_us(c)) {
         conn_arm_timer(c);
         return;
     }
@@ -580,7 +576,7 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg) {
             log_debug("server", "header timeout peer=%s bytes=%zu", c->peer, c->in_len);
             event_del(c->rev);
             c->req.keep_alive = 0;
-            c->last_io_us = now_us();
+            c->last_io_us = vntime_mono_us();
             conn_reject(c, 408, "request header not complete in time");
             return;
         }
@@ -629,7 +625,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     s->conns = c;
     s->nconns++;
     c->state = ST_HEADER;
-    c->last_io_us = now_us();
+    c->last_io_us = vntime_mono_us();
     event_add(c->rev, NULL);
     conn_arm_timer(c);
     return;

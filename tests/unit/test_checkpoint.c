@@ -17,6 +17,7 @@
 
 #include "agents.h"
 #include "checkpoint.h"
+#include "enrollment_fixture.h"
 #include "ingest.h"
 #include "ispeed.pb-c.h"
 #include "quota.h"
@@ -62,17 +63,8 @@ static void enroll(agents_t *ag, struct agent *a, const char *commune, const cha
     sign_agent_id(a->pk, a->id);
     a->commune = commune;
     a->province = province;
-    Ispeed__V1__AgentEnrollment en = ISPEED__V1__AGENT_ENROLLMENT__INIT;
-    uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES], buf[512];
-    en.agent_id = a->id;
-    en.public_key.data = a->pk;
-    en.public_key.len = SIGN_PUBLIC_BYTES;
-    en.commune = (char *)commune;
-    size_t ml = sign_enrollment_message(a->pk, a->id, commune, msg, sizeof msg);
-    sign_detached(a->sk, msg, ml, sig);
-    en.signature.data = sig;
-    en.signature.len = sizeof sig;
-    size_t n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    uint8_t buf[FIXTURE_ENROLLMENT_MAX];
+    size_t n = fixture_enrollment(a->pk, a->sk, a->id, commune, commune, buf);
     char err[256];
     assert_int_equal(agents_apply(ag, a->id, strlen(a->id), buf, n, err, sizeof err), 0);
 }

@@ -17,6 +17,7 @@
 #include "agents.h"
 #include "dailycap.h"
 #include "dedupe.h"
+#include "enrollment_fixture.h"
 #include "ingest.h"
 #include "ispeed.pb-c.h"
 #include "merges.h"
@@ -662,22 +663,9 @@ struct agent {
     char id[SIGN_AGENT_ID_CHARS + 1];
 };
 
-/* a's enrollment as it goes on the topic, naming agent id and claiming
- * commune claims, with a signature made for commune signed_for (a lie when
- * the two differ); returns its length in buf. */
-static size_t pack_enrollment(const struct agent *a, const char *id, const char *signed_for, const char *claims,
-                              uint8_t buf[512]) {
-    Ispeed__V1__AgentEnrollment en = ISPEED__V1__AGENT_ENROLLMENT__INIT;
-    uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES];
-    size_t ml = sign_enrollment_message(a->pk, a->id, signed_for, msg, sizeof msg);
-    sign_detached(a->sk, msg, ml, sig);
-    en.agent_id = (char *)id;
-    en.public_key.data = (uint8_t *)a->pk;
-    en.public_key.len = SIGN_PUBLIC_BYTES;
-    en.commune = (char *)claims;
-    en.signature.data = sig;
-    en.signature.len = sizeof sig;
-    return ispeed__v1__agent_enrollment__pack(&en, buf);
+static size_t pack_enrollment(const struct agent *a, const char *named_id, const char *signed_for,
+                              const char *claims, uint8_t buf[FIXTURE_ENROLLMENT_MAX]) {
+    return fixture_enrollment(a->pk, a->sk, named_id, signed_for, claims, buf);
 }
 
 static void new_agent(struct agent *a) {

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -49,11 +50,30 @@ static void month_rejects_malformed(void **state) {
     assert_int_equal(vntime_month_bounds("", &s, &e), -1);
 }
 
+/* The monotonic clock is in microseconds: a 20 ms sleep moves it by 20,000
+ * or more (and by far less than the seconds a wrong unit would give), and it
+ * never goes back. */
+static void mono_counts_microseconds(void **state) {
+    (void)state;
+    int64_t t0 = vntime_mono_us(), prev = t0;
+    for (int i = 0; i < 1000; i++) {
+        int64_t t = vntime_mono_us();
+        assert_true(t >= prev);
+        prev = t;
+    }
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    int64_t d = vntime_mono_us() - t0;
+    assert_true(d >= 20000);
+    assert_true(d < 5 * 1000 * 1000);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(month_turns_at_midnight_utc7),
         cmocka_unit_test(month_bounds_cover_leap_years_and_december),
         cmocka_unit_test(month_rejects_malformed),
+        cmocka_unit_test(mono_counts_microseconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

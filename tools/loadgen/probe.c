@@ -26,12 +26,6 @@ struct probe {
     int64_t delay_us; /* -1 until seen */
 };
 
-static int64_t mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return x < y ? -1 : x > y;
@@ -54,7 +48,7 @@ static void on_status(const rd_kafka_message_t *m, struct probe *p, size_t n, co
     if (st->network == ISPEED__V1__NETWORK__NETWORK_FIXED && !strcmp(st->month, month))
         pr = find(p, n, st->unit);
     if (pr && !live && st->count > pr->base) pr->base = st->count;
-    if (pr && live && pr->sent_us && pr->delay_us < 0 && st->count > pr->base) pr->delay_us = mono_us() - pr->sent_us;
+    if (pr && live && pr->sent_us && pr->delay_us < 0 && st->count > pr->base) pr->delay_us = vntime_mono_us() - pr->sent_us;
     ispeed__v1__quota_status__free_unpacked(st, NULL);
 }
 
@@ -189,8 +183,8 @@ int main(int argc, char **argv) {
 
     /* The base counts: every quota topic read to its end. */
     int eofs = 0;
-    int64_t deadline = mono_us() + 30000000;
-    while (eofs < parts->cnt && mono_us() < deadline) {
+    int64_t deadline = vntime_mono_us() + 30000000;
+    while (eofs < parts->cnt && vntime_mono_us() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 100);
         if (!m) continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) eofs++;
@@ -201,8 +195,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, PROG ": read %d of %d quota topics to their end in 30 s\n", eofs, parts->cnt);
         goto out;
     }
-    int64_t settle = mono_us() + 3000000;
-    while (mono_us() < settle) {
+    int64_t settle = vntime_mono_us() + 3000000;
+    while (vntime_mono_us() < settle) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 50);
         if (m && !m->err) on_status(m, p, n, month, 0);
         if (m) rd_kafka_message_destroy(m);
@@ -211,20 +205,20 @@ int main(int argc, char **argv) {
     rng_t r;
     rng_seed(&r, seed);
     size_t next = 0, seen = 0;
-    int64_t start = mono_us(), period = 1000000 / rate;
+    int64_t start = vntime_mono_us(), period = 1000000 / rate;
     deadline = 0;
     while (seen < n) {
-        int64_t now = mono_us();
+        int64_t now = vntime_mono_us();
         if (next < n && now >= start + (int64_t)next * period) {
             struct probe *pr = &p[next++];
             synth_sample ss;
             synth_sample_fill(&ss, &pr->agent, "", 1, vntime_now_ms() - 30000, &r);
             size_t len = synth_sign(&ss.s, pr->agent.sk, pr->agent.id, buf, sizeof buf);
             const char *key = pr->commune->province->code;
-            pr->sent_us = mono_us();
+            pr->sent_us = vntime_mono_us();
             rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(samples_topic), RD_KAFKA_V_KEY(key, strlen(key)),
                               RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-            if (next == n) deadline = mono_us() + 15000000;
+            if (next == n) deadline = vntime_mono_us() + 15000000;
         }
         rd_kafka_poll(prod, 0);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 2);
@@ -232,7 +226,7 @@ int main(int argc, char **argv) {
         if (m) rd_kafka_message_destroy(m);
         seen = 0;
         for (size_t i = 0; i < next; i++) seen += p[i].delay_us >= 0;
-        if (deadline && mono_us() > deadline) break;
+        if (deadline && vntime_mono_us() > deadline) break;
     }
     FILE *sf = sent_path ? fopen(sent_path, "w") : NULL;
     for (size_t i = 0; sf && i < next; i++)
