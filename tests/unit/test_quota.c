@@ -64,6 +64,16 @@ static registry_t *load_csv(const char *csv) {
     return reg;
 }
 
+/* A table over reg with the default configuration. */
+static quota_table_t *default_table(const registry_t *reg) {
+    quota_config cfg;
+    char err[128];
+    quota_config_default(&cfg);
+    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    if (!qt) fail_msg("quota table: %s", err);
+    return qt;
+}
+
 /* ---- alert capture ---- */
 
 #define MAX_ALERTS 64
@@ -163,10 +173,7 @@ static void test_month_bounds_utc7(void **state) {
 static void test_counts_every_level(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV3);
-    quota_config cfg;
-    quota_config_default(&cfg);
-    char err[128];
-    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_table_t *qt = default_table(reg);
     assert_non_null(qt);
     const registry_unit *c1 = registry_find(reg, "00001"), *c4 = registry_find(reg, "00004"),
                         *c10 = registry_find(reg, "00010");
@@ -253,10 +260,7 @@ static void test_operator_normalise(void **state) {
 static void test_operator_bound(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV3);
-    quota_config cfg;
-    quota_config_default(&cfg);
-    char err[128];
-    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_table_t *qt = default_table(reg);
     const registry_unit *c1 = registry_find(reg, "00001"), *c4 = registry_find(reg, "00004");
     static const char *const first[] = {"Foo Net", "viettel", "VNPT", "A", "B", "C", "D", "E"};
     /* Eight distinct names take the eight slots at 00001. */
@@ -414,10 +418,7 @@ static void test_operator_restore(void **state) {
 static void test_two_levels(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV2);
-    quota_config cfg;
-    quota_config_default(&cfg);
-    char err[128];
-    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_table_t *qt = default_table(reg);
     quota_add(qt, registry_find(reg, "00004"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     quota_add(qt, registry_find(reg, "00008"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     quota_status st;
@@ -438,10 +439,7 @@ static void collect_status(const quota_status *st, void *ctx) {
 static void test_flush_coalesces(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV3);
-    quota_config cfg;
-    quota_config_default(&cfg);
-    char err[128];
-    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_table_t *qt = default_table(reg);
     for (int i = 0; i < 50; i++) quota_add(qt, registry_find(reg, "00001"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     size_t n = 0;
     assert_int_equal(quota_dirty_count(qt), 3);
@@ -457,10 +455,7 @@ static void test_flush_coalesces(void **state) {
 static void test_flush_due_per_counter(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV3);
-    quota_config cfg;
-    quota_config_default(&cfg);
-    char err[128];
-    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_table_t *qt = default_table(reg);
     const registry_unit *a = registry_find(reg, "00001"), *b = registry_find(reg, "00004");
     size_t n = 0;
     quota_add(qt, a, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
