@@ -23,6 +23,7 @@
 #include "quota.h"
 #include "registry.h"
 #include "sign.h"
+#include "tmpfile_fixture.h"
 
 #define DAY 86400000LL
 #define JUL_START 1751302800000LL /* 2025-07-01 00:00 UTC+7 */
@@ -41,10 +42,7 @@ static const char *const CSV3 = "code,level,parent,name,type\n"
 
 static registry_t *load_csv(const char *csv) {
     char path[] = "/tmp/test_checkpoint_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
-    close(fd);
+    fixture_write_tmp(path, csv);
     char err[256];
     registry_t *reg = registry_load(path, err, sizeof err);
     unlink(path);

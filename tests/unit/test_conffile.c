@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "conffile.h"
+#include "tmpfile_fixture.h"
 
 static const conffile_option opts[] = {
     {.name = "listen", .has_arg = 1, .example = "0.0.0.0:8080", .help = "address"},
@@ -36,10 +37,7 @@ static char path[64];
 
 static const char *write_tmp(const char *text) {
     snprintf(path, sizeof path, "/tmp/ispeed-conffile-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
+    fixture_write_tmp(path, text);
     return path;
 }
 

@@ -11,14 +11,12 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "tmpfile_fixture.h"
 
 static char *write_tmp(const char *text) {
     static char path[64];
     snprintf(path, sizeof path, "/tmp/ispeed-conf-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
+    fixture_write_tmp(path, text);
     return path;
 }
 

@@ -24,6 +24,7 @@
 #include "quota.h"
 #include "registry.h"
 #include "sign.h"
+#include "tmpfile_fixture.h"
 #include "validate.h"
 #include "vntime.h"
 
@@ -53,10 +54,7 @@ static const char *const CSV2 = "code,level,parent,name,type\n"
 
 static registry_t *load_csv(const char *csv) {
     char path[] = "/tmp/test_quota_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
-    close(fd);
+    fixture_write_tmp(path, csv);
     char err[256];
     registry_t *reg = registry_load(path, err, sizeof err);
     unlink(path);
@@ -1061,10 +1059,7 @@ static void test_merges(void **state) {
                       "00003,00010,partial\n"
                       "00005,00004,partial\n"
                       "00005,00010,full\n";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
-    close(fd);
+    fixture_write_tmp(path, csv);
     char err[256];
     merges_t *mg = merges_load(path, err, sizeof err);
     unlink(path);

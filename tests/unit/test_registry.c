@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "registry.h"
+#include "tmpfile_fixture.h"
 
 static char data_dir[512];
 
@@ -81,10 +82,7 @@ static void registry_2025_07_has_two_levels(void **state) {
 /* Writes text to a temporary file and loads it; returns the error text. */
 static registry_t *load_text(const char *text, char *err, size_t errsz) {
     char path[] = "/tmp/ispeed-registry-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
+    fixture_write_tmp(path, text);
     registry_t *reg = registry_load(path, err, errsz);
     unlink(path);
     return reg;
@@ -151,10 +149,7 @@ static void registry_branch_keeps_one_unit_and_its_ancestors(void **state) {
     /* A prefix of a code is not the code. */
     assert_null(registry_load_branch(path, "0000", err, sizeof err));
     char orphan[] = "/tmp/ispeed-branch-XXXXXX";
-    int fd = mkstemp(orphan);
-    const char *text = "code,level,parent,name,type\n00001,commune,777,X,Xã\n";
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
+    fixture_write_tmp(orphan, "code,level,parent,name,type\n00001,commune,777,X,Xã\n");
     assert_null(registry_load_branch(orphan, "00001", err, sizeof err));
     assert_non_null(strstr(err, "parent 777"));
     unlink(orphan);
