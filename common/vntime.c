@@ -2,6 +2,8 @@
  * library's time zone state (which is process-global). */
 #include "vntime.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -57,6 +59,21 @@ int vntime_clock_init(char *err, size_t errsz) {
         return -1;
     }
     return clock_offset_ms != 0;
+}
+
+int vntime_clock_start(const char *prog) {
+    char err[200];
+    int rc = vntime_clock_init(err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return -1;
+    }
+    if (rc > 0) {
+        char at[20];
+        vntime_format(vntime_now_ms(), at);
+        log_info("clock", "shifted by ISPEED_NOW now=\"%s\" offset_ms=%lld", at, (long long)clock_offset_ms);
+    }
+    return 0;
 }
 
 int64_t vntime_clock_offset_ms(void) {
