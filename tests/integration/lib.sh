@@ -20,8 +20,9 @@ ISPEED_NOW_AT=${ISPEED_NOW_AT:-$(date +%s%3N)}
 export ISPEED_NOW ISPEED_NOW_AT
 # it_now_ms: the tests' clock now; it_month [MS]: its month in Vietnam's time.
 it_now_ms() { echo $(( ISPEED_NOW + $(date +%s%3N) - ISPEED_NOW_AT )); }
-it_month() { TZ=Asia/Ho_Chi_Minh date -d "@$(( ${1:-$(it_now_ms)} / 1000 ))" +%Y-%m; }
-it_day() { TZ=Asia/Ho_Chi_Minh date -d "@$(( ${1:-$(it_now_ms)} / 1000 ))" +%d; }
+# (UTC+7 has no daylight saving: seven hours on UTC, without tzdata.)
+it_month() { date -u -d "@$(( ${1:-$(it_now_ms)} / 1000 + 25200 ))" +%Y-%m; }
+it_day() { date -u -d "@$(( ${1:-$(it_now_ms)} / 1000 + 25200 ))" +%d; }
 
 DATA=${ISPEED_DATA_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../shared/data" && pwd)}
 WORK=$(mktemp -d /tmp/ispeed-it.XXXXXX)
