@@ -22,6 +22,7 @@
 #include "registry.h"
 #include "sigpool.h"
 #include "strmap.h"
+#include "vntime.h"
 
 #define COMP "collector"
 #define BATCH_MAX 1000         /* records per loop turn, so timers and HTTP keep their pace */
@@ -110,7 +111,7 @@ struct collector {
 };
 
 /* Monotonic ms: durations and deadlines, which must not jump with the clock. */
-int64_t collector_mono_ms(void);
+static inline int64_t collector_mono_ms(void) { return vntime_mono_us() / 1000; }
 
 /* ---- options.c: the option table, the command line and the file ---- */
 /* Sets the defaults the table does not carry (struct zeroed first). */

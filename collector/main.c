@@ -15,8 +15,6 @@
 #include "sign.h"
 #include "vntime.h"
 
-int64_t collector_mono_ms(void) { return vntime_mono_us() / 1000; }
-
 /* ---- timers and signals ---- */
 
 static void on_poll(evutil_socket_t fd, short what, void *arg) {
