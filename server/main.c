@@ -18,7 +18,7 @@
 
 #include "conffile.h"
 #include "endpoints.h"
-#include "http.h"
+#include "testhttp.h"
 #include "log.h"
 #include "payload.h"
 
@@ -179,7 +179,7 @@ typedef struct worker {
     int running;
     struct event_base *base;
     struct event *stop;
-    http_server_t *srv;
+    testhttp_t *srv;
 } worker;
 
 /* The stop pipe's write end was closed: leave the loop. */
@@ -209,7 +209,8 @@ int main(int argc, char **argv) {
     struct event_base *base = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     endpoints_t *ep = NULL;
-    http_server_t *srv = NULL;
+    testhttp_t *srv = NULL;
+    payload_t *pl = NULL;
     worker workers[MAX_WORKERS];
     int nworkers = 0, stop_pipe[2] = {-1, -1};
     sigset_t block, old;
@@ -259,7 +260,7 @@ int main(int argc, char **argv) {
     rc = 1;
     /* A client that vanishes mid-answer must cost an error code, not the process. */
     signal(SIGPIPE, SIG_IGN);
-    if (payload_init(err, sizeof err) < 0) {
+    if (!(pl = payload_new(PAYLOAD_DEFAULT_SIZE, err, sizeof err))) {
         fprintf(stderr, "ispeed-server: %s\n", err);
         goto done;
     }
@@ -268,13 +269,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ispeed-server: cannot create the event loop\n");
         goto done;
     }
-    srv = http_server_new(base,
-                          &(http_server_opts){.listen = cfg.listen,
+    srv = testhttp_new(base,
+                          &(testhttp_opts){.listen = cfg.listen,
                                               .idle_timeout_s = cfg.idle_timeout_s,
                                               .header_timeout_s = cfg.header_timeout_s,
                                               .max_conns = (size_t)cfg.max_conns,
-                                              .group = cfg.workers > 1 ? HTTP_LISTEN_GROUP_FIRST
-                                                                       : HTTP_LISTEN_ALONE},
+                                              .payload = pl,
+                                              .group = cfg.workers > 1 ? TESTHTTP_LISTEN_GROUP_FIRST
+                                                                       : TESTHTTP_LISTEN_ALONE},
                           ep, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "ispeed-server: %s\n", err);
@@ -302,12 +304,13 @@ int main(int argc, char **argv) {
             snprintf(err, sizeof err, "cannot start worker %d: no event loop", nworkers + 2);
             break;
         }
-        w->srv = http_server_new(w->base,
-                                 &(http_server_opts){.listen = http_server_address(srv),
+        w->srv = testhttp_new(w->base,
+                                 &(testhttp_opts){.listen = testhttp_address(srv),
                                                      .idle_timeout_s = cfg.idle_timeout_s,
                                                      .header_timeout_s = cfg.header_timeout_s,
                                                      .max_conns = (size_t)cfg.max_conns,
-                                                     .group = HTTP_LISTEN_GROUP_JOIN},
+                                                     .payload = pl,
+                                                     .group = TESTHTTP_LISTEN_GROUP_JOIN},
                                  ep, err, sizeof err);
         w->stop = event_new(w->base, stop_pipe[0], EV_READ, on_stop, w->base);
         if (!w->srv || !w->stop || event_add(w->stop, NULL) < 0) break;
@@ -323,14 +326,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ispeed-server: %s\n", err);
         goto done;
     }
-    log_info("server", "listening addr=%s id=%s version=%s workers=%d", http_server_address(srv), cfg.id,
+    log_info("server", "listening addr=%s id=%s version=%s workers=%d", testhttp_address(srv), cfg.id,
              ISPEED_VERSION, cfg.workers);
     if (event_base_dispatch(base) < 0) {
         log_error("server", "event loop failed");
         goto done;
     }
     rc = 0;
-    log_info("server", "stopped addr=%s", http_server_address(srv));
+    log_info("server", "stopped addr=%s", testhttp_address(srv));
 done:
     /* Every worker sees end of file on the pipe and leaves its loop. */
     if (stop_pipe[1] >= 0) close(stop_pipe[1]);
@@ -338,14 +341,15 @@ done:
         worker *w = &workers[i];
         if (w->running) pthread_join(w->thread, NULL);
         if (w->stop) event_free(w->stop);
-        http_server_free(w->srv);
+        testhttp_free(w->srv);
         if (w->base) event_base_free(w->base);
     }
     if (stop_pipe[0] >= 0) close(stop_pipe[0]);
     if (sigint) event_free(sigint);
     if (sigterm) event_free(sigterm);
-    http_server_free(srv);
+    testhttp_free(srv);
     endpoints_free(ep);
+    payload_free(pl);
     if (base) event_base_free(base);
     conffile_args_free(ca);
     return rc;
