@@ -101,7 +101,8 @@ static int choice_index(const char *choices, const char *value) {
 
 /* Applies value to d's field. from_file: a list value splits at blanks and
  * commas, a flag reads true/false. */
-static int apply(const opttab_def *d, void *cfg, const char *value, int from_file, char *err, size_t errsz) {
+static int apply(const opttab_def *d, void *cfg, const char *value, int from_file, const char *label, char *err,
+                 size_t errsz) {
     void *field = (char *)cfg + d->offset;
     switch (d->type) {
     case OPTTAB_STRING: {
@@ -117,7 +118,7 @@ static int apply(const opttab_def *d, void *cfg, const char *value, int from_fil
         else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcmp(value, "0"))
             *(int *)field = 0;
         else {
-            snprintf(err, errsz, "%s must be true or false (yes/no, 1/0), not '%s'", d->name, value);
+            snprintf(err, errsz, "%s must be true or false (yes/no, 1/0), not '%s'", label, value);
             return OPTTAB_USAGE;
         }
         return 0;
@@ -126,7 +127,7 @@ static int apply(const opttab_def *d, void *cfg, const char *value, int from_fil
         errno = 0;
         long long v = strtoll(value, &end, 10);
         if (*value == '\0' || *end != '\0' || errno || v < d->lo || v > d->hi) {
-            snprintf(err, errsz, "%s must be a whole number %lld..%lld, not '%s'", d->name, (long long)d->lo,
+            snprintf(err, errsz, "%s must be a whole number %lld..%lld, not '%s'", label, (long long)d->lo,
                      (long long)d->hi, value);
             return OPTTAB_USAGE;
         }
@@ -137,7 +138,7 @@ static int apply(const opttab_def *d, void *cfg, const char *value, int from_fil
         char *end;
         double f = strtod(value, &end);
         if (*value == '\0' || *end != '\0' || !(f > 0.0 && f <= 1.0)) {
-            snprintf(err, errsz, "%s must be a fraction in (0, 1], e.g. 0.8, not '%s'", d->name, value);
+            snprintf(err, errsz, "%s must be a fraction in (0, 1], e.g. 0.8, not '%s'", label, value);
             return OPTTAB_USAGE;
         }
         *(double *)field = f;
@@ -146,7 +147,7 @@ static int apply(const opttab_def *d, void *cfg, const char *value, int from_fil
     case OPTTAB_DURATION: {
         int64_t ms;
         if (opttab_parse_duration(value, d->bare_ms, &ms) < 0 || ms < d->lo || (d->hi && ms > d->hi)) {
-            snprintf(err, errsz, "%s must be a duration like 250ms, 90s, 10m, 1h, 2d%s, not '%s'", d->name,
+            snprintf(err, errsz, "%s must be a duration like 250ms, 90s, 10m, 1h, 2d%s, not '%s'", label,
                      d->hi ? " within its bounds" : "", value);
             return OPTTAB_USAGE;
         }
@@ -156,7 +157,7 @@ static int apply(const opttab_def *d, void *cfg, const char *value, int from_fil
     case OPTTAB_SIZE: {
         uint64_t b;
         if (opttab_parse_size(value, &b) < 0 || b < (uint64_t)d->lo || (d->hi && b > (uint64_t)d->hi)) {
-            snprintf(err, errsz, "%s must be a size like 512K, 64M, 2G, not '%s'", d->name, value);
+            snprintf(err, errsz, "%s must be a size like 512K, 64M, 2G, not '%s'", label, value);
             return OPTTAB_USAGE;
         }
         *(uint64_t *)field = b;
@@ -165,7 +166,7 @@ static int apply(const opttab_def *d, void *cfg, const char *value, int from_fil
     case OPTTAB_CHOICE: {
         int i = choice_index(d->choices, value);
         if (i < 0) {
-            snprintf(err, errsz, "%s must be one of %s, not '%s'", d->name, d->choices, value);
+            snprintf(err, errsz, "%s must be one of %s, not '%s'", label, d->choices, value);
             return OPTTAB_USAGE;
         }
         *(int *)field = i;
@@ -188,7 +189,7 @@ static int apply(const opttab_def *d, void *cfg, const char *value, int from_fil
     case OPTTAB_CUSTOM: {
         char msg[400];
         if (d->set(cfg, value, msg, sizeof msg) < 0) {
-            snprintf(err, errsz, "%s: %s", d->name, msg);
+            snprintf(err, errsz, "%s: %s", label, msg);
             return OPTTAB_USAGE;
         }
         return 0;
@@ -206,7 +207,7 @@ int opttab_defaults(const opttab_spec *spec, unsigned cmd, void *cfg, char *err,
         const opttab_def *d = &spec->defs[i];
         if (!d->def || !takes(d, cmd) || d->type == OPTTAB_ACTION) continue;
         if (d->type == OPTTAB_FLAG && strcmp(d->def, "true") != 0) continue;
-        int rc = apply(d, cfg, d->def, 1, err, errsz);
+        int rc = apply(d, cfg, d->def, 1, d->name, err, errsz);
         if (rc < 0) return rc;
     }
     return 0;
@@ -262,8 +263,10 @@ int opttab_set(const opttab_spec *spec, void *cfg, const char *name, const char 
     int alias;
     const opttab_def *d = find_flag(spec, name, &alias);
     if (!d) return 1;
+    char label[80];
     if (alias) warn_alias(spec, d, NULL, name);
-    return apply(d, cfg, value, 0, err, errsz);
+    snprintf(label, sizeof label, "--%s", d->name);
+    return apply(d, cfg, value, 0, label, err, errsz);
 }
 
 /* fgets that counts lines, so a key's error can name its line (the system
@@ -346,9 +349,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     }
     if (alias) warn_alias(spec, d, where, key);
     if (!*value && d->type != OPTTAB_STRING) return 1; /* "key =" keeps the default */
-    int rc = apply(d, c->cfg, value, 1, msg, sizeof msg);
+    int rc = apply(d, c->cfg, value, 1, where, c->err, c->errsz);
     if (rc < 0) {
-        snprintf(c->err, c->errsz, "%s: %s", where, msg);
         c->rc = rc;
         return 0;
     }
@@ -492,13 +494,10 @@ int opttab_parse(const opttab_spec *spec, unsigned cmd, void *cfg, int argc, cha
             continue;
         }
         if (alias) warn_alias(spec, d, NULL, name);
-        char msg[450];
-        rc = apply(d, cfg, value, 0, msg, sizeof msg);
-        if (rc > 0) return rc; /* an action */
-        if (rc < 0) {
-            snprintf(err, errsz, "--%s: %s", d->name, msg);
-            return rc;
-        }
+        char label[80];
+        snprintf(label, sizeof label, "--%s", d->name);
+        rc = apply(d, cfg, value, 0, label, err, errsz);
+        if (rc != 0) return rc; /* an error, or an action */
     }
     if (nops) *nops = ops;
     return OPTTAB_OK;

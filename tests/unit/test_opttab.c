@@ -129,7 +129,7 @@ static void bad_values_and_names_are_usage_errors(void **state) {
     cfg c;
     char *a1[] = {"a", "--streams", "17"};
     assert_int_equal(parse(&c, err, sizeof err, CMD_A, 3, a1, NULL), OPTTAB_USAGE);
-    assert_string_equal(err, "--streams: streams must be a whole number 1..16, not '17'");
+    assert_string_equal(err, "--streams must be a whole number 1..16, not '17'");
     opttab_free(&spec, &c);
     char *a2[] = {"a", "--streams", "2"};
     assert_int_equal(parse(&c, err, sizeof err, CMD_B, 3, a2, NULL), OPTTAB_USAGE); /* not B's */
@@ -137,7 +137,7 @@ static void bad_values_and_names_are_usage_errors(void **state) {
     opttab_free(&spec, &c);
     char *a3[] = {"a", "--mode", "closed"};
     assert_int_equal(parse(&c, err, sizeof err, 0, 3, a3, NULL), OPTTAB_USAGE);
-    assert_string_equal(err, "--mode: mode must be one of token|open, not 'closed'");
+    assert_string_equal(err, "--mode must be one of token|open, not 'closed'");
     opttab_free(&spec, &c);
     char *a4[] = {"a", "--interval"};
     assert_int_equal(parse(&c, err, sizeof err, 0, 2, a4, NULL), OPTTAB_USAGE);
@@ -148,7 +148,7 @@ static void bad_values_and_names_are_usage_errors(void **state) {
     opttab_free(&spec, &c);
     char *a6[] = {"a", "--quiet-hours", "23:00"};
     assert_int_equal(parse(&c, err, sizeof err, 0, 3, a6, NULL), OPTTAB_USAGE);
-    assert_string_equal(err, "--quiet-hours: quiet-hours: want HH:MM-HH:MM, not '23:00'");
+    assert_string_equal(err, "--quiet-hours: want HH:MM-HH:MM, not '23:00'");
     opttab_free(&spec, &c);
     char *a7[] = {"a", "-X", "novalue"};
     assert_int_equal(parse(&c, err, sizeof err, 0, 3, a7, NULL), OPTTAB_USAGE);
@@ -187,7 +187,7 @@ static void file_errors_name_path_line_and_key(void **state) {
     unlink(path);
     write_conf("[test]\nstreams = many\n");
     assert_int_equal(opttab_load_file(&spec, &c, path, err, sizeof err), OPTTAB_USAGE);
-    snprintf(want, sizeof want, "%s:2: streams: streams must be a whole number 1..16, not 'many'", path);
+    snprintf(want, sizeof want, "%s:2: streams must be a whole number 1..16, not 'many'", path);
     assert_string_equal(err, want);
     unlink(path);
     write_conf("[test]\nno key here\n");
