@@ -21,7 +21,7 @@
 #include "quota.h"
 #include "registry.h"
 #include "sigpool.h"
-#include "strmap.h"
+#include "hashmap.h"
 #include "vntime.h"
 
 #define COMP "collector"
@@ -53,16 +53,16 @@ struct part {
 struct batch; /* pipeline.c's */
 
 struct collector {
-    /* configuration (options.c) */
-    const char *bootstrap, *units_path, *merges_path, *http_addr, *group, *prefix;
+    /* configuration: the fields options.c's table writes (common/opttab) */
+    char *bootstrap, *units_path, *merges_path, *http_addr, *group, *prefix, *targets_path;
     kafka_props props;
-    quota_config qcfg;
-    ingest_config icfg;
-    int eval_interval_s;
-    int ckpt_interval_ms;
-    int digest_hour; /* -1: no daily digest */
-    const char *targets_path;
-    unsigned verify_threads; /* 1: signatures are verified on the loop's thread */
+    quota_config qcfg; /* behind_share and --target-level written by the table, the rest from below */
+    ingest_config icfg; /* replay written by the table, the rest from below */
+    int64_t target, pace_start_day, daily_cap, grace_day;
+    int64_t eval_interval_ms;
+    int64_t ckpt_interval_ms;
+    int64_t digest_hour;    /* -1: no daily digest */
+    int64_t verify_threads; /* 1: signatures are verified on the loop's thread */
 
     /* state */
     struct event_base *base;
@@ -97,7 +97,7 @@ struct collector {
     int undelivered; /* the shutdown's flush timed out */
 
     /* checkpoints (statestore.c) */
-    strmap_t *ckpts;      /* "<topic>/<partition>" -> the latest record (struct blob) */
+    hashmap_t *ckpts;      /* "<topic>/<partition>" -> the latest record (struct blob) */
     rd_kafka_t *state_rk; /* reader of <prefix>collector.state, kept between reads */
     rd_kafka_topic_t *state_rkt;
     int64_t *state_next; /* per partition of collector.state: next offset to read */
@@ -116,12 +116,12 @@ static inline int64_t collector_mono_ms(void) { return vntime_mono_us() / 1000; 
 /* ---- options.c: the option table, the command line and the file ---- */
 /* Sets the defaults the table does not carry (struct zeroed first). */
 void options_defaults(struct collector *c);
-/* Reads the configuration file and the command line into c. Returns 0 to
- * run, 1 when done (--help, --config-example: exit 0), 2 on bad usage (the
- * message printed). *args holds the strings c points to: free it with
- * conffile_args_free after c. */
-struct conffile_args;
-int options_parse(struct collector *c, int argc, char **argv, struct conffile_args **args);
+/* The table's defaults, then the configuration file, then the command line
+ * into c. Returns 0 to run, 1 when done (--help, --config-example: exit 0),
+ * 2 on bad usage, 3 when the file cannot be read (the message printed). */
+int options_parse(struct collector *c, int argc, char **argv);
+/* What the table's strings and properties hold. */
+void options_free(struct collector *c);
 /* --targets FILE into qt. */
 int options_load_targets(quota_table_t *qt, const registry_t *reg, const char *path, char *err, size_t errsz);
 

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "collector.h"
-#include "conffile.h"
 #include "log.h"
 #include "sign.h"
 #include "vntime.h"
@@ -117,7 +116,7 @@ static void collector_close(struct collector *c) {
     http_server_free(c->http);
     feed_free(c->agents_feed);
     feed_free(c->alerts_feed);
-    strmap_free(c->ckpts, free);
+    hashmap_free(c->ckpts, free);
     if (c->state_rkt) rd_kafka_topic_destroy(c->state_rkt);
     if (c->state_rk) rd_kafka_destroy(c->state_rk);
     free(c->state_next);
@@ -130,7 +129,7 @@ static void collector_close(struct collector *c) {
     merges_free(c->merges);
     registry_free(c->reg);
     metrics_free(c->m);
-    kafka_props_clear(&c->props);
+    options_free(c);
     free(c->parts);
     if (c->base) event_base_free(c->base);
 }
@@ -138,7 +137,6 @@ static void collector_close(struct collector *c) {
 int main(int argc, char **argv) {
     struct collector c;
     char err[512];
-    conffile_args *ca = NULL;
     /* glibc gives each thread that allocates an arena of its own, and
      * librdkafka runs a dozen threads: their freed buffers stayed resident
      * (RSS 89 MiB where one arena holds 67). Blocks of 256 KiB and more
@@ -158,11 +156,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     options_defaults(&c);
-    int pr = options_parse(&c, argc, argv, &ca);
+    int pr = options_parse(&c, argc, argv);
     if (pr != 0) {
-        kafka_props_clear(&c.props);
-        conffile_args_free(ca);
-        return pr == 1 ? 0 : 2;
+        options_free(&c);
+        return pr == 1 ? 0 : pr == 2 ? 2 : 1;
     }
     if (shifted) {
         char at[20];
@@ -196,7 +193,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }
-    if (!(c.sigpool = sigpool_new(c.verify_threads, err, sizeof err))) {
+    if (!(c.sigpool = sigpool_new((unsigned)c.verify_threads, err, sizeof err))) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }
@@ -243,7 +240,7 @@ int main(int argc, char **argv) {
     }
 
     /* Checkpoints: <prefix>collector.state is read on every assignment. */
-    if (!(c.ckpts = strmap_new())) {
+    if (!(c.ckpts = hashmap_new(NULL))) {
         fprintf(stderr, "ispeed-collector: out of memory\n");
         goto out;
     }
@@ -265,7 +262,7 @@ int main(int argc, char **argv) {
         log_warn(COMP, "%s; reading the checkpoints again at the assignment", err);
     c.ev_poll = add_timer(&c, 100, on_poll);
     c.ev_ckpt = add_timer(&c, CKPT_TICK_MS, on_checkpoint);
-    c.ev_eval = add_timer(&c, c.eval_interval_s * 1000, on_eval);
+    c.ev_eval = add_timer(&c, (int)c.eval_interval_ms, on_eval);
     c.ev_sigint = evsignal_new(c.base, SIGINT, on_signal, &c);
     c.ev_sigterm = evsignal_new(c.base, SIGTERM, on_signal, &c);
     if (!c.ev_poll || !c.ev_ckpt || !c.ev_eval || !c.ev_sigint || !c.ev_sigterm || event_add(c.ev_sigint, NULL) < 0 ||
@@ -285,6 +282,5 @@ int main(int argc, char **argv) {
              (unsigned long long)metrics_get(c.m, M_DLQ));
 out:
     collector_close(&c);
-    conffile_args_free(ca);
     return c.rc;
 }

@@ -1,143 +1,28 @@
-/* The collector's options: one table gives getopt's options, --help, the
- * defaults and the configuration file's keys (same names, under a section),
- * so they never drift; then the parsing of each value. */
+/* The collector's options: one common/opttab table gives the command line,
+ * the configuration file's keys (same names, under a section), --help, the
+ * defaults and --config-example, so they never drift; the fields it writes
+ * are struct collector's own. Then --targets, the per-unit target file. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "collector.h"
-#include "conffile.h"
 #include "log.h"
+#include "opttab.h"
 
-enum {
-    OPT_BOOTSTRAP = 'b',
-    OPT_PROP = 'X',
-    OPT_HELP = 'h',
-    OPT_UNITS = 256,
-    OPT_MERGES,
-    OPT_HTTP,
-    OPT_REPLAY,
-    OPT_GROUP,
-    OPT_PREFIX,
-    OPT_TARGET,
-    OPT_BEHIND_SHARE,
-    OPT_PACE_START_DAY,
-    OPT_DAILY_CAP,
-    OPT_GRACE_DAY,
-    OPT_EVAL_INTERVAL,
-    OPT_LOG_LEVEL,
-    OPT_CHECKPOINT_INTERVAL,
-    OPT_TARGET_LEVEL,
-    OPT_TARGETS,
-    OPT_DIGEST_HOUR,
-    OPT_CONFIG,
-    OPT_CONFIG_EXAMPLE,
-    OPT_VERIFY_THREADS,
-};
+enum { ACT_HELP = 1, ACT_EXAMPLE };
 
-
-/* Every option once: getopt's table, --help, the defaults and the
- * configuration file's keys (same names, under section) are built from it.
- * section NULL: not a key of the file. example: what the example file sets
- * for a key without default (the packaged paths). */
-static const struct {
-    const char *name;
-    int id, has_arg;
-    const char *arg, *section, *def, *example, *help;
-} option_defs[] = {
-    {"bootstrap", OPT_BOOTSTRAP, 1, "BOOTSTRAP", "kafka", NULL, NULL,
-     "Kafka bootstrap list (required), e.g. localhost:9092"},
-    {"group", OPT_GROUP, 1, "ID", "kafka", "ispeed-collector", NULL, "consumer group"},
-    {"topic-prefix", OPT_PREFIX, 1, "P", "kafka", KAFKA_DEFAULT_PREFIX, NULL, "prefix of every topic"},
-    {"units", OPT_UNITS, 1, "FILE", "collector", NULL, "/usr/share/ispeed-collector/units.csv",
-     "registry CSV code,level,parent,name,type (required)"},
-    {"merges", OPT_MERGES, 1, "FILE", "collector", NULL, NULL,
-     "commune merges CSV old_commune,new_commune,kind: count old codes as new"},
-    {"http", OPT_HTTP, 1, "ADDR:PORT", "collector", NULL, "127.0.0.1:9464", "serve /metrics (Prometheus) and /healthz"},
-    {"replay", OPT_REPLAY, 0, NULL, "collector", NULL, NULL,
-     "count every sample in its month whenever it arrives (back-fill)"},
-    {"checkpoint-interval", OPT_CHECKPOINT_INTERVAL, 1, "MS", "collector", "1000", NULL,
-     "write the checkpoints of the partitions that moved this often"},
-    {"eval-interval", OPT_EVAL_INTERVAL, 1, "S", "collector", "5", NULL,
-     "seconds between pace evaluations of every unit"},
-    {"verify-threads", OPT_VERIFY_THREADS, 1, "N", "collector", NULL, NULL,
-     "threads verifying signatures, 1 = on the event loop's (default: online CPUs, at most 16)"},
-    {"log-level", OPT_LOG_LEVEL, 1, "L", "collector", "info", NULL, "error, warn, info or debug"},
-    {"target", OPT_TARGET, 1, "N", "quota", "300", NULL, "samples per unit, month and network class"},
-    {"target-level", OPT_TARGET_LEVEL, 1, "L[:C]=N", "quota", NULL, NULL,
-     "target of a level and/or class, e.g. district=150, commune:mobile=100, mobile=200 (repeatable)"},
-    {"targets", OPT_TARGETS, 1, "FILE", "quota", NULL, NULL,
-     "per-unit targets, CSV unit,network,target (network fixed, mobile or empty)"},
-    {"behind-share", OPT_BEHIND_SHARE, 1, "F", "quota", "0.8", NULL, "BEHIND below this share of the expected count"},
-    {"pace-start-day", OPT_PACE_START_DAY, 1, "D", "quota", "3", NULL, "no unit is BEHIND before this day of the month"},
-    {"daily-cap", OPT_DAILY_CAP, 1, "N", "quota", "12", NULL,
-     "samples one agent may count per unit per day, 0 = no cap"},
-    {"grace-day", OPT_GRACE_DAY, 1, "D", "quota", "5", NULL,
-     "samples arriving from day D 00:00 of the next month are late"},
-    {"digest-hour", OPT_DIGEST_HOUR, 1, "H", "quota", NULL, NULL,
-     "send each province's daily digest of BEHIND units at this hour, 0..23 Vietnam time (default: none)"},
-    {"config", OPT_CONFIG, 1, "FILE", NULL, NULL, NULL,
-     "read options from this INI file first (default " CONFIG_PATH ", if it exists); the command line wins"},
-    {"config-example", OPT_CONFIG_EXAMPLE, 0, NULL, NULL, NULL, NULL, "print every configuration key with its default"},
-    {"help", OPT_HELP, 0, NULL, NULL, NULL, NULL, "this text"},
-};
-#define NOPTS (sizeof option_defs / sizeof option_defs[0])
-
-/* The file's view of the table: every option with a section; [kafka]'s
- * other keys are -X properties, as in the agent's file. */
-static conffile_option conf_options[NOPTS];
-static conffile_spec conf_spec = {
-    .program = "ispeed-collector",
-    .path = CONFIG_PATH,
-    .section = "collector",
-    .options = conf_options,
-    .passthrough = "kafka",
-    .passthrough_flag = 'X',
-};
-
-static void conf_spec_init(void) {
-    conf_spec.noptions = 0;
-    for (size_t i = 0; i < NOPTS; i++)
-        if (option_defs[i].section)
-            conf_options[conf_spec.noptions++] = (conffile_option){
-                .name = option_defs[i].name,
-                .has_arg = option_defs[i].has_arg,
-                .section = option_defs[i].section,
-                .def = option_defs[i].def,
-                .example = option_defs[i].example,
-                .metavar = option_defs[i].arg,
-                .help = option_defs[i].help,
-                .repeatable = option_defs[i].id == OPT_TARGET_LEVEL,
-            };
-}
-
-static void usage(FILE *out) {
-    fprintf(out, "usage: ispeed-collector [--config FILE] -b BOOTSTRAP --units FILE [options] [-X prop=value ...]\n\n"
-                 "Consumes signed samples, counts them per commune, district and province, month\n"
-                 "and network class, and publishes quota states, alerts and rejects to Kafka.\n"
-                 "Every option but --config, --config-example and --help is also a key of the\n"
-                 "configuration file, which the command line overrides.\n\n");
-    for (size_t i = 0; i < NOPTS; i++) {
-        char left[64];
-        if (option_defs[i].id < 256)
-            snprintf(left, sizeof left, "-%c, --%s%s%s", option_defs[i].id, option_defs[i].name,
-                     option_defs[i].arg ? " " : "", option_defs[i].arg ? option_defs[i].arg : "");
-        else
-            snprintf(left, sizeof left, "    --%s%s%s", option_defs[i].name, option_defs[i].arg ? " " : "",
-                     option_defs[i].arg ? option_defs[i].arg : "");
-        fprintf(out, "  %-28s %s", left, option_defs[i].help);
-        if (option_defs[i].def) fprintf(out, " (default %s)", option_defs[i].def);
-        fputc('\n', out);
+static int set_log_level(void *cfg, const char *value, char *err, size_t errsz) {
+    (void)cfg;
+    enum log_level lv;
+    if (log_parse_level(value, &lv) < 0) {
+        snprintf(err, errsz, "must be error, warn, info or debug, not '%s'", value);
+        return -1;
     }
-    fprintf(out, "  %-28s %s\n", "-X prop=value",
-            "any librdkafka property, for every Kafka client (repeatable; in the file: a key of [kafka])");
-    fprintf(out, "\n  %-28s %s\n", "env ISPEED_NOW, ISPEED_NOW_AT",
-            "for tests: the clock reads ISPEED_NOW (Unix ms or YYYY-MM-DDTHH:MM[:SS] Vietnam time) at the instant "
-            "ISPEED_NOW_AT (Unix ms, default start-up) and runs on");
-    fprintf(out, "\nExit status: 0 stopped cleanly, 1 failure, 2 bad usage.\n");
+    log_set_level(lv);
+    return 0;
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -149,16 +34,18 @@ static int parse_long(const char *s, long lo, long hi, long *out) {
     return 0;
 }
 
-/* "district=150", "commune:mobile=100", "mobile=200". */
-static int parse_target_level(quota_config *cfg, const char *arg) {
+/* "district=150", "commune:mobile=100", "mobile=200": straight into the
+ * quota configuration, each occurrence adding one. */
+static int set_target_level(void *cfg, const char *arg, char *err, size_t errsz) {
+    quota_config *qc = &((struct collector *)cfg)->qcfg;
     char buf[64];
     int level = 0, net = 0;
     long v;
     const char *eq = strchr(arg, '=');
-    if (!eq || (size_t)(eq - arg) >= sizeof buf || parse_long(eq + 1, 1, 1000000000L, &v) < 0) return -1;
+    if (!eq || (size_t)(eq - arg) >= sizeof buf || parse_long(eq + 1, 1, 1000000000L, &v) < 0) goto bad;
     memcpy(buf, arg, (size_t)(eq - arg));
     buf[eq - arg] = '\0';
-    for (char *tok = strtok(buf, ":"); tok; tok = strtok(NULL, ":")) {
+    for (char *save = NULL, *tok = strtok_r(buf, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
         enum registry_level lv;
         if (!strcmp(tok, "fixed") && !net)
             net = QUOTA_FIXED;
@@ -167,12 +54,145 @@ static int parse_target_level(quota_config *cfg, const char *arg) {
         else if (registry_parse_level(tok, &lv) == 0 && !level)
             level = (int)lv;
         else
-            return -1;
+            goto bad;
     }
-    if (!level && !net) return -1;
-    cfg->level_target[level][net] = (uint32_t)v;
+    if (!level && !net) goto bad;
+    qc->level_target[level][net] = (uint32_t)v;
+    return 0;
+bad:
+    snprintf(err, errsz, "wants LEVEL[:CLASS]=N or CLASS=N (levels province, district, commune; classes fixed, "
+             "mobile), not '%s'", arg);
+    return -1;
+}
+
+#define OFF(f) offsetof(struct collector, f)
+static const opttab_def options[] = {
+    {.name = "bootstrap", .short_name = 'b', .type = OPTTAB_STRING, .offset = OFF(bootstrap), .section = "kafka",
+     .metavar = "BOOTSTRAP", .help = "Kafka bootstrap list (required), e.g. localhost:9092"},
+    {.name = "group", .type = OPTTAB_STRING, .offset = OFF(group), .section = "kafka", .def = "ispeed-collector",
+     .metavar = "ID", .help = "consumer group"},
+    {.name = "topic-prefix", .type = OPTTAB_STRING, .offset = OFF(prefix), .section = "kafka",
+     .def = KAFKA_DEFAULT_PREFIX, .metavar = "P", .help = "prefix of every topic"},
+    {.name = "units", .type = OPTTAB_STRING, .offset = OFF(units_path), .section = "collector",
+     .example = "/usr/share/ispeed-collector/units.csv", .metavar = "FILE",
+     .help = "registry CSV code,level,parent,name,type (required)"},
+    {.name = "merges", .type = OPTTAB_STRING, .offset = OFF(merges_path), .section = "collector", .metavar = "FILE",
+     .help = "commune merges CSV old_commune,new_commune,kind: count old codes as new"},
+    {.name = "http", .type = OPTTAB_STRING, .offset = OFF(http_addr), .section = "collector",
+     .example = "127.0.0.1:9464", .metavar = "ADDR:PORT", .help = "serve /metrics (Prometheus) and /healthz"},
+    {.name = "replay", .type = OPTTAB_FLAG, .offset = OFF(icfg.replay), .section = "collector",
+     .help = "count every sample in its month whenever it arrives (back-fill)"},
+    {.name = "checkpoint-interval", .type = OPTTAB_DURATION, .offset = OFF(ckpt_interval_ms), .section = "collector",
+     .def = "1000", .bare_ms = 1, .lo = 50, .hi = 600000, .metavar = "MS",
+     .help = "write the checkpoints of the partitions that moved this often (50 ms..10 min)"},
+    {.name = "eval-interval", .type = OPTTAB_DURATION, .offset = OFF(eval_interval_ms), .section = "collector",
+     .def = "5", .lo = 1000, .hi = 3600000, .metavar = "S",
+     .help = "seconds between pace evaluations of every unit (1 s..1 h)"},
+    {.name = "verify-threads", .type = OPTTAB_INT, .offset = OFF(verify_threads), .section = "collector", .lo = 1,
+     .hi = SIGPOOL_MAX_THREADS, .metavar = "N",
+     .help = "threads verifying signatures, 1 = on the event loop's (default: online CPUs, at most 16)"},
+    {.name = "log-level", .type = OPTTAB_CUSTOM, .set = set_log_level, .section = "collector", .def = "info",
+     .metavar = "L", .help = "error, warn, info or debug"},
+    {.name = "target", .type = OPTTAB_INT, .offset = OFF(target), .section = "quota", .def = "300", .lo = 1,
+     .hi = 1000000000, .metavar = "N", .help = "samples per unit, month and network class"},
+    {.name = "target-level", .type = OPTTAB_CUSTOM, .set = set_target_level, .section = "quota",
+     .metavar = "L[:C]=N",
+     .help = "target of a level and/or class, e.g. district=150, commune:mobile=100, mobile=200 (repeatable)"},
+    {.name = "targets", .type = OPTTAB_STRING, .offset = OFF(targets_path), .section = "quota", .metavar = "FILE",
+     .help = "per-unit targets, CSV unit,network,target (network fixed, mobile or empty)"},
+    {.name = "behind-share", .type = OPTTAB_FRACTION, .offset = OFF(qcfg.behind_share), .section = "quota",
+     .def = "0.8", .metavar = "F", .help = "BEHIND below this share of the expected count"},
+    {.name = "pace-start-day", .type = OPTTAB_INT, .offset = OFF(pace_start_day), .section = "quota", .def = "3",
+     .lo = 1, .hi = 31, .metavar = "D", .help = "no unit is BEHIND before this day of the month"},
+    {.name = "daily-cap", .type = OPTTAB_INT, .offset = OFF(daily_cap), .section = "quota", .def = "12", .lo = 0,
+     .hi = 1000000, .metavar = "N", .help = "samples one agent may count per unit per day, 0 = no cap"},
+    {.name = "grace-day", .type = OPTTAB_INT, .offset = OFF(grace_day), .section = "quota", .def = "5", .lo = 1,
+     .hi = 28, .metavar = "D", .help = "samples arriving from day D 00:00 of the next month are late"},
+    {.name = "digest-hour", .type = OPTTAB_INT, .offset = OFF(digest_hour), .section = "quota", .lo = 0, .hi = 23,
+     .metavar = "H",
+     .help = "send each province's daily digest of BEHIND units at this hour, 0..23 Vietnam time (default: none)"},
+    {.name = "config-example", .type = OPTTAB_ACTION, .id = ACT_EXAMPLE,
+     .help = "print every configuration key with its default"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "this text"},
+};
+
+static const opttab_spec spec = {
+    .program = "ispeed-collector",
+    .usage = "usage: ispeed-collector [--config FILE] -b BOOTSTRAP --units FILE [options] [-X prop=value ...]\n\n"
+             "Consumes signed samples, counts them per commune, district and province, month\n"
+             "and network class, and publishes quota states, alerts and rejects to Kafka.\n"
+             "Every option but --config, --config-example and --help is also a key of the\n"
+             "configuration file, which the command line overrides; [kafka]'s other keys are\n"
+             "librdkafka properties, as -X.",
+    .epilog = "environment, for tests: ISPEED_NOW (Unix ms, or YYYY-MM-DDTHH:MM[:SS] in Vietnam time) is the "
+              "clock at the real instant ISPEED_NOW_AT (Unix ms, default start-up), from which it runs on.\n\n"
+              "Exit status: 0 stopped cleanly, 1 failure, 2 bad usage.",
+    .config_path = CONFIG_PATH,
+    .config = 1,
+    .defs = options,
+    .ndefs = sizeof options / sizeof *options,
+    .props = 1,
+    .props_offset = OFF(props),
+    .passthrough = "kafka",
+};
+
+/* Signature checks are what bounds a single loop thread, so by default every
+ * core takes a share. Capped at 16: the rest of the loop (decode, count,
+ * produce) stays on one thread, and threads it cannot feed only wait. */
+static int64_t default_verify_threads(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) return 1;
+    return n > 16 ? 16 : n;
+}
+
+void options_defaults(struct collector *c) {
+    /* What the table has no default for; its own defaults are applied by
+     * opttab_parse, before the file and the command line. */
+    quota_config_default(&c->qcfg);
+    ingest_config_default(&c->icfg);
+    c->digest_hour = -1;
+    c->verify_threads = 0; /* online CPUs, once the table has not set it */
+}
+
+int options_parse(struct collector *c, int argc, char **argv) {
+    char err[600];
+    int nops = 0;
+    int rc = opttab_parse(&spec, 0, c, argc, argv, &nops, err, sizeof err);
+    if (rc == ACT_HELP) opttab_print_help(stdout, &spec, 0);
+    if (rc == ACT_EXAMPLE) opttab_print_example(stdout, &spec);
+    if (rc > 0) return 1;
+    if (rc < 0) {
+        fprintf(stderr, "ispeed-collector: %s%s\n", err, rc == OPTTAB_USAGE ? "; see --help" : "");
+        return rc == OPTTAB_USAGE ? 2 : 3;
+    }
+    if (nops > 0) {
+        fprintf(stderr, "ispeed-collector: unexpected argument '%s'; see --help\n", argv[1]);
+        return 2;
+    }
+    if (!c->bootstrap || !*c->bootstrap) {
+        fprintf(stderr, "ispeed-collector: missing -b BOOTSTRAP: give the Kafka bootstrap list, e.g. -b "
+                        "localhost:9092\n");
+        return 2;
+    }
+    if (!c->units_path || !*c->units_path) {
+        fprintf(stderr, "ispeed-collector: missing --units FILE: give the registry CSV, e.g. --units "
+                        "vn-units-2025-07.csv\n");
+        return 2;
+    }
+    if (!c->group || !*c->group) {
+        fprintf(stderr, "ispeed-collector: --group must not be empty\n");
+        return 2;
+    }
+    /* The table's integers, where the counting core wants them. */
+    c->qcfg.target = (uint32_t)c->target;
+    c->qcfg.pace_start_day = (int)c->pace_start_day;
+    c->icfg.daily_cap = (unsigned)c->daily_cap;
+    c->icfg.grace_ms = (c->grace_day - 1) * 86400000LL;
+    if (c->verify_threads < 1) c->verify_threads = default_verify_threads();
     return 0;
 }
+
+void options_free(struct collector *c) { opttab_free(&spec, c); }
 
 /* --targets FILE: "unit,network,target" lines; a header and '#' lines are
  * skipped; network fixed, mobile or empty (both). */
@@ -216,142 +236,4 @@ bad:
              "fixed, mobile or empty and a positive target", path, lineno);
     fclose(f);
     return -1;
-}
-
-/* Names the file and line when the option being parsed (argv[argi]) came
- * from the configuration file. */
-#define USAGE_ERR(...)                                                                                            \
-    do {                                                                                                          \
-        const char *where_ = conffile_args_origin(ca, argi);                                                     \
-        fprintf(stderr, "ispeed-collector: %s%s", where_ ? where_ : "", where_ ? ": " : "");                      \
-        fprintf(stderr, __VA_ARGS__);                                                                             \
-        fputc('\n', stderr);                                                                                      \
-        return 2;                                                                                                 \
-    } while (0)
-
-static int parse_args(struct collector *c, const conffile_args *ca, int argc, char **argv) {
-    struct option longopts[NOPTS + 1];
-    char err[512];
-    long v;
-    int argi = -1;
-    for (size_t i = 0; i < NOPTS; i++)
-        longopts[i] = (struct option){option_defs[i].name, option_defs[i].has_arg ? required_argument : no_argument,
-                                      NULL, option_defs[i].id};
-    memset(&longopts[NOPTS], 0, sizeof longopts[NOPTS]);
-    int opt;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":b:X:h", longopts, NULL)) != -1) {
-        argi = optind - 1;
-        switch (opt) {
-        case OPT_BOOTSTRAP: c->bootstrap = optarg; break;
-        case OPT_PROP:
-            if (kafka_props_add(&c->props, optarg, err, sizeof err) < 0) USAGE_ERR("%s", err);
-            break;
-        case OPT_HELP: usage(stdout); return 1;
-        case OPT_CONFIG: break; /* read by conffile_args_new */
-        case OPT_CONFIG_EXAMPLE: conffile_print_example(stdout, &conf_spec); return 1;
-        case OPT_UNITS: c->units_path = optarg; break;
-        case OPT_MERGES: c->merges_path = optarg; break;
-        case OPT_HTTP: c->http_addr = optarg; break;
-        case OPT_REPLAY: c->icfg.replay = 1; break;
-        case OPT_GROUP:
-            if (!*optarg) USAGE_ERR("--group must not be empty");
-            c->group = optarg;
-            break;
-        case OPT_PREFIX: c->prefix = optarg; break;
-        case OPT_TARGET:
-            if (parse_long(optarg, 1, 1000000000L, &v) < 0) USAGE_ERR("--target must be a positive count, not '%s'", optarg);
-            c->qcfg.target = (uint32_t)v;
-            break;
-        case OPT_BEHIND_SHARE: {
-            char *end;
-            double f = strtod(optarg, &end);
-            if (*optarg == '\0' || *end != '\0' || !(f > 0.0 && f <= 1.0))
-                USAGE_ERR("--behind-share must be a fraction in (0, 1], e.g. 0.8, not '%s'", optarg);
-            c->qcfg.behind_share = f;
-            break;
-        }
-        case OPT_PACE_START_DAY:
-            if (parse_long(optarg, 1, 31, &v) < 0) USAGE_ERR("--pace-start-day must be a day 1..31, not '%s'", optarg);
-            c->qcfg.pace_start_day = (int)v;
-            break;
-        case OPT_DAILY_CAP:
-            if (parse_long(optarg, 0, 1000000, &v) < 0) USAGE_ERR("--daily-cap must be a count (0 = none), not '%s'", optarg);
-            c->icfg.daily_cap = (unsigned)v;
-            break;
-        case OPT_GRACE_DAY:
-            if (parse_long(optarg, 1, 28, &v) < 0) USAGE_ERR("--grace-day must be a day 1..28, not '%s'", optarg);
-            c->icfg.grace_ms = (v - 1) * 86400000LL;
-            break;
-        case OPT_EVAL_INTERVAL:
-            if (parse_long(optarg, 1, 3600, &v) < 0) USAGE_ERR("--eval-interval must be 1..3600 seconds, not '%s'", optarg);
-            c->eval_interval_s = (int)v;
-            break;
-        case OPT_LOG_LEVEL: {
-            enum log_level lv;
-            if (log_parse_level(optarg, &lv) < 0) USAGE_ERR("--log-level must be error, warn, info or debug, not '%s'", optarg);
-            log_set_level(lv);
-            break;
-        }
-        case OPT_TARGET_LEVEL:
-            if (parse_target_level(&c->qcfg, optarg) < 0)
-                USAGE_ERR("--target-level wants LEVEL[:CLASS]=N or CLASS=N (levels province, district, commune; "
-                          "classes fixed, mobile), not '%s'", optarg);
-            break;
-        case OPT_TARGETS: c->targets_path = optarg; break;
-        case OPT_CHECKPOINT_INTERVAL:
-            if (parse_long(optarg, 50, 600000, &v) < 0)
-                USAGE_ERR("--checkpoint-interval must be 50..600000 ms, not '%s'", optarg);
-            c->ckpt_interval_ms = (int)v;
-            break;
-        case OPT_DIGEST_HOUR:
-            if (parse_long(optarg, 0, 23, &v) < 0) USAGE_ERR("--digest-hour must be an hour 0..23, not '%s'", optarg);
-            c->digest_hour = (int)v;
-            break;
-        case OPT_VERIFY_THREADS:
-            if (parse_long(optarg, 1, SIGPOOL_MAX_THREADS, &v) < 0)
-                USAGE_ERR("--verify-threads must be 1..%d, not '%s'", SIGPOOL_MAX_THREADS, optarg);
-            c->verify_threads = (unsigned)v;
-            break;
-        case ':': USAGE_ERR("option %s needs a value; see --help", argv[optind - 1]);
-        default: USAGE_ERR("unknown option %s; see --help", argv[optind - 1]);
-        }
-    }
-    argi = -1;
-    if (optind < argc) USAGE_ERR("unexpected argument '%s'; see --help", argv[optind]);
-    if (!c->bootstrap) USAGE_ERR("missing -b BOOTSTRAP: give the Kafka bootstrap list, e.g. -b localhost:9092");
-    if (!c->units_path) USAGE_ERR("missing --units FILE: give the registry CSV, e.g. --units vn-units-2025-07.csv");
-    return 0;
-}
-
-/* Signature checks are what bounds a single loop thread, so by default every
- * core takes a share. Capped at 16: the rest of the loop (decode, count,
- * produce) stays on one thread, and threads it cannot feed only wait. */
-static unsigned default_verify_threads(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1) return 1;
-    return n > 16 ? 16 : (unsigned)n;
-}
-
-
-void options_defaults(struct collector *c) {
-    /* group, prefix, intervals and quota figures: option_defs' defaults,
-     * applied by conffile_args_new as options before the command line's. */
-    c->digest_hour = -1;
-    quota_config_default(&c->qcfg);
-    ingest_config_default(&c->icfg);
-    c->verify_threads = default_verify_threads();
-}
-
-int options_parse(struct collector *c, int argc, char **argv, conffile_args **args) {
-    char err[512];
-    /* The configuration file's keys become options before the command
-     * line's, so one parser reads both and the command line wins. */
-    conf_spec_init();
-    *args = conffile_args_new(&conf_spec, argc, argv, err, sizeof err);
-    if (!*args) {
-        fprintf(stderr, "ispeed-collector: %s\n", err);
-        return 2;
-    }
-    return parse_args(c, *args, conffile_args_argc(*args), conffile_args_argv(*args));
 }

@@ -7,6 +7,7 @@
 #include "collector.h"
 #include "ispeed.pb-c.h"
 #include "log.h"
+#include "pbnames.h"
 #include "vntime.h"
 
 static void publish_status(const quota_status *st, void *ctx) {
@@ -60,8 +61,8 @@ void outputs_on_alert(const quota_alert *a, void *ctx) {
     char err[256];
     const quota_status *st = &a->status;
     log_info(COMP, "alert unit=%s level=%s month=%s network=%s from=%s to=%s count=%llu expected=%.1f target=%u",
-             st->unit->code, registry_level_name(st->unit->level), st->month, quota_network_name(st->network),
-             quota_state_name(a->from), quota_state_name(st->state), (unsigned long long)st->count, st->expected,
+             st->unit->code, pbnames_level((int)st->unit->level), st->month, pbnames_network((int)st->network),
+             pbnames_quota_state((int)a->from), pbnames_quota_state((int)st->state), (unsigned long long)st->count, st->expected,
              st->target);
     if (publish_alert(c->pb, a, err, sizeof err) < 0) log_error(COMP, "%s", err);
     /* The restart must not repeat it: the counter's partition checkpoints

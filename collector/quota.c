@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "sketch.h"
-#include "strmap.h"
+#include "hashmap.h"
 #include "vntime.h"
 
 #define DAY_MS 86400000LL
@@ -74,7 +74,7 @@ struct quota_table {
     /* Interned operator names: the spelling first seen, by lower-case key. */
     char (*opnames)[QUOTA_OPERATOR_NAME_MAX + 1];
     size_t nopnames, capopnames;
-    strmap_t *opindex; /* lower-case name -> index + 1 */
+    hashmap_t *opindex; /* lower-case name -> index + 1 */
 };
 
 /* The usual spelling of Vietnam's ISPs, so "VIETTEL" and "viettel " are
@@ -149,7 +149,7 @@ static int opname_index(quota_table_t *qt, const char *name) {
     size_t i;
     for (i = 0; name[i] && i < QUOTA_OPERATOR_NAME_MAX; i++) key[i] = (char)tolower((unsigned char)name[i]);
     key[i] = '\0';
-    uintptr_t id = (uintptr_t)strmap_get(qt->opindex, key);
+    uintptr_t id = (uintptr_t)hashmap_get(qt->opindex, key);
     if (id) return (int)(id - 1);
     if (qt->nopnames == OPNAMES_MAX) return -1;
     if (qt->nopnames == qt->capopnames) {
@@ -159,7 +159,7 @@ static int opname_index(quota_table_t *qt, const char *name) {
         qt->opnames = nn;
         qt->capopnames = cap;
     }
-    if (strmap_put(qt->opindex, key, (void *)(uintptr_t)(qt->nopnames + 1), NULL) < 0) return -1;
+    if (hashmap_put(qt->opindex, key, (void *)(uintptr_t)(qt->nopnames + 1), NULL) < 0) return -1;
     snprintf(qt->opnames[qt->nopnames], sizeof qt->opnames[0], "%s", name);
     return (int)qt->nopnames++;
 }
@@ -263,7 +263,7 @@ quota_table_t *quota_table_new(const registry_t *reg, const quota_config *cfg, c
     qt->reg = reg;
     qt->cfg = *cfg;
     qt->nunits = registry_size(reg);
-    if (!(qt->opindex = strmap_new())) goto oom;
+    if (!(qt->opindex = hashmap_new(NULL))) goto oom;
     qt->prov_units = calloc(qt->nunits, sizeof *qt->prov_units);
     qt->prov_len = calloc(qt->nunits, sizeof *qt->prov_len);
     if (!qt->prov_units || !qt->prov_len) goto oom;
@@ -297,7 +297,7 @@ void quota_table_free(quota_table_t *qt) {
     }
     free(qt->unit_target);
     free(qt->opnames);
-    strmap_free(qt->opindex, NULL);
+    hashmap_free(qt->opindex, NULL);
     free(qt->months);
     free(qt->dirty);
     if (qt->prov_units)

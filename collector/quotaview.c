@@ -4,19 +4,28 @@
 #include <string.h>
 
 #include "collector.h"
+#include "escape.h"
+#include "pbnames.h"
 #include "vntime.h"
 
-static void json_str(struct evbuffer *out, const char *s) {
-    evbuffer_add(out, "\"", 1);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            evbuffer_add_printf(out, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            evbuffer_add_printf(out, "\\u%04x", *s);
-        else
-            evbuffer_add(out, s, 1);
+static void evbuffer_sink(void *ctx, const char *p, size_t n) { evbuffer_add(ctx, p, n); }
+
+/* Through common/escape: always valid JSON, whatever bytes a name holds
+ * (invalid UTF-8 becomes U+FFFD). */
+static void json_str(struct evbuffer *out, const char *s) { escape_json_to(evbuffer_sink, out, s); }
+
+/* The same without its quotes, for a value inside a message string (the
+ * collector's own copy put a quoted string inside one: invalid JSON). */
+static void json_str_bare(struct evbuffer *out, const char *s) {
+    struct evbuffer *tmp = evbuffer_new();
+    if (!tmp) return;
+    json_str(tmp, s);
+    size_t n = evbuffer_get_length(tmp);
+    if (n >= 2) {
+        evbuffer_drain(tmp, 1);
+        evbuffer_remove_buffer(tmp, out, n - 2);
     }
-    evbuffer_add(out, "\"", 1);
+    evbuffer_free(tmp);
 }
 
 int quotaview_json(const char *province, const char *month, struct evbuffer *out, void *ctx) {
@@ -30,7 +39,7 @@ int quotaview_json(const char *province, const char *month, struct evbuffer *out
     }
     if (!p || p->level != REGISTRY_PROVINCE) {
         evbuffer_add_printf(out, "{\"error\":\"no province ");
-        json_str(out, province);
+        json_str_bare(out, province);
         evbuffer_add_printf(out, " in the registry\"}\n");
         return 404;
     }
@@ -39,12 +48,16 @@ int quotaview_json(const char *province, const char *month, struct evbuffer *out
         return 400;
     }
     if (!consumer_owns(p, c)) {
-        evbuffer_add_printf(out, "{\"error\":\"province %s is counted by another collector of the group\"}\n",
-                            p->code);
+        evbuffer_add_printf(out, "{\"error\":\"province ");
+        json_str_bare(out, p->code);
+        evbuffer_add_printf(out, " is counted by another collector of the group\"}\n");
         return 404;
     }
-    evbuffer_add_printf(out, "{\"province\":\"%s\",\"month\":\"%s\",\"caught_up\":%s,\"units\":[", p->code, month,
-                        c->caught_up ? "true" : "false");
+    evbuffer_add_printf(out, "{\"province\":");
+    json_str(out, p->code);
+    evbuffer_add_printf(out, ",\"month\":");
+    json_str(out, month);
+    evbuffer_add_printf(out, ",\"caught_up\":%s,\"units\":[", c->caught_up ? "true" : "false");
     int first = 1;
     for (size_t i = 0; i < registry_size(c->reg); i++) {
         const registry_unit *u = registry_unit_at(c->reg, i);
@@ -56,14 +69,17 @@ int quotaview_json(const char *province, const char *month, struct evbuffer *out
             json_str(out, u->code);
             evbuffer_add_printf(out, ",\"name\":");
             json_str(out, u->name);
+            evbuffer_add_printf(out, ",\"parent\":");
+            json_str(out, u->parent ? u->parent->code : "");
+            /* Enum names are the schema's, one spelling in every program. */
             evbuffer_add_printf(out,
-                                ",\"level\":\"%s\",\"parent\":\"%s\",\"network\":\"%s\",\"count\":%llu,\"target\":%u,"
+                                ",\"level\":\"%s\",\"network\":\"%s\",\"count\":%llu,\"target\":%u,"
                                 "\"expected\":%.2f,\"state\":\"%s\",\"projection\":%.2f,\"late_count\":%llu,"
                                 "\"count_5g\":%llu,\"median_download_bps\":%llu,\"median_upload_bps\":%llu,"
                                 "\"median_latency_ms\":%.2f,\"operators\":{",
-                                registry_level_name(u->level), u->parent ? u->parent->code : "",
-                                quota_network_name(st.network), (unsigned long long)st.count, st.target, st.expected,
-                                quota_state_name(st.state), st.projection, (unsigned long long)st.late_count,
+                                pbnames_level((int)u->level), pbnames_network((int)st.network),
+                                (unsigned long long)st.count, st.target, st.expected,
+                                pbnames_quota_state((int)st.state), st.projection, (unsigned long long)st.late_count,
                                 (unsigned long long)st.count_5g, (unsigned long long)st.median_download_bps,
                                 (unsigned long long)st.median_upload_bps, st.median_latency_ms);
             /* Sums to count; names are normalised (valid UTF-8, no controls). */

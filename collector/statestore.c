@@ -32,7 +32,7 @@ int state_keep(struct collector *c, const void *keyp, size_t keylen, const void 
     memcpy(key, keyp, keylen);
     key[keylen] = '\0';
     if (!payload) {
-        free(strmap_remove(c->ckpts, key));
+        free(hashmap_remove(c->ckpts, key));
         return 0;
     }
     struct blob *b = malloc(sizeof *b + len);
@@ -40,7 +40,7 @@ int state_keep(struct collector *c, const void *keyp, size_t keylen, const void 
     if (!b) goto oom;
     b->len = len;
     memcpy(b->data, payload, len);
-    if (strmap_put(c->ckpts, key, b, &old) < 0) {
+    if (hashmap_put(c->ckpts, key, b, &old) < 0) {
         free(b);
         goto oom;
     }
@@ -154,7 +154,7 @@ int state_read(struct collector *c, char *err, size_t errsz) {
         }
     }
     rc = 0;
-    log_info(COMP, "checkpoints read keys=%zu ms=%lld", strmap_size(c->ckpts),
+    log_info(COMP, "checkpoints read keys=%zu ms=%lld", hashmap_size(c->ckpts),
              (long long)(collector_mono_ms() - t0));
 out:
     /* Stopped between reads: an idle reader holds no fetched records. */
@@ -242,7 +242,7 @@ int64_t state_restore(struct collector *c, int32_t p) {
     size_t nprov = ingest_drop_partition(c->ing, p);
     if (nprov) log_info(COMP, "stale state dropped partition=%d provinces=%zu", p, nprov);
     ckpt_key(c, p, key, sizeof key);
-    const struct blob *b = strmap_get(c->ckpts, key);
+    const struct blob *b = hashmap_get(c->ckpts, key);
     if (!b) {
         log_info(COMP, "no checkpoint, reading from the beginning partition=%d", p);
         return RD_KAFKA_OFFSET_BEGINNING;
@@ -260,7 +260,7 @@ int64_t state_restore(struct collector *c, int32_t p) {
     /* Ours now: any later owner (us again included) restores from a newer
      * record, written at the revoke, that the next read brings. Kept, the
      * blobs of a whole country took ~10 MiB. */
-    free(strmap_remove(c->ckpts, key));
+    free(hashmap_remove(c->ckpts, key));
     log_info(COMP, "checkpoint restored partition=%d next_offset=%lld provinces=%zu age_ms=%lld", p, (long long)next,
              nprov, (long long)(vntime_now_ms() - created));
     return next;

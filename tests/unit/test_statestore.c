@@ -107,7 +107,7 @@ static void setup_collector(struct collector *c) {
     assert_non_null(c->agents = agents_new());
     assert_non_null(c->qt = quota_table_new(c->reg, &c->qcfg, err, sizeof err));
     assert_non_null(c->ing = ingest_new(c->reg, c->agents, NULL, c->qt, &c->icfg, err, sizeof err));
-    assert_non_null(c->ckpts = strmap_new());
+    assert_non_null(c->ckpts = hashmap_new(NULL));
     snprintf(c->samples_topic, sizeof c->samples_topic, "ispeed.samples");
     c->partitioner = all_on_zero;
     c->samples_npart = 2;
@@ -118,7 +118,7 @@ static void setup_collector(struct collector *c) {
 }
 
 static void teardown_collector(struct collector *c) {
-    strmap_free(c->ckpts, free);
+    hashmap_free(c->ckpts, free);
     ingest_free(c->ing);
     quota_table_free(c->qt);
     agents_free(c->agents);
