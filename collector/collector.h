@@ -80,7 +80,7 @@ struct collector {
     publish_t *pb;
     feed_t *agents_feed;
     feed_t *alerts_feed; /* read only while not alerting: see consumer_update_caught_up */
-    http_server_t *http;
+    collector_http_t *http;
     rd_kafka_t *rk;
     rd_kafka_queue_t *rkq;
     int wake[2];

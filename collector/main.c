@@ -113,7 +113,7 @@ static void collector_close(struct collector *c) {
         if (evs[i]) event_free(evs[i]);
     if (c->wake[0] >= 0) close(c->wake[0]);
     if (c->wake[1] >= 0) close(c->wake[1]);
-    http_server_free(c->http);
+    collector_http_free(c->http);
     feed_free(c->agents_feed);
     feed_free(c->alerts_feed);
     hashmap_free(c->ckpts, free);
@@ -245,11 +245,11 @@ int main(int argc, char **argv) {
         goto out;
     }
 
-    if (c.http_addr && !(c.http = http_server_new(c.base, c.http_addr, c.m, err, sizeof err))) {
+    if (c.http_addr && !(c.http = collector_http_new(c.base, c.http_addr, c.m, err, sizeof err))) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }
-    if (c.http) http_server_set_quota(c.http, quotaview_json, &c);
+    if (c.http) collector_http_set_quota(c.http, quotaview_json, &c);
     if (consumer_start(&c, err, sizeof err) < 0) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
