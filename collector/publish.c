@@ -8,6 +8,7 @@
 
 #include "ispeed.pb-c.h"
 #include "log.h"
+#include "pbnames.h"
 #include "vntime.h"
 
 struct publish {
@@ -154,7 +155,7 @@ int publish_quota(publish_t *pb, const quota_status *st, char *err, size_t errsz
     char qname[64];
     snprintf(qname, sizeof qname, "quota.%s", st->unit->province->code);
     kafka_topic_name(topic, sizeof topic, pb->prefix, qname);
-    int klen = snprintf(key, sizeof key, "%s/%s/%s", st->unit->code, month, quota_network_name(st->network));
+    int klen = snprintf(key, sizeof key, "%s/%s/%s", st->unit->code, month, pbnames_network((int)st->network));
     if (produce(pb, topic, key, (size_t)klen, buf, n, NULL, NULL, err, errsz) < 0) return -1;
     metrics_inc(pb->m, M_QUOTA_UPDATES);
     return 0;

@@ -246,17 +246,6 @@ enum quota_state quota_pace(const quota_config *cfg, uint64_t count, uint32_t ta
     return QUOTA_ON_TRACK;
 }
 
-const char *quota_state_name(enum quota_state s) {
-    switch (s) {
-    case QUOTA_ON_TRACK: return "ON_TRACK";
-    case QUOTA_BEHIND: return "BEHIND";
-    case QUOTA_MET: return "MET";
-    }
-    return "UNSPECIFIED";
-}
-
-const char *quota_network_name(enum quota_network n) { return n == QUOTA_MOBILE ? "mobile" : "fixed"; }
-
 quota_table_t *quota_table_new(const registry_t *reg, const quota_config *cfg, char *err, size_t errsz) {
     quota_table_t *qt = calloc(1, sizeof *qt);
     if (!qt) goto oom;

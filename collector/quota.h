@@ -182,7 +182,7 @@ int quota_restore(quota_table_t *qt, const registry_unit *unit, const char *mont
  * month, both classes (the statuses without operators). Returns how many. */
 size_t quota_behind(quota_table_t *qt, const registry_unit *province, int64_t now_ms, quota_status_fn fn, void *ctx);
 
-const char *quota_state_name(enum quota_state s);
-const char *quota_network_name(enum quota_network n);
+/* The names of states and classes are the schema's: common/pbnames
+ * (pbnames_quota_state, pbnames_network), whose values these enums share. */
 
 #endif

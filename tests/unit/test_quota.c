@@ -21,6 +21,7 @@
 #include "ingest.h"
 #include "ispeed.pb-c.h"
 #include "merges.h"
+#include "pbnames.h"
 #include "quota.h"
 #include "registry.h"
 #include "sign.h"
@@ -209,7 +210,7 @@ static void assert_ops_sum(const quota_status *st) {
         sum += st->operators[i].count;
     }
     if (sum != st->count)
-        fail_msg("%s %s: operators sum to %llu, count is %llu", st->unit->code, quota_network_name(st->network),
+        fail_msg("%s %s: operators sum to %llu, count is %llu", st->unit->code, pbnames_network((int)st->network),
                  (unsigned long long)sum, (unsigned long long)st->count);
 }
 
