@@ -118,7 +118,7 @@ static inline int64_t collector_mono_ms(void) { return vntime_mono_us() / 1000; 
 void options_defaults(struct collector *c);
 /* The table's defaults, then the configuration file, then the command line
  * into c. Returns 0 to run, 1 when done (--help, --config-example: exit 0),
- * 2 on bad usage, 3 when the file cannot be read (the message printed). */
+ * 2 on bad usage or a file that cannot be read (the message printed). */
 int options_parse(struct collector *c, int argc, char **argv);
 /* What the table's strings and properties hold. */
 void options_free(struct collector *c);

@@ -159,7 +159,7 @@ int main(int argc, char **argv) {
     int pr = options_parse(&c, argc, argv);
     if (pr != 0) {
         options_free(&c);
-        return pr == 1 ? 0 : pr == 2 ? 2 : 1;
+        return pr == 1 ? 0 : 2;
     }
     if (shifted) {
         char at[20];

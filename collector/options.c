@@ -162,8 +162,10 @@ int options_parse(struct collector *c, int argc, char **argv) {
     if (rc == ACT_EXAMPLE) opttab_print_example(stdout, &spec);
     if (rc > 0) return 1;
     if (rc < 0) {
+        /* A configuration file that cannot be read is bad usage too (status
+         * 2, as before the table was common/opttab's). */
         fprintf(stderr, "ispeed-collector: %s%s\n", err, rc == OPTTAB_USAGE ? "; see --help" : "");
-        return rc == OPTTAB_USAGE ? 2 : 3;
+        return 2;
     }
     if (nops > 0) {
         fprintf(stderr, "ispeed-collector: unexpected argument '%s'; see --help\n", argv[1]);
