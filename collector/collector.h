@@ -70,7 +70,7 @@ struct collector {
     merges_t *merges;
     agents_t *agents;
     metrics_t *m;
-    quota_table_t *qt;
+    quota_counts_t *qt;
     ingest_t *ing;
     sigpool_t *sigpool;
     /* Records polled and not yet handled (pipeline.c): fill is being
@@ -123,7 +123,7 @@ int options_parse(struct collector *c, int argc, char **argv);
 /* What the table's strings and properties hold. */
 void options_free(struct collector *c);
 /* --targets FILE into qt. */
-int options_load_targets(quota_table_t *qt, const registry_t *reg, const char *path, char *err, size_t errsz);
+int options_load_targets(quota_counts_t *qt, const registry_t *reg, const char *path, char *err, size_t errsz);
 
 /* ---- consumer.c: the group member, its partitions and rebalances ---- */
 struct part *consumer_part(struct collector *c, int32_t p); /* NULL: out of memory or p < 0 */
@@ -179,7 +179,7 @@ void outputs_on_alert(const quota_alert *a, void *ctx);
 /* ---- digest.c: the daily digest of BEHIND units ---- */
 /* Every BEHIND counter of province now, malloc'd into *v (free it, also on
  * failure). -1 when out of memory: the list is then incomplete. */
-int digest_collect(quota_table_t *qt, const registry_unit *province, int64_t now, quota_status **v, size_t *n);
+int digest_collect(quota_counts_t *qt, const registry_unit *province, int64_t now, quota_status **v, size_t *n);
 /* Sends each owned province's digest once a day from --digest-hour on; a
  * day with a failure (logged and counted) is tried again at the next call. */
 void digest_maybe_send(struct collector *c, int64_t now);

@@ -30,7 +30,7 @@ static void digest_add(const quota_status *st, void *ctx) {
     d->v[d->n++] = *st;
 }
 
-int digest_collect(quota_table_t *qt, const registry_unit *province, int64_t now, quota_status **v, size_t *n) {
+int digest_collect(quota_counts_t *qt, const registry_unit *province, int64_t now, quota_status **v, size_t *n) {
     struct digest_acc d = {0};
     quota_behind(qt, province, now, digest_add, &d);
     *v = d.v;

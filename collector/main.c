@@ -124,7 +124,7 @@ static void collector_close(struct collector *c) {
     ingest_free(c->ing);
     sigpool_free(c->sigpool);
     pipeline_free(c);
-    quota_table_free(c->qt);
+    quota_counts_free(c->qt);
     agents_free(c->agents);
     merges_free(c->merges);
     registry_free(c->reg);
@@ -188,7 +188,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ispeed-collector: out of memory\n");
         goto out;
     }
-    if (!(c.qt = quota_table_new(c.reg, &c.qcfg, err, sizeof err)) ||
+    if (!(c.qt = quota_counts_new(c.reg, &c.qcfg, err, sizeof err)) ||
         !(c.ing = ingest_new(c.reg, c.agents, c.merges, c.qt, &c.icfg, err, sizeof err))) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;

@@ -198,7 +198,7 @@ void options_free(struct collector *c) { opttab_free(&spec, c); }
 
 /* --targets FILE: "unit,network,target" lines; a header and '#' lines are
  * skipped; network fixed, mobile or empty (both). */
-int options_load_targets(quota_table_t *qt, const registry_t *reg, const char *path, char *err, size_t errsz) {
+int options_load_targets(quota_counts_t *qt, const registry_t *reg, const char *path, char *err, size_t errsz) {
     FILE *f = fopen(path, "r");
     char line[256];
     int lineno = 0;

@@ -84,7 +84,7 @@ static void setup_collector(struct collector *c) {
     if (!c->reg) fail_msg("registry: %s", err);
     quota_config_default(&c->qcfg);
     assert_non_null(c->m = metrics_new());
-    assert_non_null(c->qt = quota_table_new(c->reg, &c->qcfg, err, sizeof err));
+    assert_non_null(c->qt = quota_counts_new(c->reg, &c->qcfg, err, sizeof err));
     c->partitioner = all_on_zero;
     c->samples_npart = 1;
     struct part *pt = consumer_part(c, 0);
@@ -105,7 +105,7 @@ static void setup_collector(struct collector *c) {
 }
 
 static void teardown_collector(struct collector *c) {
-    quota_table_free(c->qt);
+    quota_counts_free(c->qt);
     registry_free(c->reg);
     metrics_free(c->m);
     free(c->parts);

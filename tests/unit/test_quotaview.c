@@ -45,7 +45,7 @@ static int setup(void **state) {
     unlink(path);
     if (!f->c.reg) fail_msg("registry: %s", err);
     quota_config_default(&f->c.qcfg);
-    assert_non_null(f->c.qt = quota_table_new(f->c.reg, &f->c.qcfg, err, sizeof err));
+    assert_non_null(f->c.qt = quota_counts_new(f->c.reg, &f->c.qcfg, err, sizeof err));
     f->c.partitioner = all_on_zero;
     f->c.samples_npart = 1;
     consumer_part(&f->c, 0)->assigned = 1;
@@ -57,7 +57,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     struct fixture *f = *state;
-    quota_table_free(f->c.qt);
+    quota_counts_free(f->c.qt);
     registry_free(f->c.reg);
     free(f->c.parts);
     free(f);

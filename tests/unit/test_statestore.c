@@ -51,13 +51,13 @@ int __wrap_publish_checkpoint(publish_t *pb, const char *key, const void *value,
     return 0;
 }
 
-int __real_checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_table_t *qt, const char *topic,
+int __real_checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, const char *topic,
                              int32_t partition, int64_t next_offset, int64_t created_ms, checkpoint_owner_fn owner,
                              void *ctx, uint8_t **out, size_t *outlen, char *err, size_t errsz);
-int __wrap_checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_table_t *qt, const char *topic,
+int __wrap_checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, const char *topic,
                              int32_t partition, int64_t next_offset, int64_t created_ms, checkpoint_owner_fn owner,
                              void *ctx, uint8_t **out, size_t *outlen, char *err, size_t errsz);
-int __wrap_checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_table_t *qt, const char *topic,
+int __wrap_checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, const char *topic,
                              int32_t partition, int64_t next_offset, int64_t created_ms, checkpoint_owner_fn owner,
                              void *ctx, uint8_t **out, size_t *outlen, char *err, size_t errsz) {
     if (fail_encode) {
@@ -105,7 +105,7 @@ static void setup_collector(struct collector *c) {
     ingest_config_default(&c->icfg);
     assert_non_null(c->m = metrics_new());
     assert_non_null(c->agents = agents_new());
-    assert_non_null(c->qt = quota_table_new(c->reg, &c->qcfg, err, sizeof err));
+    assert_non_null(c->qt = quota_counts_new(c->reg, &c->qcfg, err, sizeof err));
     assert_non_null(c->ing = ingest_new(c->reg, c->agents, NULL, c->qt, &c->icfg, err, sizeof err));
     assert_non_null(c->ckpts = hashmap_new(NULL));
     snprintf(c->samples_topic, sizeof c->samples_topic, "ispeed.samples");
@@ -120,7 +120,7 @@ static void setup_collector(struct collector *c) {
 static void teardown_collector(struct collector *c) {
     hashmap_free(c->ckpts, free);
     ingest_free(c->ing);
-    quota_table_free(c->qt);
+    quota_counts_free(c->qt);
     agents_free(c->agents);
     registry_free(c->reg);
     metrics_free(c->m);
