@@ -324,8 +324,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     if (c->rc) return 0;
     snprintf(where, sizeof where, "%s:%d: %s", c->path, c->rd->line, key);
     if (!known_section(spec, section)) {
-        snprintf(c->err, c->errsz, "%s: unknown section [%s]; see %s's example configuration", where, section,
-                 spec->program);
+        snprintf(c->err, c->errsz, "%s:%d: unknown section [%s]; see %s's example configuration", c->path,
+                 c->rd->line, section, spec->program);
         goto fail;
     }
     const opttab_def *d = find_key(spec, section, key, &alias, &elsewhere);
@@ -343,7 +343,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return 1;
     }
     if (!d) {
-        snprintf(c->err, c->errsz, "%s: unknown key '%s'%s%s%s; see %s's example configuration", where, key,
+        snprintf(c->err, c->errsz, "%s:%d: unknown key '%s'%s%s%s; see %s's example configuration", c->path,
+                 c->rd->line, key,
                  *section ? " in [" : "", section, *section ? "]" : "", spec->program);
         goto fail;
     }
@@ -363,8 +364,10 @@ fail:
 int opttab_load_file(const opttab_spec *spec, void *cfg, const char *path, char *err, size_t errsz) {
     line_reader rd = {.f = fopen(path, "r")};
     if (!rd.f) {
+        /* A file named on the command line or a packaged default that
+         * cannot be read is the user's to fix: a usage error, as before. */
         snprintf(err, errsz, "cannot read configuration %s: %s", path, strerror(errno));
-        return OPTTAB_FAIL;
+        return OPTTAB_USAGE;
     }
     load_ctx c = {.spec = spec, .cfg = cfg, .path = path, .rd = &rd, .err = err, .errsz = errsz};
     int rc = ini_parse_stream(read_line, &rd, on_key, &c);
@@ -377,7 +380,7 @@ int opttab_load_file(const opttab_spec *spec, void *cfg, const char *path, char 
     if (c.rc) return c.rc;
     if (rerr) {
         snprintf(err, errsz, "cannot read configuration %s", path);
-        return OPTTAB_FAIL;
+        return OPTTAB_USAGE;
     }
     if (rc != 0) {
         snprintf(err, errsz, "%s:%d: not key = value, [section] or a comment", path, rc);

@@ -67,8 +67,8 @@ typedef struct opttab_spec {
 } opttab_spec;
 
 #define OPTTAB_OK 0
-#define OPTTAB_USAGE -2 /* bad usage: err says what and where; exit 2 */
-#define OPTTAB_FAIL -1  /* the file cannot be read, or out of memory; exit 1 */
+#define OPTTAB_USAGE -2 /* bad usage, a bad or unreadable file: err says what and where; exit 2 */
+#define OPTTAB_FAIL -1  /* out of memory; exit 1 */
 
 /* Every default of the options cmd takes, then the file, then argv[1..argc)
  * (argv[0] is the program or subcommand name). Operands (arguments that are

@@ -161,7 +161,7 @@ static void bad_values_and_names_are_usage_errors(void **state) {
     assert_int_equal(parse(&c, err, sizeof err, 0, 4, a9, NULL), ACT_HELP);
     opttab_free(&spec, &c);
     char *a10[] = {"a", "--config", "/nonexistent/x.conf"};
-    assert_int_equal(parse(&c, err, sizeof err, 0, 3, a10, NULL), OPTTAB_FAIL);
+    assert_int_equal(parse(&c, err, sizeof err, 0, 3, a10, NULL), OPTTAB_USAGE);
     assert_string_equal(err, "cannot read configuration /nonexistent/x.conf: No such file or directory");
     opttab_free(&spec, &c);
 }
@@ -173,7 +173,7 @@ static void file_errors_name_path_line_and_key(void **state) {
     memset(&c, 0, sizeof c);
     write_conf("[main]\nname = x\n\n# comment\nnmae = y\n");
     assert_int_equal(opttab_load_file(&spec, &c, path, err, sizeof err), OPTTAB_USAGE);
-    snprintf(want, sizeof want, "%s:5: nmae: unknown key 'nmae' in [main]", path);
+    snprintf(want, sizeof want, "%s:5: unknown key 'nmae' in [main]", path);
     assert_non_null(strstr(err, want));
     unlink(path);
     write_conf("[kafka]\nstreams = 3\n");
@@ -183,7 +183,7 @@ static void file_errors_name_path_line_and_key(void **state) {
     unlink(path);
     write_conf("[tset]\nstreams = 3\n");
     assert_int_equal(opttab_load_file(&spec, &c, path, err, sizeof err), OPTTAB_USAGE);
-    assert_non_null(strstr(err, ":2: streams: unknown section [tset]"));
+    assert_non_null(strstr(err, ":2: unknown section [tset]"));
     unlink(path);
     write_conf("[test]\nstreams = many\n");
     assert_int_equal(opttab_load_file(&spec, &c, path, err, sizeof err), OPTTAB_USAGE);
