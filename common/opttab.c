@@ -15,7 +15,9 @@
 
 static int takes(const opttab_def *d, unsigned cmd) { return d->cmds == 0 || cmd == 0 || (d->cmds & cmd) != 0; }
 
-static int has_value(const opttab_def *d) { return d->type != OPTTAB_FLAG && d->type != OPTTAB_ACTION; }
+static int has_value(const opttab_def *d) {
+    return d->type != OPTTAB_FLAG && d->type != OPTTAB_ACTION && d->type != OPTTAB_CALL_FLAG;
+}
 
 static kafka_props *props_of(const opttab_spec *spec, void *cfg) {
     return spec->props ? (kafka_props *)((char *)cfg + spec->props_offset) : NULL;
@@ -101,8 +103,8 @@ static int choice_index(const char *choices, const char *value) {
 
 /* Applies value to d's field. from_file: a list value splits at blanks and
  * commas, a flag reads true/false. */
-static int apply(const opttab_def *d, void *cfg, const char *value, int from_file, const char *label, char *err,
-                 size_t errsz) {
+static int apply(const opttab_spec *spec, const opttab_def *d, void *cfg, const char *value, int from_file,
+                 const char *label, char *err, size_t errsz) {
     void *field = (char *)cfg + d->offset;
     switch (d->type) {
     case OPTTAB_STRING: {
@@ -189,12 +191,20 @@ static int apply(const opttab_def *d, void *cfg, const char *value, int from_fil
     case OPTTAB_CUSTOM: {
         char msg[400];
         if (d->set(cfg, value, msg, sizeof msg) < 0) {
-            snprintf(err, errsz, "%s: %s", label, msg);
+            snprintf(err, errsz, "%s %s", label, msg);
             return OPTTAB_USAGE;
         }
         return 0;
     }
     case OPTTAB_ACTION: return d->id;
+    case OPTTAB_CALL:
+    case OPTTAB_CALL_FLAG:
+        if (d->type == OPTTAB_CALL_FLAG && from_file && value) {
+            /* In a file a flag is true or false; only true acts. */
+            if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcmp(value, "0")) return 0;
+            value = NULL;
+        }
+        return spec->apply(cfg, d->id, value, err, errsz) < 0 ? OPTTAB_USAGE : 0;
     }
     return 0;
 oom:
@@ -206,8 +216,8 @@ int opttab_defaults(const opttab_spec *spec, unsigned cmd, void *cfg, char *err,
     for (size_t i = 0; i < spec->ndefs; i++) {
         const opttab_def *d = &spec->defs[i];
         if (!d->def || !takes(d, cmd) || d->type == OPTTAB_ACTION) continue;
-        if (d->type == OPTTAB_FLAG && strcmp(d->def, "true") != 0) continue;
-        int rc = apply(d, cfg, d->def, 1, d->name, err, errsz);
+        if ((d->type == OPTTAB_FLAG || d->type == OPTTAB_CALL_FLAG) && strcmp(d->def, "true") != 0) continue;
+        int rc = apply(spec, d, cfg, d->def, 1, d->name, err, errsz);
         if (rc < 0) return rc;
     }
     return 0;
@@ -266,7 +276,7 @@ int opttab_set(const opttab_spec *spec, void *cfg, const char *name, const char 
     char label[80];
     if (alias) warn_alias(spec, d, NULL, name);
     snprintf(label, sizeof label, "--%s", d->name);
-    return apply(d, cfg, value, 0, label, err, errsz);
+    return apply(spec, d, cfg, value, 0, label, err, errsz);
 }
 
 /* fgets that counts lines, so a key's error can name its line (the system
@@ -350,7 +360,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
     }
     if (alias) warn_alias(spec, d, where, key);
     if (!*value && d->type != OPTTAB_STRING) return 1; /* "key =" keeps the default */
-    int rc = apply(d, c->cfg, value, 1, where, c->err, c->errsz);
+    int rc = apply(spec, d, c->cfg, value, 1, where, c->err, c->errsz);
     if (rc < 0) {
         c->rc = rc;
         return 0;
@@ -499,7 +509,7 @@ int opttab_parse(const opttab_spec *spec, unsigned cmd, void *cfg, int argc, cha
         if (alias) warn_alias(spec, d, NULL, name);
         char label[80];
         snprintf(label, sizeof label, "--%s", d->name);
-        rc = apply(d, cfg, value, 0, label, err, errsz);
+        rc = apply(spec, d, cfg, value, 0, label, err, errsz);
         if (rc != 0) return rc; /* an error, or an action */
     }
     if (nops) *nops = ops;
@@ -538,7 +548,7 @@ void opttab_print_help(FILE *out, const opttab_spec *spec, unsigned cmd) {
         if (!takes(d, cmd)) continue;
         left_column(left, sizeof left, d->short_name, d->name, has_value(d) ? (d->metavar ? d->metavar : "V") : NULL);
         fprintf(out, "  %-30s %s", left, d->help);
-        if (d->def && *d->def && d->type != OPTTAB_FLAG) fprintf(out, " (default %s)", d->def);
+        if (d->def && *d->def && has_value(d)) fprintf(out, " (default %s)", d->def);
         fputc('\n', out);
     }
     if (spec->config) {
@@ -560,7 +570,7 @@ static void print_entry(FILE *out, const opttab_def *d) {
     fprintf(out, "# %s [--%s%s%s]%s\n", d->help, d->name, has_value(d) && d->metavar ? " " : "",
             has_value(d) && d->metavar ? d->metavar : "",
             d->type == OPTTAB_LIST ? "; several: separate them with spaces" : "");
-    if (d->type == OPTTAB_FLAG)
+    if (!has_value(d))
         fprintf(out, "%s = %s\n", key, d->def && *d->def ? d->def : "false");
     else if (d->def && *d->def)
         fprintf(out, "%s = %s\n", key, d->def);

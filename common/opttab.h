@@ -24,6 +24,8 @@ typedef enum opttab_type {
     OPTTAB_LIST,     /* opttab_list: each occurrence adds; a file value splits at blanks and commas */
     OPTTAB_CUSTOM,   /* set() parses the value into the struct */
     OPTTAB_ACTION,   /* no value, no field: opttab_parse stops and returns id (--help, --config-example) */
+    OPTTAB_CALL,     /* spec->apply(cfg, id, value): for options that act rather than set (filters, checks) */
+    OPTTAB_CALL_FLAG, /* the same without a value (value NULL) */
 } opttab_type;
 
 typedef struct opttab_list {
@@ -43,7 +45,9 @@ typedef struct opttab_def {
     const char *help;
     int64_t lo, hi;       /* bounds of INT, DURATION (ms) and SIZE */
     const char *choices;  /* CHOICE: "a|b|c" */
-    int (*set)(void *cfg, const char *value, char *err, size_t errsz); /* CUSTOM */
+    /* CUSTOM: parses value into cfg; on error -1 and a message that
+     * continues the option's name ("must be HH:MM-HH:MM, not '7'"). */
+    int (*set)(void *cfg, const char *value, char *err, size_t errsz);
     const char *example;  /* no default: the value the example file sets (a packaged path) */
     const char *alias;    /* a deprecated spelling (flag and key), accepted with a warning */
     unsigned cmds;        /* subcommands that take it, bit per command; 0: all */
@@ -64,6 +68,8 @@ typedef struct opttab_spec {
     int props;
     size_t props_offset;
     const char *passthrough; /* "kafka" */
+    /* CALL and CALL_FLAG options: 0, or -1 with a whole sentence in err. */
+    int (*apply)(void *cfg, int id, const char *value, char *err, size_t errsz);
 } opttab_spec;
 
 #define OPTTAB_OK 0

@@ -30,7 +30,7 @@ enum { CMD_A = 1, CMD_B = 2, ACT_HELP = 10, ACT_EXAMPLE };
 
 static int set_quiet(void *c, const char *value, char *err, size_t errsz) {
     if (strchr(value, '-') == NULL) {
-        snprintf(err, errsz, "want HH:MM-HH:MM, not '%s'", value);
+        snprintf(err, errsz, "must be HH:MM-HH:MM, not '%s'", value);
         return -1;
     }
     snprintf(((cfg *)c)->quiet, sizeof ((cfg *)c)->quiet, "%s", value);
@@ -148,7 +148,7 @@ static void bad_values_and_names_are_usage_errors(void **state) {
     opttab_free(&spec, &c);
     char *a6[] = {"a", "--quiet-hours", "23:00"};
     assert_int_equal(parse(&c, err, sizeof err, 0, 3, a6, NULL), OPTTAB_USAGE);
-    assert_string_equal(err, "--quiet-hours: want HH:MM-HH:MM, not '23:00'");
+    assert_string_equal(err, "--quiet-hours must be HH:MM-HH:MM, not '23:00'");
     opttab_free(&spec, &c);
     char *a7[] = {"a", "-X", "novalue"};
     assert_int_equal(parse(&c, err, sizeof err, 0, 3, a7, NULL), OPTTAB_USAGE);
