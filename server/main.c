@@ -38,7 +38,7 @@ enum { ACT_HELP = 1, ACT_EXAMPLE };
 static int set_log_level(void *cfg, const char *value, char *err, size_t errsz) {
     enum log_level level;
     if (log_parse_level(value, &level) < 0) {
-        snprintf(err, errsz, "use error, warn, info or debug, not '%s'", value);
+        snprintf(err, errsz, "must be error, warn, info or debug, not '%s'", value);
         return -1;
     }
     log_set_level(level);
