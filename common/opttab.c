@@ -516,6 +516,36 @@ int opttab_parse(const opttab_spec *spec, unsigned cmd, void *cfg, int argc, cha
     return OPTTAB_OK;
 }
 
+int opttab_main(const opttab_spec *spec, void *cfg, int argc, char **argv, int max_ops, int *nops, int *action) {
+    char err[600];
+    int ops = 0, alias;
+    int rc = opttab_parse(spec, 0, cfg, argc, argv, &ops, err, sizeof err);
+    if (action) *action = 0;
+    if (rc > 0) {
+        const opttab_def *help = find_flag(spec, "help", &alias);
+        if (help && help->type == OPTTAB_ACTION && help->id == rc) {
+            opttab_print_help(stdout, spec, 0);
+            return 0;
+        }
+        if (action) {
+            *action = rc;
+            return -1;
+        }
+        return 0;
+    }
+    if (rc == 0 && ops > max_ops) {
+        snprintf(err, sizeof err, "unexpected argument '%s'", argv[1 + max_ops]);
+        rc = OPTTAB_USAGE;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s%s%s%s\n", spec->program, err, rc == OPTTAB_USAGE ? "; see " : "",
+                rc == OPTTAB_USAGE ? spec->program : "", rc == OPTTAB_USAGE ? " --help" : "");
+        return rc == OPTTAB_USAGE ? 2 : 1;
+    }
+    if (nops) *nops = ops;
+    return -1;
+}
+
 void opttab_free(const opttab_spec *spec, void *cfg) {
     if (!cfg) return;
     for (size_t i = 0; i < spec->ndefs; i++) {

@@ -86,6 +86,15 @@ typedef struct opttab_spec {
 int opttab_parse(const opttab_spec *spec, unsigned cmd, void *cfg, int argc, char **argv, int *nops, char *err,
                  size_t errsz);
 
+/* The usual main() of a program without subcommands: opttab_parse, then
+ * --help printed (the ACTION named "help"), a usage error printed in one
+ * line "PROGRAM: what; see PROGRAM --help", more than max_ops operands
+ * refused. Returns -1 to go on (operands in argv[1..1+*nops), nops may be
+ * NULL), else the exit status (0 after --help, 2 on bad usage, 1 when out
+ * of memory); other ACTIONs come back as their id in *action (may be NULL:
+ * then none is expected). */
+int opttab_main(const opttab_spec *spec, void *cfg, int argc, char **argv, int max_ops, int *nops, int *action);
+
 /* The pieces opttab_parse is made of, for programs that need them apart. */
 int opttab_defaults(const opttab_spec *spec, unsigned cmd, void *cfg, char *err, size_t errsz);
 /* Reads an INI file over cfg. Unknown keys and sections are errors (a typo

@@ -90,23 +90,16 @@ static int create_topic(rd_kafka_mock_cluster_t *mc, const char *prefix, const c
 
 int main(int argc, char **argv) {
     struct kafka_dev_opts o = {0};
-    int rc = 1, nops = 0;
+    int rc = 1;
     char err[600];
     rd_kafka_t *rk = NULL;
     rd_kafka_mock_cluster_t *mc = NULL;
     registry_t *reg = NULL;
 
-    int pr = opttab_parse(&option_spec, 0, &o, argc, argv, &nops, err, sizeof err);
-    if (pr == ACT_HELP) {
-        opttab_print_help(stdout, &option_spec, 0);
+    int ex = opttab_main(&option_spec, &o, argc, argv, 0, NULL, NULL);
+    if (ex >= 0) {
         opttab_free(&option_spec, &o);
-        return 0;
-    }
-    if (pr < 0 || nops > 0) {
-        if (pr >= 0) snprintf(err, sizeof err, "unexpected argument '%s'", argv[1]);
-        fprintf(stderr, "ispeed-kafka-dev: %s; see --help\n", err);
-        opttab_free(&option_spec, &o);
-        return 2;
+        return ex;
     }
     int brokers = (int)o.brokers, partitions = (int)o.partitions, start_down = o.start_down;
     const char *prefix = o.prefix, *units = o.units;

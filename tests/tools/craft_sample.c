@@ -92,23 +92,20 @@ int main(int argc, char **argv) {
     struct craft_opts o = {0};
     int64_t now = vntime_now_ms();
     char err[600], samples_topic[192], agents_topic[192];
-    int k, rc = 1, failed = 0, nops = 0;
+    int k, rc = 1, failed = 0;
     registry_t *reg = NULL;
     rd_kafka_t *rk = NULL;
 
     o.start = -1;
     o.kind = -1; /* required */
-    int pr = opttab_parse(&option_spec, 0, &o, argc, argv, &nops, err, sizeof err);
-    if (pr == ACT_HELP) {
-        opttab_print_help(stdout, &option_spec, 0);
-        opttab_free(&option_spec, &o);
-        return 0;
+    int ex = opttab_main(&option_spec, &o, argc, argv, 0, NULL, NULL);
+    if (ex < 0 && (!o.bootstrap || !o.units || !o.commune || o.kind < 0)) {
+        fprintf(stderr, PROG ": need -b BOOTSTRAP --units FILE --commune CODE --kind KIND; see --help\n");
+        ex = 2;
     }
-    if (pr < 0 || nops > 0 || !o.bootstrap || !o.units || !o.commune || o.kind < 0) {
-        fprintf(stderr, PROG ": %s; see --help\n",
-                pr < 0 ? err : "need -b BOOTSTRAP --units FILE --commune CODE --kind KIND");
+    if (ex >= 0) {
         opttab_free(&option_spec, &o);
-        return 2;
+        return ex;
     }
     const char *bootstrap = o.bootstrap, *units = o.units, *commune = o.commune, *prefix = o.prefix;
     uint64_t seed = (uint64_t)o.seed, seq = (uint64_t)o.seq, count = (uint64_t)o.count;

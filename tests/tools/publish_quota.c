@@ -115,17 +115,15 @@ int main(int argc, char **argv) {
     int lineno = 0, rc = 1, nops = 0;
     rd_kafka_t *rk = NULL;
 
-    int pr = opttab_parse(&option_spec, 0, &o, argc, argv, &nops, err, sizeof err);
-    const char *kind = nops == 1 ? argv[1] : NULL;
-    if (pr == 1) {
-        opttab_print_help(stdout, &option_spec, 0);
-        opttab_free(&option_spec, &o);
-        return 0;
+    int ex = opttab_main(&option_spec, &o, argc, argv, 1, &nops, NULL);
+    const char *kind = ex < 0 && nops == 1 ? argv[1] : NULL;
+    if (ex < 0 && (!o.bootstrap || !kind || (strcmp(kind, "quota") && strcmp(kind, "alert") && strcmp(kind, "sample")))) {
+        fprintf(stderr, "ispeed-publish-quota: need -b BOOTSTRAP and one of quota, alert, sample; see --help\n");
+        ex = 2;
     }
-    if (pr < 0 || !o.bootstrap || !kind || (strcmp(kind, "quota") && strcmp(kind, "alert") && strcmp(kind, "sample"))) {
-        fprintf(stderr, "ispeed-publish-quota: %s; see --help\n", pr < 0 ? err : "need -b BOOTSTRAP and one of quota, alert, sample");
+    if (ex >= 0) {
         opttab_free(&option_spec, &o);
-        return 2;
+        return ex;
     }
     const char *bootstrap = o.bootstrap, *prefix = o.prefix;
     kafka_props props = o.props; /* freed with o */

@@ -129,21 +129,14 @@ static const opttab_spec option_spec = {
 
 /* 0 to go on, 1 after --help, 2 on bad usage. */
 static int parse_args(struct loadgen *lg, int argc, char **argv) {
-    char err[600];
     uint64_t v;
-    int nops = 0;
     const char *env_now = getenv("ISPEED_NOW_MS");
     if (env_now && *env_now) {
         if (parse_u64(env_now, 1, INT64_MAX, &v) < 0) USAGE_ERR("ISPEED_NOW_MS must be Unix time in ms, not '%s'", env_now);
         lg->now_ms = (int64_t)v;
     }
-    int rc = opttab_parse(&option_spec, 0, lg, argc, argv, &nops, err, sizeof err);
-    if (rc == ACT_HELP) {
-        opttab_print_help(stdout, &option_spec, 0);
-        return 1;
-    }
-    if (rc < 0) USAGE_ERR("%s; see --help", err);
-    if (nops > 0) USAGE_ERR("unexpected argument '%s'; see --help", argv[1]);
+    int ex = opttab_main(&option_spec, lg, argc, argv, 0, NULL, NULL);
+    if (ex >= 0) return ex == 0 ? 1 : 2;
     static const enum plan_network networks[] = {PLAN_MIXED, PLAN_FIXED, PLAN_MOBILE};
     static const enum plan_spread spreads[] = {PLAN_SPREAD_COMMUNES, PLAN_SPREAD_PROVINCES};
     lg->po.network = networks[lg->network];

@@ -94,7 +94,7 @@ static const opttab_spec option_spec = {
 int main(int argc, char **argv) {
     struct probe_opts o = {0};
     char err[600], topic[192], month[8];
-    int rc = 1, nops = 0;
+    int rc = 1;
     registry_t *reg = NULL;
     rd_kafka_t *prod = NULL, *cons = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
@@ -102,16 +102,10 @@ int main(int argc, char **argv) {
     struct probe *p = NULL;
     size_t n = 0;
 
-    int pr = opttab_parse(&option_spec, 0, &o, argc, argv, &nops, err, sizeof err);
-    if (pr == ACT_HELP) {
-        opttab_print_help(stdout, &option_spec, 0);
+    int ex = opttab_main(&option_spec, &o, argc, argv, 0, NULL, NULL);
+    if (ex >= 0) {
         opttab_free(&option_spec, &o);
-        return 0;
-    }
-    if (pr < 0 || nops > 0) {
-        fprintf(stderr, PROG ": %s; see --help\n", pr < 0 ? err : "unexpected argument");
-        opttab_free(&option_spec, &o);
-        return 2;
+        return ex;
     }
     const char *bootstrap = o.bootstrap, *units = o.units, *prefix = o.prefix, *sent_path = o.sent_path;
     long nprobes = (long)o.nprobes, rate = (long)o.rate;
