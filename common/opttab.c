@@ -468,7 +468,7 @@ int opttab_parse(const opttab_spec *spec, unsigned cmd, void *cfg, int argc, cha
             }
             if (spec->props && strcmp(name, "property") == 0) is_props = 1;
             else if (!(d = find_flag(spec, name, &alias)) || !takes(d, cmd)) {
-                snprintf(err, errsz, "unknown option --%s", name);
+                snprintf(err, errsz, "unknown option '--%s'", name);
                 return OPTTAB_USAGE;
             }
         } else {
@@ -478,14 +478,14 @@ int opttab_parse(const opttab_spec *spec, unsigned cmd, void *cfg, int argc, cha
             else if (a[1] == 'h' && !a[2]) {
                 d = find_flag(spec, "help", &alias);
                 if (!d) {
-                    snprintf(err, errsz, "unknown option -h");
+                    snprintf(err, errsz, "unknown option '-h'");
                     return OPTTAB_USAGE;
                 }
             } else {
                 for (size_t k = 0; k < spec->ndefs && !d; k++)
                     if (spec->defs[k].short_name == a[1] && takes(&spec->defs[k], cmd)) d = &spec->defs[k];
                 if (!d) {
-                    snprintf(err, errsz, "unknown option %s", a);
+                    snprintf(err, errsz, "unknown option '%.2s'", a);
                     return OPTTAB_USAGE;
                 }
             }

@@ -102,7 +102,7 @@ static void command_line_per_subcommand(void **state) {
     config_free(&c);
     char *a2[] = {"enroll", "--produce"};
     assert_true(config_parse_args(&c, CONFIG_CMD_ENROLL, 2, a2, NULL, err, sizeof err) < 0);
-    assert_string_equal(err, "unknown option --produce");
+    assert_string_equal(err, "unknown option '--produce'");
     config_free(&c);
     char *a3[] = {"status", "extra"};
     assert_true(config_parse_args(&c, CONFIG_CMD_STATUS, 2, a3, NULL, err, sizeof err) < 0);
