@@ -291,6 +291,41 @@ static void help_and_example_come_from_the_table(void **state) {
     free(ex);
 }
 
+/* opttab_main: the exit status a tool returns, the operands it accepts. */
+static void main_step_gives_exit_status(void **state) {
+    (void)state;
+    cfg c;
+    int nops = -1, action = -1;
+    char *a1[] = {"t", "-b", "k:1", "op"};
+    memset(&c, 0, sizeof c);
+    assert_int_equal(opttab_main(&spec, &c, 4, a1, 1, &nops, NULL), -1);
+    assert_int_equal(nops, 1);
+    assert_string_equal(a1[1], "op");
+    opttab_free(&spec, &c);
+    char *a2[] = {"t", "op", "op2"};
+    memset(&c, 0, sizeof c);
+    assert_int_equal(opttab_main(&spec, &c, 3, a2, 1, NULL, NULL), 2);
+    opttab_free(&spec, &c);
+    char *a3[] = {"t", "--streams"};
+    memset(&c, 0, sizeof c);
+    assert_int_equal(opttab_main(&spec, &c, 2, a3, 0, NULL, NULL), 2);
+    opttab_free(&spec, &c);
+    char *a4[] = {"t", "--config-example"};
+    memset(&c, 0, sizeof c);
+    assert_int_equal(opttab_main(&spec, &c, 2, a4, 0, NULL, &action), -1);
+    assert_int_equal(action, ACT_EXAMPLE);
+    opttab_free(&spec, &c);
+    FILE *saved = stdout;
+    stdout = fopen("/dev/null", "w");
+    char *a5[] = {"t", "--help"};
+    memset(&c, 0, sizeof c);
+    int ex = opttab_main(&spec, &c, 2, a5, 0, NULL, &action);
+    fclose(stdout);
+    stdout = saved;
+    assert_int_equal(ex, 0);
+    opttab_free(&spec, &c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_then_file_then_command_line),
@@ -299,6 +334,7 @@ int main(void) {
         cmocka_unit_test(deprecated_alias_still_works),
         cmocka_unit_test(durations_and_sizes_parse_one_way),
         cmocka_unit_test(help_and_example_come_from_the_table),
+        cmocka_unit_test(main_step_gives_exit_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
