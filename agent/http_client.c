@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "httphdr.h"
 #include "ispeed.pb-c.h"
 #include "payload.h"
 #include "vntime.h"
@@ -310,17 +311,6 @@ static void finish_response(http_client *c) {
     if (c->cbs.done) c->cbs.done(c, c->status, c->arg);
 }
 
-static int header_value_is(const char *v, const char *tok) {
-    size_t tl = strlen(tok);
-    const char *p = v;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        if (strncasecmp(p, tok, tl) == 0 && (p[tl] == 0 || p[tl] == ',' || p[tl] == ' ' || p[tl] == '\t')) return 1;
-        while (*p && *p != ',') p++;
-    }
-    return 0;
-}
-
 /* Makes a quoted fragment of what the server sent printable for a detail. */
 static void printable(const char *in, size_t n, char *out, size_t outsz) {
     size_t j = 0;
@@ -334,7 +324,7 @@ static void printable(const char *in, size_t n, char *out, size_t outsz) {
 
 /* Parses hdr[0..len) (the blank line included). 0, or -1 after fail(). */
 static int parse_header(http_client *c, size_t len) {
-    char *p = c->hdr, *end = c->hdr + len, *line, *q;
+    char *p = c->hdr, *end = c->hdr + len, *line;
     int minor, lines = 0, have_length = 0, chunked = 0;
     char shown[64];
 
@@ -359,7 +349,7 @@ static int parse_header(http_client *c, size_t len) {
     c->keep_alive = minor == 1;
     c->resp_left = 0;
     while (p < end) {
-        char *colon, *value, *vend;
+        char *value, *vend;
         line = p;
         p = memchr(line, '\n', (size_t)(end - line));
         if (!p) p = end;
@@ -367,38 +357,29 @@ static int parse_header(http_client *c, size_t len) {
         vend = line + strlen(line);
         if (vend > line && vend[-1] == '\r') *--vend = '\0';
         if (!*line) break;
-        colon = strchr(line, ':');
-        if (!colon || colon == line || ++lines > MAX_HEADER_LINES) {
-            printable(line, strlen(line), shown, sizeof shown);
+        printable(line, strlen(line), shown, sizeof shown);
+        if (++lines > MAX_HEADER_LINES || httphdr_field(line, &line, &value) < 0) {
             fail(c, ISPEED__V1__OUTCOME__OUTCOME_PROTOCOL_ERROR, "malformed header line from %s: \"%s\"", c->label,
                  shown);
             return -1;
         }
-        *colon = '\0';
-        value = colon + 1;
-        while (*value == ' ' || *value == '\t') value++;
-        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t')) *--vend = '\0';
         if (strcasecmp(line, "Content-Length") == 0) {
             uint64_t v = 0;
-            if (!*value) goto bad_length;
-            for (q = value; *q; q++) {
-                if (*q < '0' || *q > '9' || v > (UINT64_MAX - 9) / 10) goto bad_length;
-                v = v * 10 + (uint64_t)(*q - '0');
-            }
+            if (httphdr_content_length(value, &v) < 0) goto bad_length;
             if (have_length && v != c->resp_left) goto bad_length;
             c->resp_left = v;
             have_length = 1;
         } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
-            chunked = header_value_is(value, "chunked");
-            if (!chunked && !header_value_is(value, "identity")) {
+            chunked = httphdr_has_token(value, "chunked");
+            if (!chunked && !httphdr_has_token(value, "identity")) {
                 printable(value, strlen(value), shown, sizeof shown);
                 fail(c, ISPEED__V1__OUTCOME__OUTCOME_PROTOCOL_ERROR, "unsupported transfer coding from %s: \"%s\"",
                      c->label, shown);
                 return -1;
             }
         } else if (strcasecmp(line, "Connection") == 0) {
-            if (header_value_is(value, "close")) c->keep_alive = 0;
-            else if (header_value_is(value, "keep-alive")) c->keep_alive = 1;
+            if (httphdr_has_token(value, "close")) c->keep_alive = 0;
+            else if (httphdr_has_token(value, "keep-alive")) c->keep_alive = 1;
         }
     }
     if (c->status == 204 || c->status == 304) {
