@@ -183,6 +183,11 @@ static registry_t *registry_parse(registry_t *reg, const char *path, char *err, 
     for (;;) {
         /* RFC 4180: a name with a comma or a quote arrives quoted, as
          * ispeedctl and spreadsheets write it. */
+        /* Blank lines first, so that lineno is the record's own line. */
+        while (*cursor == '\n' || (*cursor == '\r' && cursor[1] == '\n')) {
+            cursor += *cursor == '\r' ? 2 : 1;
+            line++;
+        }
         size_t lineno = line + 1;
         int rc = csv_next(&cursor, fields, 6, &n, &line);
         if (rc == 0) break;
