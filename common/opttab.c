@@ -15,7 +15,9 @@
 
 static int takes(const opttab_def *d, unsigned cmd) { return d->cmds == 0 || cmd == 0 || (d->cmds & cmd) != 0; }
 
-static int has_value(const opttab_def *d) { return d->type != OPTTAB_FLAG && d->type != OPTTAB_ACTION; }
+static int has_value(const opttab_def *d) {
+    return d->type != OPTTAB_FLAG && d->type != OPTTAB_ACTION && d->type != OPTTAB_CALL_FLAG;
+}
 
 static kafka_props *props_of(const opttab_spec *spec, void *cfg) {
     return spec->props ? (kafka_props *)((char *)cfg + spec->props_offset) : NULL;
@@ -101,8 +103,8 @@ static int choice_index(const char *choices, const char *value) {
 
 /* Applies value to d's field. from_file: a list value splits at blanks and
  * commas, a flag reads true/false. */
-static int apply(const opttab_def *d, void *cfg, const char *value, int from_file, const char *label, char *err,
-                 size_t errsz) {
+static int apply(const opttab_spec *spec, const opttab_def *d, void *cfg, const char *value, int from_file,
+                 const char *label, char *err, size_t errsz) {
     void *field = (char *)cfg + d->offset;
     switch (d->type) {
     case OPTTAB_STRING: {
@@ -189,12 +191,20 @@ static int apply(const opttab_def *d, void *cfg, const char *value, int from_fil
     case OPTTAB_CUSTOM: {
         char msg[400];
         if (d->set(cfg, value, msg, sizeof msg) < 0) {
-            snprintf(err, errsz, "%s: %s", label, msg);
+            snprintf(err, errsz, "%s %s", label, msg);
             return OPTTAB_USAGE;
         }
         return 0;
     }
     case OPTTAB_ACTION: return d->id;
+    case OPTTAB_CALL:
+    case OPTTAB_CALL_FLAG:
+        if (d->type == OPTTAB_CALL_FLAG && from_file && value) {
+            /* In a file a flag is true or false; only true acts. */
+            if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcmp(value, "0")) return 0;
+            value = NULL;
+        }
+        return spec->apply(cfg, d->id, value, err, errsz) < 0 ? OPTTAB_USAGE : 0;
     }
     return 0;
 oom:
@@ -206,8 +216,8 @@ int opttab_defaults(const opttab_spec *spec, unsigned cmd, void *cfg, char *err,
     for (size_t i = 0; i < spec->ndefs; i++) {
         const opttab_def *d = &spec->defs[i];
         if (!d->def || !takes(d, cmd) || d->type == OPTTAB_ACTION) continue;
-        if (d->type == OPTTAB_FLAG && strcmp(d->def, "true") != 0) continue;
-        int rc = apply(d, cfg, d->def, 1, d->name, err, errsz);
+        if ((d->type == OPTTAB_FLAG || d->type == OPTTAB_CALL_FLAG) && strcmp(d->def, "true") != 0) continue;
+        int rc = apply(spec, d, cfg, d->def, 1, d->name, err, errsz);
         if (rc < 0) return rc;
     }
     return 0;
@@ -266,7 +276,7 @@ int opttab_set(const opttab_spec *spec, void *cfg, const char *name, const char 
     char label[80];
     if (alias) warn_alias(spec, d, NULL, name);
     snprintf(label, sizeof label, "--%s", d->name);
-    return apply(d, cfg, value, 0, label, err, errsz);
+    return apply(spec, d, cfg, value, 0, label, err, errsz);
 }
 
 /* fgets that counts lines, so a key's error can name its line (the system
@@ -324,8 +334,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     if (c->rc) return 0;
     snprintf(where, sizeof where, "%s:%d: %s", c->path, c->rd->line, key);
     if (!known_section(spec, section)) {
-        snprintf(c->err, c->errsz, "%s: unknown section [%s]; see %s's example configuration", where, section,
-                 spec->program);
+        snprintf(c->err, c->errsz, "%s:%d: unknown section [%s]; see %s's example configuration", c->path,
+                 c->rd->line, section, spec->program);
         goto fail;
     }
     const opttab_def *d = find_key(spec, section, key, &alias, &elsewhere);
@@ -343,13 +353,14 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return 1;
     }
     if (!d) {
-        snprintf(c->err, c->errsz, "%s: unknown key '%s'%s%s%s; see %s's example configuration", where, key,
+        snprintf(c->err, c->errsz, "%s:%d: unknown key '%s'%s%s%s; see %s's example configuration", c->path,
+                 c->rd->line, key,
                  *section ? " in [" : "", section, *section ? "]" : "", spec->program);
         goto fail;
     }
     if (alias) warn_alias(spec, d, where, key);
     if (!*value && d->type != OPTTAB_STRING) return 1; /* "key =" keeps the default */
-    int rc = apply(d, c->cfg, value, 1, where, c->err, c->errsz);
+    int rc = apply(spec, d, c->cfg, value, 1, where, c->err, c->errsz);
     if (rc < 0) {
         c->rc = rc;
         return 0;
@@ -363,8 +374,10 @@ fail:
 int opttab_load_file(const opttab_spec *spec, void *cfg, const char *path, char *err, size_t errsz) {
     line_reader rd = {.f = fopen(path, "r")};
     if (!rd.f) {
+        /* A file named on the command line or a packaged default that
+         * cannot be read is the user's to fix: a usage error, as before. */
         snprintf(err, errsz, "cannot read configuration %s: %s", path, strerror(errno));
-        return OPTTAB_FAIL;
+        return OPTTAB_USAGE;
     }
     load_ctx c = {.spec = spec, .cfg = cfg, .path = path, .rd = &rd, .err = err, .errsz = errsz};
     int rc = ini_parse_stream(read_line, &rd, on_key, &c);
@@ -377,7 +390,7 @@ int opttab_load_file(const opttab_spec *spec, void *cfg, const char *path, char 
     if (c.rc) return c.rc;
     if (rerr) {
         snprintf(err, errsz, "cannot read configuration %s", path);
-        return OPTTAB_FAIL;
+        return OPTTAB_USAGE;
     }
     if (rc != 0) {
         snprintf(err, errsz, "%s:%d: not key = value, [section] or a comment", path, rc);
@@ -455,7 +468,7 @@ int opttab_parse(const opttab_spec *spec, unsigned cmd, void *cfg, int argc, cha
             }
             if (spec->props && strcmp(name, "property") == 0) is_props = 1;
             else if (!(d = find_flag(spec, name, &alias)) || !takes(d, cmd)) {
-                snprintf(err, errsz, "unknown option --%s", name);
+                snprintf(err, errsz, "unknown option '--%s'", name);
                 return OPTTAB_USAGE;
             }
         } else {
@@ -465,14 +478,14 @@ int opttab_parse(const opttab_spec *spec, unsigned cmd, void *cfg, int argc, cha
             else if (a[1] == 'h' && !a[2]) {
                 d = find_flag(spec, "help", &alias);
                 if (!d) {
-                    snprintf(err, errsz, "unknown option -h");
+                    snprintf(err, errsz, "unknown option '-h'");
                     return OPTTAB_USAGE;
                 }
             } else {
                 for (size_t k = 0; k < spec->ndefs && !d; k++)
                     if (spec->defs[k].short_name == a[1] && takes(&spec->defs[k], cmd)) d = &spec->defs[k];
                 if (!d) {
-                    snprintf(err, errsz, "unknown option %s", a);
+                    snprintf(err, errsz, "unknown option '%.2s'", a);
                     return OPTTAB_USAGE;
                 }
             }
@@ -496,11 +509,41 @@ int opttab_parse(const opttab_spec *spec, unsigned cmd, void *cfg, int argc, cha
         if (alias) warn_alias(spec, d, NULL, name);
         char label[80];
         snprintf(label, sizeof label, "--%s", d->name);
-        rc = apply(d, cfg, value, 0, label, err, errsz);
+        rc = apply(spec, d, cfg, value, 0, label, err, errsz);
         if (rc != 0) return rc; /* an error, or an action */
     }
     if (nops) *nops = ops;
     return OPTTAB_OK;
+}
+
+int opttab_main(const opttab_spec *spec, void *cfg, int argc, char **argv, int max_ops, int *nops, int *action) {
+    char err[600];
+    int ops = 0, alias;
+    int rc = opttab_parse(spec, 0, cfg, argc, argv, &ops, err, sizeof err);
+    if (action) *action = 0;
+    if (rc > 0) {
+        const opttab_def *help = find_flag(spec, "help", &alias);
+        if (help && help->type == OPTTAB_ACTION && help->id == rc) {
+            opttab_print_help(stdout, spec, 0);
+            return 0;
+        }
+        if (action) {
+            *action = rc;
+            return -1;
+        }
+        return 0;
+    }
+    if (rc == 0 && ops > max_ops) {
+        snprintf(err, sizeof err, "unexpected argument '%s'", argv[1 + max_ops]);
+        rc = OPTTAB_USAGE;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s%s%s%s\n", spec->program, err, rc == OPTTAB_USAGE ? "; see " : "",
+                rc == OPTTAB_USAGE ? spec->program : "", rc == OPTTAB_USAGE ? " --help" : "");
+        return rc == OPTTAB_USAGE ? 2 : 1;
+    }
+    if (nops) *nops = ops;
+    return -1;
 }
 
 void opttab_free(const opttab_spec *spec, void *cfg) {
@@ -535,7 +578,7 @@ void opttab_print_help(FILE *out, const opttab_spec *spec, unsigned cmd) {
         if (!takes(d, cmd)) continue;
         left_column(left, sizeof left, d->short_name, d->name, has_value(d) ? (d->metavar ? d->metavar : "V") : NULL);
         fprintf(out, "  %-30s %s", left, d->help);
-        if (d->def && *d->def && d->type != OPTTAB_FLAG) fprintf(out, " (default %s)", d->def);
+        if (d->def && *d->def && has_value(d)) fprintf(out, " (default %s)", d->def);
         fputc('\n', out);
     }
     if (spec->config) {
@@ -557,7 +600,7 @@ static void print_entry(FILE *out, const opttab_def *d) {
     fprintf(out, "# %s [--%s%s%s]%s\n", d->help, d->name, has_value(d) && d->metavar ? " " : "",
             has_value(d) && d->metavar ? d->metavar : "",
             d->type == OPTTAB_LIST ? "; several: separate them with spaces" : "");
-    if (d->type == OPTTAB_FLAG)
+    if (!has_value(d))
         fprintf(out, "%s = %s\n", key, d->def && *d->def ? d->def : "false");
     else if (d->def && *d->def)
         fprintf(out, "%s = %s\n", key, d->def);

@@ -24,6 +24,8 @@ typedef enum opttab_type {
     OPTTAB_LIST,     /* opttab_list: each occurrence adds; a file value splits at blanks and commas */
     OPTTAB_CUSTOM,   /* set() parses the value into the struct */
     OPTTAB_ACTION,   /* no value, no field: opttab_parse stops and returns id (--help, --config-example) */
+    OPTTAB_CALL,     /* spec->apply(cfg, id, value): for options that act rather than set (filters, checks) */
+    OPTTAB_CALL_FLAG, /* the same without a value (value NULL) */
 } opttab_type;
 
 typedef struct opttab_list {
@@ -43,7 +45,9 @@ typedef struct opttab_def {
     const char *help;
     int64_t lo, hi;       /* bounds of INT, DURATION (ms) and SIZE */
     const char *choices;  /* CHOICE: "a|b|c" */
-    int (*set)(void *cfg, const char *value, char *err, size_t errsz); /* CUSTOM */
+    /* CUSTOM: parses value into cfg; on error -1 and a message that
+     * continues the option's name ("must be HH:MM-HH:MM, not '7'"). */
+    int (*set)(void *cfg, const char *value, char *err, size_t errsz);
     const char *example;  /* no default: the value the example file sets (a packaged path) */
     const char *alias;    /* a deprecated spelling (flag and key), accepted with a warning */
     unsigned cmds;        /* subcommands that take it, bit per command; 0: all */
@@ -64,11 +68,13 @@ typedef struct opttab_spec {
     int props;
     size_t props_offset;
     const char *passthrough; /* "kafka" */
+    /* CALL and CALL_FLAG options: 0, or -1 with a whole sentence in err. */
+    int (*apply)(void *cfg, int id, const char *value, char *err, size_t errsz);
 } opttab_spec;
 
 #define OPTTAB_OK 0
-#define OPTTAB_USAGE -2 /* bad usage: err says what and where; exit 2 */
-#define OPTTAB_FAIL -1  /* the file cannot be read, or out of memory; exit 1 */
+#define OPTTAB_USAGE -2 /* bad usage, a bad or unreadable file: err says what and where; exit 2 */
+#define OPTTAB_FAIL -1  /* out of memory; exit 1 */
 
 /* Every default of the options cmd takes, then the file, then argv[1..argc)
  * (argv[0] is the program or subcommand name). Operands (arguments that are
@@ -79,6 +85,15 @@ typedef struct opttab_spec {
  * subcommand's bit, 0 for a program without subcommands. */
 int opttab_parse(const opttab_spec *spec, unsigned cmd, void *cfg, int argc, char **argv, int *nops, char *err,
                  size_t errsz);
+
+/* The usual main() of a program without subcommands: opttab_parse, then
+ * --help printed (the ACTION named "help"), a usage error printed in one
+ * line "PROGRAM: what; see PROGRAM --help", more than max_ops operands
+ * refused. Returns -1 to go on (operands in argv[1..1+*nops), nops may be
+ * NULL), else the exit status (0 after --help, 2 on bad usage, 1 when out
+ * of memory); other ACTIONs come back as their id in *action (may be NULL:
+ * then none is expected). */
+int opttab_main(const opttab_spec *spec, void *cfg, int argc, char **argv, int max_ops, int *nops, int *action);
 
 /* The pieces opttab_parse is made of, for programs that need them apart. */
 int opttab_defaults(const opttab_spec *spec, unsigned cmd, void *cfg, char *err, size_t errsz);

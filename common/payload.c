@@ -98,7 +98,7 @@ ssize_t payload_send(const payload_t *p, int sock, const void *head, size_t head
     *want = 0;
     if (headlen > 0) {
         *want = headlen;
-        if (p->fd >= 0 || body_left == 0)
+        if (body_left == 0 || p->fd >= 0)
             return send(sock, head, headlen, MSG_NOSIGNAL | (body_left ? MSG_MORE : 0));
         iov[niov].iov_base = (void *)head;
         iov[niov++].iov_len = headlen;

@@ -33,7 +33,8 @@ const unsigned char *payload_bytes(const payload_t *p);
  * payload from offset body_off, wrapping at its end. Returns what the kernel
  * took (the head's bytes first), or -1 with errno; *want is what was
  * offered, so a short count means the send buffer is full. The caller
- * advances its head and body offsets by the count. */
+ * advances its head and body offsets by the count. p may be NULL when
+ * body_left is 0. */
 ssize_t payload_send(const payload_t *p, int sock, const void *head, size_t headlen, uint64_t body_left,
                      size_t body_off, size_t *want);
 

@@ -38,7 +38,7 @@ enum { ACT_HELP = 1, ACT_EXAMPLE };
 static int set_log_level(void *cfg, const char *value, char *err, size_t errsz) {
     enum log_level level;
     if (log_parse_level(value, &level) < 0) {
-        snprintf(err, errsz, "use error, warn, info or debug, not '%s'", value);
+        snprintf(err, errsz, "must be error, warn, info or debug, not '%s'", value);
         return -1;
     }
     log_set_level(level);
@@ -86,21 +86,11 @@ static const opttab_spec spec = {
 /* 0 to run, 1 after --help or --config-example, 2 on bad usage, -1 on a
  * failure (all reported). */
 static int parse_args(int argc, char **argv, server_config *cfg) {
-    char err[600];
-    int nops = 0;
+    int action;
     memset(cfg, 0, sizeof *cfg);
-    int rc = opttab_parse(&spec, 0, cfg, argc, argv, &nops, err, sizeof err);
-    if (rc == ACT_HELP) opttab_print_help(stdout, &spec, 0);
-    if (rc == ACT_EXAMPLE) opttab_print_example(stdout, &spec);
-    if (rc > 0) return 1;
-    if (rc < 0) {
-        fprintf(stderr, "ispeed-server: %s%s\n", err, rc == OPTTAB_USAGE ? "; see ispeed-server --help" : "");
-        return rc == OPTTAB_USAGE ? 2 : -1;
-    }
-    if (nops > 0) {
-        fprintf(stderr, "ispeed-server: unexpected argument '%s'; see ispeed-server --help\n", argv[1]);
-        return 2;
-    }
+    int ex = opttab_main(&spec, cfg, argc, argv, 0, NULL, &action);
+    if (action == ACT_EXAMPLE) opttab_print_example(stdout, &spec);
+    if (ex >= 0 || action) return ex == 0 || action ? 1 : ex == 2 ? 2 : -1;
     if (!cfg->listen || !*cfg->listen) {
         fprintf(stderr, "ispeed-server: --listen ADDR:PORT is required, e.g. --listen 0.0.0.0:8080 or listen = "
                         "0.0.0.0:8080 in " CONFIG_PATH "\n");

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "httphdr.h"
 #include "log.h"
 #include "payload.h"
 #include "vntime.h"
@@ -221,19 +222,6 @@ static void conn_dispatch(conn *c) {
     conn_respond(c, &r, head);
 }
 
-static int token_has(const char *value, const char *tok) {
-    size_t tl = strlen(tok);
-    const char *p = value;
-
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        if (strncasecmp(p, tok, tl) == 0 && (p[tl] == '\0' || p[tl] == ',' || p[tl] == ' ' || p[tl] == '\t'))
-            return 1;
-        while (*p && *p != ',') p++;
-    }
-    return 0;
-}
-
 /* Parses the header in in[0..hdr_len) in place. Returns 0, or an HTTP status
  * with *why set for a request that must be refused. */
 static int parse_request(conn *c, size_t hdr_len, const char **why) {
@@ -284,7 +272,7 @@ static int parse_request(conn *c, size_t hdr_len, const char **why) {
 
     /* Header fields; only those that frame the body or the connection matter. */
     while (p < end) {
-        char *colon, *value;
+        char *value;
         line = p;
         p = memchr(line, '\n', (size_t)(end - line));
         if (!p) p = end;
@@ -297,20 +285,10 @@ static int parse_request(conn *c, size_t hdr_len, const char **why) {
             return 431;
         }
         if (line[0] == ' ' || line[0] == '\t') goto bad; /* obsolete line folding */
-        colon = strchr(line, ':');
-        if (!colon || colon == line) goto bad;
-        *colon = '\0';
-        value = colon + 1;
-        while (*value == ' ' || *value == '\t') value++;
-        vend = value + strlen(value);
-        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t')) *--vend = '\0';
+        if (httphdr_field(line, &line, &value) < 0) goto bad;
         if (strcasecmp(line, "Content-Length") == 0) {
             uint64_t v = 0;
-            if (!*value) goto bad;
-            for (q = value; *q; q++) {
-                if (*q < '0' || *q > '9' || v > (UINT64_MAX - 9) / 10) goto bad;
-                v = v * 10 + (uint64_t)(*q - '0');
-            }
+            if (httphdr_content_length(value, &v) < 0) goto bad;
             if (have_length && v != r->content_length) goto bad;
             r->content_length = v;
             have_length = 1;
@@ -318,8 +296,8 @@ static int parse_request(conn *c, size_t hdr_len, const char **why) {
             *why = "chunked request bodies are not accepted: send Content-Length";
             return 411;
         } else if (strcasecmp(line, "Connection") == 0) {
-            if (token_has(value, "close")) r->keep_alive = 0;
-            else if (token_has(value, "keep-alive")) r->keep_alive = 1;
+            if (httphdr_has_token(value, "close")) r->keep_alive = 0;
+            else if (httphdr_has_token(value, "keep-alive")) r->keep_alive = 1;
         } else if (strcasecmp(line, "Expect") == 0) {
             if (strcasecmp(value, "100-continue") == 0) r->expect_continue = 1;
         }
