@@ -22,11 +22,12 @@
 #define NOW (JUL_START + 20 * 86400000LL)
 
 /* Name of commune 00001: Phuc, then a lone continuation byte, a truncated
- * two-byte sequence, a quote and a backslash. */
+ * two-byte sequence, a quote and a backslash (the CSV field quoted, RFC
+ * 4180). */
 static const char *const CSV = "code,level,parent,name,type\n"
                                "01,province,,Ha Noi,Thanh pho Trung uong\n"
                                "001,district,01,Ba Dinh,Quan\n"
-                               "00001,commune,001,Phuc\x80X\xc3 \"a\\b\",Phuong\n";
+                               "00001,commune,001,\"Phuc\x80X\xc3 \"\"a\\b\"\"\",Phuong\n";
 
 static int32_t all_on_zero(const rd_kafka_topic_t *t, const void *k, size_t kl, int32_t n, void *a, void *b) {
     (void)t, (void)k, (void)kl, (void)n, (void)a, (void)b;
