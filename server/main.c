@@ -258,5 +258,6 @@ done:
     payload_free(pl);
     if (base) event_base_free(base);
     opttab_free(&spec, &cfg);
+    free(cfg.log_level); /* set by set_log_level, which opttab does not own */
     return rc;
 }
