@@ -1,5 +1,5 @@
-/* ispeed-agent's configuration: one table of options that reads the INI
- * file (/etc/ispeed/agent.conf, parsed by inih), applies command-line
+/* ispeed-agent's configuration: its table of options in common/opttab,
+ * which reads the INI file (/etc/ispeed/agent.conf), applies command-line
  * overrides, prints --help lines and the documented example file, so the
  * three never drift apart. */
 #ifndef ISPEED_AGENT_CONFIG_H
@@ -13,6 +13,11 @@
 
 #define CONFIG_MAX_SERVERS 16
 #define CONFIG_DEFAULT_PATH "/etc/ispeed/agent.conf"
+
+/* The subcommands, as opttab_def.cmds bits: which options each takes. */
+enum { CONFIG_CMD_TEST = 1, CONFIG_CMD_ENROLL = 2, CONFIG_CMD_RUN = 4, CONFIG_CMD_STATUS = 8 };
+/* What config_parse_args returns for --help and config-example's flag. */
+enum { CONFIG_ACT_HELP = 1 };
 
 typedef struct agent_config {
     /* [agent] */
@@ -36,13 +41,15 @@ typedef struct agent_config {
     int quiet_end_min;
     /* [budget] */
     uint64_t monthly_bytes; /* 0 = default: unlimited fixed, 2 GB mobile */
-    int64_t budget_unlimited;
+    int budget_unlimited;
     /* [spool] */
     uint64_t spool_max_bytes;
     /* [kafka] */
-    char *brokers;
+    char *bootstrap;
     char *topic_prefix;
     kafka_props kafka;     /* every other [kafka] key, and -X */
+    /* command line only */
+    int json, produce;
 } agent_config;
 
 /* Every option at its default. */
@@ -53,16 +60,18 @@ void config_free(agent_config *cfg);
  * typo must not silently mean "default"), except in [kafka]. */
 int config_load_file(agent_config *cfg, const char *path, char *err, size_t errsz);
 /* Applies one command-line flag (without "--"), e.g. ("interval", "30m").
- * Returns 1 if flag is not a configuration flag, 0 on success, -1 on a bad
- * value with err set. */
+ * Returns 1 if flag is not a configuration flag, 0 on success, negative on
+ * a bad value with err set. */
 int config_set_flag(agent_config *cfg, const char *flag, const char *value, char *err, size_t errsz);
 
-void config_print_help(FILE *out);
-void config_print_example(FILE *out);
+/* The whole command line of subcommand cmd (CONFIG_CMD_*; argv[0] is its
+ * name): defaults, then --config FILE or default_path if it exists, then
+ * the flags. 0, CONFIG_ACT_HELP, or negative (OPTTAB_USAGE) with err. */
+int config_parse_args(agent_config *cfg, unsigned cmd, int argc, char **argv, const char *default_path, char *err,
+                      size_t errsz);
 
-/* "90s", "10m", "1h", "2d" or plain seconds. */
-int config_parse_duration_ms(const char *s, int64_t *out);
-/* "512", "64K", "64M", "2G" (powers of 1024). */
-int config_parse_bytes(const char *s, uint64_t *out);
+/* usage, then the options of cmd (0: all). */
+void config_print_help(FILE *out, const char *usage, unsigned cmd);
+void config_print_example(FILE *out);
 
 #endif

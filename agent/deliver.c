@@ -29,7 +29,6 @@ deliver_t *deliver_new(const char *bootstrap, const kafka_props *props, const ch
                        int message_timeout_ms, deliver_report_cb report, void *arg, char *err, size_t errsz) {
     deliver_t *d = calloc(1, sizeof *d);
     rd_kafka_conf_t *conf = NULL;
-    kafka_props all = {0};
     char timeout[32];
     if (!d) {
         snprintf(err, errsz, "out of memory");
@@ -38,35 +37,26 @@ deliver_t *deliver_new(const char *bootstrap, const kafka_props *props, const ch
     d->report = report;
     d->arg = arg;
     snprintf(d->prefix, sizeof d->prefix, "%s", topic_prefix ? topic_prefix : KAFKA_DEFAULT_PREFIX);
-    /* Ours first, so that the user's -X and [kafka] keys override them.
-     * Idempotence keeps one agent's records in order and without
-     * duplicates from internal retries. */
-    snprintf(timeout, sizeof timeout, "message.timeout.ms=%d", message_timeout_ms);
-    /* zstd level 1: a sample is a few hundred bytes, higher levels gain
-     * nothing on it but cost the daemon about half a MiB of workspace. */
-    const char *const ours[] = {"enable.idempotence=true", "acks=all", "compression.codec=zstd",
-                                "compression.level=1", "linger.ms=5", "socket.connection.setup.timeout.ms=5000",
-                                timeout};
-    for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
-        if (kafka_props_add(&all, ours[i], err, errsz) < 0) goto fail;
-    for (size_t i = 0; props && i < props->n; i++) {
-        char kv[1024];
-        snprintf(kv, sizeof kv, "%s=%s", props->key[i], props->value[i]);
-        if (kafka_props_add(&all, kv, err, errsz) < 0) goto fail;
-    }
-    conf = kafka_conf_new(bootstrap, &all, err, errsz);
+    snprintf(timeout, sizeof timeout, "%d", message_timeout_ms);
+    /* Over the producer defaults (idempotent, acks=all, zstd level 1: a
+     * sample is a few hundred bytes, higher levels gain nothing on it but
+     * cost the daemon about half a MiB of workspace), under the user's -X
+     * and [kafka] keys. An unreachable broker is expected (the spool keeps
+     * everything): log_level 2 says it once in our words rather than
+     * librdkafka's every few seconds. */
+    const kafka_setting ours[] = {
+        {"socket.connection.setup.timeout.ms", "5000"},
+        {"message.timeout.ms", timeout},
+        {"log_level", "2"},
+    };
+    conf = kafka_producer_conf_new(bootstrap, ours, sizeof ours / sizeof *ours, props, err, errsz);
     if (!conf) goto fail;
-    /* An unreachable broker is expected (the spool keeps everything); say it
-     * once in our words rather than librdkafka's every few seconds. */
-    if (kafka_conf_set(conf, "log_level", "2", err, errsz) < 0) goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, d);
     d->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errsz);
     if (!d->rk) goto fail;
-    kafka_props_clear(&all);
     return d;
 fail:
-    kafka_props_clear(&all);
     if (conf) rd_kafka_conf_destroy(conf);
     free(d);
     return NULL;

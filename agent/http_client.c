@@ -19,10 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "httphdr.h"
 #include "ispeed.pb-c.h"
+#include "payload.h"
 #include "vntime.h"
 
-#define PAYLOAD_SIZE (1u << 20)
 #define SINK_SIZE (16 * 1024)      /* chunked bodies and stray bytes only */
 #define BODY_READ_MAX (256 * 1024) /* bytes discarded per recv(MSG_TRUNC) */
 #define CHECK_MS 100           /* how often connect and stall limits are checked */
@@ -30,11 +31,6 @@
 #define READS_PER_EVENT 8
 #define WRITE_SLICE (4u << 20)
 
-/* Upload bodies are cut from this random buffer (incompressible, so no
- * middlebox compression inflates a rate), by reference: no copy per request. */
-static unsigned char *payload; /* set only where memfd is missing */
-static int payload_ready;
-static int payload_memfd = -1; /* the same bytes, for sendfile; -1 without */
 /* Response bodies are read here and forgotten; only their length matters. */
 static unsigned char sink[SINK_SIZE];
 
@@ -70,6 +66,7 @@ struct http_client {
     uint64_t req_body_len;
     uint64_t body_left;      /* upload bytes still to hand to the kernel */
     size_t body_off;
+    const payload_t *payload; /* request bodies are cut from it; NULL: none are sent */
     uint64_t tx_total;       /* upload-body bytes handed to the kernel, life */
     uint64_t acked;          /* upload-body bytes known acknowledged, life */
     int64_t sent_us;
@@ -98,66 +95,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 static void on_check(evutil_socket_t fd, short what, void *arg);
 
-/* Random bytes; without kernel randomness any non-repeating filler still
- * defeats compression well enough. */
-static void random_fill(unsigned char *buf, size_t len) {
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = getrandom(buf + got, len - got, 0);
-        if (n <= 0) {
-            uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)http_client_now_us() ^ got;
-            for (; got < len; got++) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                buf[got] = (unsigned char)x;
-            }
-            break;
-        }
-        got += (size_t)n;
-    }
-}
-
-/* The payload lives in a memfd, filled a chunk at a time, so it never sits
- * in this process's memory; only without a memfd is it a heap buffer. */
-static void payload_fill(void) {
-    unsigned char chunk[64 * 1024];
-    size_t put = 0;
-
-    if (payload_ready) return;
-    payload_memfd = memfd_create("ispeed-upload", MFD_CLOEXEC);
-    while (payload_memfd >= 0 && put < PAYLOAD_SIZE) {
-        size_t off = 0;
-        random_fill(chunk, sizeof chunk);
-        while (off < sizeof chunk) {
-            ssize_t n = write(payload_memfd, chunk + off, sizeof chunk - off);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                close(payload_memfd);
-                payload_memfd = -1;
-                break;
-            }
-            off += (size_t)n;
-        }
-        put += off;
-    }
-    if (payload_memfd < 0) {
-        static unsigned char fallback[PAYLOAD_SIZE];
-        random_fill(fallback, sizeof fallback);
-        payload = fallback;
-    }
-    payload_ready = 1;
-}
-
 http_client *http_client_new(struct event_base *base, const struct sockaddr *sa, socklen_t salen,
                              const char *host_header, const char *label, int stall_ms,
-                             const http_client_cbs *cbs, void *arg) {
+                             const http_client_cbs *cbs, const payload_t *payload, void *arg) {
     http_client *c;
 
     if (salen > sizeof c->sa) return NULL;
     c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    payload_fill();
+    c->payload = payload;
     c->base = base;
     memcpy(&c->sa, sa, salen);
     c->salen = salen;
@@ -304,7 +250,7 @@ int http_client_request(http_client *c, const char *method, const char *target, 
     struct timeval tick = {0, CHECK_MS * 1000};
     int n;
 
-    if (c->state != R_IDLE || c->zombie) return -1;
+    if (c->state != R_IDLE || c->zombie || (body_len > 0 && !c->payload)) return -1;
     n = snprintf(c->out, sizeof c->out,
                  "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ispeed-agent/" ISPEED_VERSION "\r\n"
                  "Accept-Encoding: identity\r\nCache-Control: no-cache\r\n",
@@ -365,17 +311,6 @@ static void finish_response(http_client *c) {
     if (c->cbs.done) c->cbs.done(c, c->status, c->arg);
 }
 
-static int header_value_is(const char *v, const char *tok) {
-    size_t tl = strlen(tok);
-    const char *p = v;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        if (strncasecmp(p, tok, tl) == 0 && (p[tl] == 0 || p[tl] == ',' || p[tl] == ' ' || p[tl] == '\t')) return 1;
-        while (*p && *p != ',') p++;
-    }
-    return 0;
-}
-
 /* Makes a quoted fragment of what the server sent printable for a detail. */
 static void printable(const char *in, size_t n, char *out, size_t outsz) {
     size_t j = 0;
@@ -389,7 +324,7 @@ static void printable(const char *in, size_t n, char *out, size_t outsz) {
 
 /* Parses hdr[0..len) (the blank line included). 0, or -1 after fail(). */
 static int parse_header(http_client *c, size_t len) {
-    char *p = c->hdr, *end = c->hdr + len, *line, *q;
+    char *p = c->hdr, *end = c->hdr + len, *line;
     int minor, lines = 0, have_length = 0, chunked = 0;
     char shown[64];
 
@@ -414,7 +349,7 @@ static int parse_header(http_client *c, size_t len) {
     c->keep_alive = minor == 1;
     c->resp_left = 0;
     while (p < end) {
-        char *colon, *value, *vend;
+        char *value, *vend;
         line = p;
         p = memchr(line, '\n', (size_t)(end - line));
         if (!p) p = end;
@@ -422,38 +357,29 @@ static int parse_header(http_client *c, size_t len) {
         vend = line + strlen(line);
         if (vend > line && vend[-1] == '\r') *--vend = '\0';
         if (!*line) break;
-        colon = strchr(line, ':');
-        if (!colon || colon == line || ++lines > MAX_HEADER_LINES) {
-            printable(line, strlen(line), shown, sizeof shown);
+        printable(line, strlen(line), shown, sizeof shown);
+        if (++lines > MAX_HEADER_LINES || httphdr_field(line, &line, &value) < 0) {
             fail(c, ISPEED__V1__OUTCOME__OUTCOME_PROTOCOL_ERROR, "malformed header line from %s: \"%s\"", c->label,
                  shown);
             return -1;
         }
-        *colon = '\0';
-        value = colon + 1;
-        while (*value == ' ' || *value == '\t') value++;
-        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t')) *--vend = '\0';
         if (strcasecmp(line, "Content-Length") == 0) {
             uint64_t v = 0;
-            if (!*value) goto bad_length;
-            for (q = value; *q; q++) {
-                if (*q < '0' || *q > '9' || v > (UINT64_MAX - 9) / 10) goto bad_length;
-                v = v * 10 + (uint64_t)(*q - '0');
-            }
+            if (httphdr_content_length(value, &v) < 0) goto bad_length;
             if (have_length && v != c->resp_left) goto bad_length;
             c->resp_left = v;
             have_length = 1;
         } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
-            chunked = header_value_is(value, "chunked");
-            if (!chunked && !header_value_is(value, "identity")) {
+            chunked = httphdr_has_token(value, "chunked");
+            if (!chunked && !httphdr_has_token(value, "identity")) {
                 printable(value, strlen(value), shown, sizeof shown);
                 fail(c, ISPEED__V1__OUTCOME__OUTCOME_PROTOCOL_ERROR, "unsupported transfer coding from %s: \"%s\"",
                      c->label, shown);
                 return -1;
             }
         } else if (strcasecmp(line, "Connection") == 0) {
-            if (header_value_is(value, "close")) c->keep_alive = 0;
-            else if (header_value_is(value, "keep-alive")) c->keep_alive = 1;
+            if (httphdr_has_token(value, "close")) c->keep_alive = 0;
+            else if (httphdr_has_token(value, "keep-alive")) c->keep_alive = 1;
         }
     }
     if (c->status == 204 || c->status == 304) {
@@ -726,47 +652,12 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
     if (--c->depth == 0 && c->zombie) really_free(c);
 }
 
-/* Sends what is left of the request: header, then body slices of the payload. */
-/* One step of sending what is left of the request: the header with
- * MSG_MORE when a body follows; the body by sendfile from the payload's
- * memfd (page references, no copy: an upload then costs less CPU than
- * iperf3's write(), see bench/efficiency.sh), or by writev without one.
- * Returns what the kernel took, or -1 with errno; *want is what was offered,
- * so a short count means the send buffer is full. */
+/* One step of sending what is left of the request (see payload_send): an
+ * upload by sendfile from the payload's memfd costs less CPU than iperf3's
+ * write() (bench/efficiency.sh). */
 static ssize_t send_some(http_client *c, size_t *want) {
-    struct iovec iov[3];
-    int niov = 0;
-
-    *want = 0;
-    if (c->out_off < c->out_len) {
-        *want = c->out_len - c->out_off;
-        if (payload_memfd >= 0 || c->body_left == 0)
-            return send(c->fd, c->out + c->out_off, *want, MSG_NOSIGNAL | (c->body_left ? MSG_MORE : 0));
-        iov[niov].iov_base = c->out + c->out_off;
-        iov[niov++].iov_len = *want;
-    }
-    if (payload_memfd >= 0) {
-        /* The payload repeats: one call runs at most to the memfd's end. */
-        off_t off = (off_t)c->body_off;
-        *want = PAYLOAD_SIZE - c->body_off;
-        if (*want > c->body_left) *want = (size_t)c->body_left;
-        return sendfile(c->fd, payload_memfd, &off, *want);
-    }
-    {
-        uint64_t left = c->body_left;
-        size_t off = c->body_off;
-        for (int k = 0; k < 2 && left > 0; k++) {
-            size_t len = PAYLOAD_SIZE - off;
-            if (len > left) len = (size_t)left;
-            iov[niov].iov_base = payload + off;
-            iov[niov].iov_len = len;
-            *want += len;
-            niov++;
-            left -= len;
-            off = 0;
-        }
-    }
-    return writev(c->fd, iov, niov);
+    return payload_send(c->payload, c->fd, c->out + c->out_off, c->out_len - c->out_off, c->body_left, c->body_off,
+                        want);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg) {
@@ -817,7 +708,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg) {
             n -= (ssize_t)t;
         }
         c->body_left -= (uint64_t)n;
-        c->body_off = (c->body_off + (size_t)n) % PAYLOAD_SIZE;
+        if (c->payload) c->body_off = (c->body_off + (size_t)n) % payload_size(c->payload);
         c->tx_total += (uint64_t)n;
         if (want == 0 || slice >= WRITE_SLICE) break;
     }

@@ -9,6 +9,8 @@
 #include <event2/event.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "payload.h"
 #include <sys/socket.h>
 
 #define HTTP_CLIENT_MAX_HEADER 16384 /* a longer response header is a protocol error */
@@ -29,13 +31,16 @@ typedef struct http_client_cbs {
 } http_client_cbs;
 
 /* stall_ms: longest time without a byte moving while a request is
- * outstanding. label names the server in details ("host:port"). */
+ * outstanding. label names the server in details ("host:port"). Request
+ * bodies are cut from payload (the caller's, for the client's life; NULL
+ * for a client that sends none). */
 http_client *http_client_new(struct event_base *base, const struct sockaddr *sa, socklen_t salen,
                              const char *host_header, const char *label, int stall_ms,
-                             const http_client_cbs *cbs, void *arg);
+                             const http_client_cbs *cbs, const payload_t *payload, void *arg);
 void http_client_free(http_client *c);
 
-/* Sends method target with a body of body_len random bytes (0: none),
+/* Sends method target with a body of body_len random bytes (0: none; more
+ * needs a payload),
  * connecting first if needed. -1 if a request is already outstanding. */
 int http_client_request(http_client *c, const char *method, const char *target, uint64_t body_len);
 /* Drops the connection at once (a reset, so the kernel stops sending what it

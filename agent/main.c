@@ -24,33 +24,25 @@
 
 typedef struct agent_cli {
     agent_config cfg;
-    int json, produce;
 } agent_cli;
 
+#define USAGE                                                                                                  \
+    "usage: ispeed-agent test --server URL [--json] [--duration S] [--streams N]\n"                            \
+    "                         [--commune CODE -b BOOTSTRAP --produce]\n"                                       \
+    "       ispeed-agent enroll --commune CODE -b BOOTSTRAP [--token T] [--state-dir DIR]\n"                   \
+    "       ispeed-agent run [--config FILE]\n"                                                               \
+    "       ispeed-agent status [--json] [--state-dir DIR]\n"                                                 \
+    "       ispeed-agent config-example\n"                                                                    \
+    "\n"                                                                                                      \
+    "Measures Internet speed against ispeed-server or a LibreSpeed backend and\n"                             \
+    "reports signed samples to Kafka for Vietnam's per-commune quota. Every\n"                                \
+    "sample is stored in a durable spool before it is sent and leaves it only\n"                              \
+    "when Kafka has acknowledged it. run reads " CONFIG_DEFAULT_PATH " unless\n"                              \
+    "--config names another file; the flags override the file."
+
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: ispeed-agent test --server URL [--json] [--duration S] [--streams N]\n"
-            "                         [--commune CODE -b BOOTSTRAP --produce]\n"
-            "       ispeed-agent enroll --commune CODE -b BOOTSTRAP [--token T] [--state-dir DIR]\n"
-            "       ispeed-agent run [--config FILE]\n"
-            "       ispeed-agent status [--json] [--state-dir DIR]\n"
-            "       ispeed-agent config-example\n"
-            "\n"
-            "Measures Internet speed against ispeed-server or a LibreSpeed backend and\n"
-            "reports signed samples to Kafka for Vietnam's per-commune quota. Every\n"
-            "sample is stored in a durable spool before it is sent and leaves it only\n"
-            "when Kafka has acknowledged it.\n"
-            "\n"
-            "  --config FILE      configuration (run reads " CONFIG_DEFAULT_PATH " by default);\n"
-            "                     the flags below override it\n"
-            "  --json             print the result (test) or the status as JSON\n"
-            "  --produce          sign the result and send it to Kafka (needs --commune and -b)\n"
-            "  -b BOOTSTRAP       Kafka bootstrap list host:port,... (same as --brokers)\n"
-            "  -X prop=value      librdkafka property, repeatable\n");
-    config_print_help(out);
-    fprintf(out, "  --help             this text\n"
-                 "\n"
-                 "Exit status: 0 success (also when Kafka is unreachable and the sample stays\n"
+    config_print_help(out, USAGE, 0);
+    fprintf(out, "\nExit status: 0 success (also when Kafka is unreachable and the sample stays\n"
                  "spooled), 1 failure, 2 bad usage.\n");
 }
 
@@ -59,78 +51,17 @@ static int bad_usage(const char *what) {
     return 2;
 }
 
-/* Reads the flags after the command. --config is applied first, so that
- * every other flag overrides the file whatever their order. Returns 0, 2
- * on bad usage (message printed) or -1 when --help was answered. */
-static int parse_cli(int argc, char **argv, const char *default_config, agent_cli *cli) {
-    char err[512], msg[600];
-    const char *config = default_config;
-    int explicit_config = 0;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return -1;
-        }
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            config = argv[++i];
-            explicit_config = 1;
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            config = argv[i] + 9;
-            explicit_config = 1;
-        }
+/* Reads the flags after the command: defaults, the file, then the flags,
+ * whatever their order. Returns 0, 2 on bad usage (message printed) or -1
+ * when --help was answered. */
+static int parse_cli(int argc, char **argv, unsigned cmd, const char *default_config, agent_cli *cli) {
+    char err[600];
+    int rc = config_parse_args(&cli->cfg, cmd, argc, argv, default_config, err, sizeof err);
+    if (rc == CONFIG_ACT_HELP) {
+        usage(stdout);
+        return -1;
     }
-    if (config_init(&cli->cfg, err, sizeof err) < 0) return bad_usage(err);
-    if (config && (explicit_config || access(config, R_OK) == 0) &&
-        config_load_file(&cli->cfg, config, err, sizeof err) < 0) {
-        fprintf(stderr, "ispeed-agent: %s\n", err);
-        return 2;
-    }
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i], *value = NULL;
-        char name[64];
-        if (strcmp(arg, "--json") == 0) { cli->json = 1; continue; }
-        if (strcmp(arg, "--produce") == 0) { cli->produce = 1; continue; }
-        if (strcmp(arg, "-b") == 0 || strcmp(arg, "-X") == 0) {
-            if (i + 1 >= argc) {
-                snprintf(msg, sizeof msg, "%s needs a value", arg);
-                return bad_usage(msg);
-            }
-            value = argv[++i];
-            if (arg[1] == 'b') {
-                if (config_set_flag(&cli->cfg, "brokers", value, err, sizeof err) < 0) return bad_usage(err);
-            } else if (kafka_props_add(&cli->cfg.kafka, value, err, sizeof err) < 0) {
-                return bad_usage(err);
-            }
-            continue;
-        }
-        if (strncmp(arg, "--", 2) != 0) {
-            snprintf(msg, sizeof msg, "unexpected argument '%s'", arg);
-            return bad_usage(msg);
-        }
-        const char *eq = strchr(arg, '=');
-        size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-        if (n >= sizeof name) n = sizeof name - 1;
-        memcpy(name, arg + 2, n);
-        name[n] = '\0';
-        if (eq) {
-            value = eq + 1;
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            snprintf(msg, sizeof msg, "--%s needs a value", name);
-            return bad_usage(msg);
-        }
-        if (strcmp(name, "config") == 0) continue;
-        int rc = config_set_flag(&cli->cfg, name, value, err, sizeof err);
-        if (rc < 0) {
-            snprintf(msg, sizeof msg, "--%s: %s", name, err);
-            return bad_usage(msg);
-        }
-        if (rc > 0) {
-            snprintf(msg, sizeof msg, "unknown option '--%s'", name);
-            return bad_usage(msg);
-        }
-    }
+    if (rc < 0) return bad_usage(err);
     enum log_level level;
     if (log_parse_level(cli->cfg.log_level, &level) < 0) return bad_usage("log_level must be error, warn, info or debug");
     log_set_level(level);
@@ -146,7 +77,7 @@ static uint64_t flush_or_warn(session *s) {
     if (left)
         log_warn("agent", "Kafka at %s did not confirm within %d s; %" PRIu64
                  " record(s) stay spooled in %s/spool and go out with the next run",
-                 s->cfg->brokers, AGENT_FLUSH_MS / 1000, left, s->cfg->state_dir);
+                 s->cfg->bootstrap, AGENT_FLUSH_MS / 1000, left, s->cfg->state_dir);
     return left;
 }
 
@@ -159,10 +90,10 @@ static int cmd_test(agent_cli *cli) {
     agent_config *cfg = &cli->cfg;
 
     if (cfg->nservers == 0) return bad_usage("test needs --server URL");
-    if (cli->produce && (!*cfg->commune || !*cfg->brokers))
+    if (cli->cfg.produce && (!*cfg->commune || !*cfg->bootstrap))
         return bad_usage("--produce needs --commune CODE and -b BOOTSTRAP");
     /* The commune, registry and state are checked before a byte is spent. */
-    if (cli->produce) {
+    if (cli->cfg.produce) {
         if (session_open(&s, cfg, 30000, err, sizeof err) < 0) goto fail;
         have_session = 1;
         if (session_enroll(&s, 0, err, sizeof err) < 0) goto fail;
@@ -175,7 +106,7 @@ static int cmd_test(agent_cli *cli) {
         goto fail;
     }
     if (measure_run(base, &mo, &r, err, sizeof err) < 0) goto fail;
-    if (cli->json)
+    if (cli->cfg.json)
         measure_print_json(stdout, &r);
     else
         measure_print_human(stdout, &r);
@@ -200,13 +131,13 @@ fail:
 static int cmd_enroll(agent_cli *cli) {
     char err[512];
     session s;
-    if (!*cli->cfg.commune || !*cli->cfg.brokers) return bad_usage("enroll needs --commune CODE and -b BOOTSTRAP");
+    if (!*cli->cfg.commune || !*cli->cfg.bootstrap) return bad_usage("enroll needs --commune CODE and -b BOOTSTRAP");
     if (session_open(&s, &cli->cfg, 30000, err, sizeof err) < 0) goto fail;
     if (session_enroll(&s, *cli->cfg.token != '\0', err, sizeof err) < 0) goto fail_session;
     if (outbox_flush(s.outbox, AGENT_FLUSH_MS) != 0 || !identity_is_enrolled(s.id, s.ctx.commune->code)) {
         session_save_state(&s);
         snprintf(err, sizeof err, "Kafka at %s did not confirm the enrollment within %d s; it stays spooled in %s "
-                 "and goes out with the next test or the daemon; check -b", cli->cfg.brokers, AGENT_FLUSH_MS / 1000,
+                 "and goes out with the next test or the daemon; check -b", cli->cfg.bootstrap, AGENT_FLUSH_MS / 1000,
                  cli->cfg.state_dir);
         goto fail_session;
     }
@@ -230,7 +161,7 @@ static int cmd_status(agent_cli *cli) {
     if (!id && errno != ENOENT) goto fail;
     if (agentstate_load(cli->cfg.state_dir, &st, err, sizeof err) < 0) goto fail;
     snprintf(st.enrolled_commune, sizeof st.enrolled_commune, "%s", id ? identity_enrolled_commune(id) : "");
-    agentstate_print(stdout, &st, id ? identity_agent_id(id) : "", cli->json);
+    agentstate_print(stdout, &st, id ? identity_agent_id(id) : "", cli->cfg.json);
     identity_close(id);
     return 0;
 fail:
@@ -249,9 +180,16 @@ static int cmd_run(agent_cli *cli) {
 }
 
 int main(int argc, char **argv) {
-    static const struct { const char *name; int (*run)(agent_cli *); const char *default_config; } commands[] = {
-        {"test", cmd_test, NULL}, {"enroll", cmd_enroll, NULL}, {"status", cmd_status, NULL},
-        {"run", cmd_run, CONFIG_DEFAULT_PATH},
+    static const struct {
+        const char *name;
+        int (*run)(agent_cli *);
+        unsigned cmd;
+        const char *default_config;
+    } commands[] = {
+        {"test", cmd_test, CONFIG_CMD_TEST, NULL},
+        {"enroll", cmd_enroll, CONFIG_CMD_ENROLL, NULL},
+        {"status", cmd_status, CONFIG_CMD_STATUS, NULL},
+        {"run", cmd_run, CONFIG_CMD_RUN, CONFIG_DEFAULT_PATH},
     };
     agent_cli cli;
     memset(&cli, 0, sizeof cli);
@@ -277,7 +215,7 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
         if (strcmp(argv[1], commands[i].name) != 0) continue;
-        int rc = parse_cli(argc - 2, argv + 2, commands[i].default_config, &cli);
+        int rc = parse_cli(argc - 1, argv + 1, commands[i].cmd, commands[i].default_config, &cli);
         if (rc == 0) rc = commands[i].run(&cli);
         config_free(&cli.cfg);
         return rc < 0 ? 0 : rc;

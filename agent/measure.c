@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "escape.h"
 #include "http_client.h"
 #include "http_url.h"
 #include "ispeed.pb-c.h"
@@ -18,6 +19,7 @@
 #include "measure_resolve.h"
 #include "measure_stats.h"
 #include "measure_transfer.h"
+#include "pbnames.h"
 #include "vntime.h"
 
 #define MAX_SERVERS 8
@@ -598,38 +600,14 @@ int measure_run(struct event_base *base, const measure_opts *opts, measure_resul
 
 /* --- output --- */
 
-const char *measure_outcome_name(int outcome) {
-    switch (outcome) {
-    case ISPEED__V1__OUTCOME__OUTCOME_OK: return "ok";
-    case ISPEED__V1__OUTCOME__OUTCOME_UNREACHABLE: return "unreachable";
-    case ISPEED__V1__OUTCOME__OUTCOME_REFUSED: return "refused";
-    case ISPEED__V1__OUTCOME__OUTCOME_HTTP_ERROR: return "http_error";
-    case ISPEED__V1__OUTCOME__OUTCOME_CLOSED: return "closed";
-    case ISPEED__V1__OUTCOME__OUTCOME_STALLED: return "stalled";
-    case ISPEED__V1__OUTCOME__OUTCOME_PROTOCOL_ERROR: return "protocol_error";
-    case ISPEED__V1__OUTCOME__OUTCOME_TIMEOUT: return "timeout";
-    case ISPEED__V1__OUTCOME__OUTCOME_INTERNAL: return "internal";
-    default: return "unspecified";
-    }
-}
-
-static void json_string(FILE *out, const char *s) {
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(out, "\\%c", ch);
-        else if (ch < 0x20) fprintf(out, "\\u%04x", ch);
-        else fputc(ch, out);
-    }
-    fputc('"', out);
-}
+const char *measure_outcome_name(int outcome) { return pbnames_outcome(outcome); }
 
 /* Finite and rounded to microseconds: JSON has no NaN. */
 static double ms(double v) { return isfinite(v) ? round(v * 1000.0) / 1000.0 : 0; }
 
 void measure_print_json(FILE *out, const measure_result *r) {
     fputs("{\"server\":", out);
-    json_string(out, r->server);
+    escape_json(out, r->server);
     fprintf(out,
             ",\"start_ms\":%" PRId64 ",\"duration_ms\":%" PRIu32 ",\"download_bps\":%" PRIu64
             ",\"upload_bps\":%" PRIu64 ",\"latency_ms\":{\"min\":%.3f,\"median\":%.3f},\"jitter_ms\":%.3f"
@@ -638,9 +616,9 @@ void measure_print_json(FILE *out, const measure_result *r) {
             r->start_ms, r->duration_ms, r->download_bps, r->upload_bps, ms(r->latency_min_ms),
             ms(r->latency_median_ms), ms(r->jitter_ms), ms(r->loaded_latency_down_ms), ms(r->loaded_latency_up_ms),
             r->bytes_down, r->bytes_up, r->streams);
-    json_string(out, measure_outcome_name(r->outcome));
+    escape_json(out, measure_outcome_name(r->outcome));
     fputs(",\"outcome_detail\":", out);
-    json_string(out, r->outcome_detail);
+    escape_json(out, r->outcome_detail);
     fputs("}\n", out);
 }
 
@@ -654,6 +632,8 @@ void measure_print_human(FILE *out, const measure_result *r) {
     fprintf(out, "loaded    %.2f ms downloading, %.2f ms uploading\n", r->loaded_latency_down_ms,
             r->loaded_latency_up_ms);
     fprintf(out, "streams   %" PRIu32 ", %.1f s\n", r->streams, (double)r->duration_ms / 1000.0);
-    fprintf(out, "outcome   %s%s%s\n", measure_outcome_name(r->outcome), r->outcome_detail[0] ? ": " : "",
-            r->outcome_detail);
+    /* The detail can quote a server's words: escaped for the terminal. */
+    fprintf(out, "outcome   %s%s", measure_outcome_name(r->outcome), r->outcome_detail[0] ? ": " : "");
+    escape_term(out, r->outcome_detail);
+    fputc('\n', out);
 }

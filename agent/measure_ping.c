@@ -114,7 +114,7 @@ measure_ping_t *measure_ping_start(struct event_base *base, const measure_ping_o
     p->arg = arg;
     p->next = evtimer_new(base, on_next, p);
     p->finish = event_new(base, -1, 0, on_finish, p);
-    p->client = http_client_new(base, o->sa, o->salen, o->url->hostport, o->label, o->stall_ms, &cbs, p);
+    p->client = http_client_new(base, o->sa, o->salen, o->url->hostport, o->label, o->stall_ms, &cbs, NULL, p);
     if (!p->next || !p->finish || !p->client) {
         measure_ping_free(p);
         return NULL;

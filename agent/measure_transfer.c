@@ -31,6 +31,7 @@ struct measure_transfer {
     measure_transfer_opts o;
     http_url url;
     char label[128];
+    payload_t *payload; /* upload bodies; NULL for a download */
     measure_transfer_done_cb done;
     void *arg;
     stream streams[TRANSFER_MAX_STREAMS];
@@ -239,10 +240,12 @@ measure_transfer_t *measure_transfer_start(struct event_base *base, const measur
     t->deadline = evtimer_new(base, on_deadline, t);
     t->finish = event_new(base, -1, 0, on_finish, t);
     if (!t->t_us || !t->bytes || !t->tick || !t->deadline || !t->finish) goto fail;
+    /* Upload bodies: random, so no middlebox compression inflates a rate. */
+    if (o->upload && !(t->payload = payload_new(PAYLOAD_DEFAULT_SIZE, t->r.detail, sizeof t->r.detail))) goto fail;
     for (int i = 0; i < o->streams; i++) {
         t->streams[i].t = t;
         t->streams[i].c = http_client_new(base, o->sa, o->salen, t->url.hostport, t->label, o->stall_ms, &cbs,
-                                          &t->streams[i]);
+                                          t->payload, &t->streams[i]);
         if (!t->streams[i].c) goto fail;
     }
     t->start_us = http_client_now_us();
@@ -265,6 +268,7 @@ void measure_transfer_free(measure_transfer_t *t) {
     if (t->tick) event_free(t->tick);
     if (t->deadline) event_free(t->deadline);
     if (t->finish) event_free(t->finish);
+    payload_free(t->payload);
     free(t->t_us);
     free(t->bytes);
     free(t);

@@ -88,8 +88,8 @@ int session_open(session *s, const agent_config *cfg, int message_timeout_ms, ch
         snprintf(err, errsz, "no commune configured; set commune in [agent] of the configuration or give --commune CODE");
         return -1;
     }
-    if (!cfg->brokers || !*cfg->brokers) {
-        snprintf(err, errsz, "no Kafka brokers configured; set brokers in [kafka] or give -b BOOTSTRAP");
+    if (!cfg->bootstrap || !*cfg->bootstrap) {
+        snprintf(err, errsz, "no Kafka bootstrap list configured; set bootstrap in [kafka] or give -b BOOTSTRAP");
         return -1;
     }
     if (keep_commune(s, cfg, err, errsz) < 0) goto fail;
@@ -116,7 +116,7 @@ int session_open(session *s, const agent_config *cfg, int message_timeout_ms, ch
     s->evicted_base = s->state.spool_evicted;
     s->damaged_base = s->state.spool_damaged;
     outbox_opts oo = {.state_dir = cfg->state_dir, .spool_max_bytes = cfg->spool_max_bytes,
-                      .bootstrap = cfg->brokers, .props = &cfg->kafka, .topic_prefix = cfg->topic_prefix,
+                      .bootstrap = cfg->bootstrap, .props = &cfg->kafka, .topic_prefix = cfg->topic_prefix,
                       .message_timeout_ms = message_timeout_ms};
     if (!(s->outbox = outbox_open(&oo, on_enrollment_delivered, s, err, errsz))) goto fail;
     return 0;

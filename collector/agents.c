@@ -7,7 +7,7 @@
 
 #include "ispeed.pb-c.h"
 #include "log.h"
-#include "strmap.h"
+#include "hashmap.h"
 
 /* An enrollment's proof of possession is an Ed25519 verification (~50 us):
  * 20,000 of them took 1-2 s at every start, before any sample could be
@@ -34,7 +34,7 @@ struct entry {
 enum { UNCHECKED = 0, GOOD = 1, BAD = 2 };
 
 struct agents {
-    strmap_t *byid;
+    hashmap_t *byid;
     size_t rejected;
     uint64_t next_serial;
 };
@@ -57,7 +57,7 @@ static void entry_free(void *p) {
 agents_t *agents_new(void) {
     agents_t *ag = calloc(1, sizeof *ag);
     if (!ag) return NULL;
-    if (!(ag->byid = strmap_new())) {
+    if (!(ag->byid = hashmap_new(NULL))) {
         free(ag);
         return NULL;
     }
@@ -66,7 +66,7 @@ agents_t *agents_new(void) {
 
 void agents_free(agents_t *ag) {
     if (!ag) return;
-    strmap_free(ag->byid, entry_free);
+    hashmap_free(ag->byid, entry_free);
     free(ag);
 }
 
@@ -112,7 +112,7 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
         }
         memcpy(k, key, keylen);
         k[keylen] = '\0';
-        entry_free(strmap_remove(ag->byid, k));
+        entry_free(hashmap_remove(ag->byid, k));
         return 0;
     }
     en = ispeed__v1__agent_enrollment__unpack(NULL, len, value);
@@ -148,7 +148,7 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
     rec->siglen = SIGN_SIGNATURE_BYTES;
     rec->serial = ++ag->next_serial;
 
-    struct entry *e = strmap_get(ag->byid, id);
+    struct entry *e = hashmap_get(ag->byid, id);
     if (e) {
         /* Waits beside the current enrollment; a newer one replaces it. */
         enrollment_free(e->pending);
@@ -159,7 +159,7 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
             goto fail;
         }
         e->unchecked = rec;
-        if (strmap_put(ag->byid, id, e, NULL) < 0) {
+        if (hashmap_put(ag->byid, id, e, NULL) < 0) {
             entry_free(e); /* frees rec too */
             rec = NULL;
             snprintf(err, errsz, "out of memory");
@@ -176,7 +176,7 @@ fail:
 }
 
 const agent_info *agents_find(agents_t *ag, const char *agent_id) {
-    struct entry *e = strmap_get(ag->byid, agent_id);
+    struct entry *e = hashmap_get(ag->byid, agent_id);
     if (!e) return NULL;
     /* The first enrollment first, then the later one, in topic order. */
     if (e->unchecked) {
@@ -196,7 +196,7 @@ const agent_info *agents_find(agents_t *ag, const char *agent_id) {
 static struct enrollment *next_to_check(const struct entry *e) { return e->unchecked ? e->unchecked : e->pending; }
 
 const uint8_t *agents_peek(agents_t *ag, const char *agent_id, agents_check *chk, int *need_check) {
-    struct entry *e = strmap_get(ag->byid, agent_id);
+    struct entry *e = hashmap_get(ag->byid, agent_id);
     struct enrollment *en;
     *need_check = 0;
     if (!e) return NULL;
@@ -215,7 +215,7 @@ const uint8_t *agents_peek(agents_t *ag, const char *agent_id, agents_check *chk
 }
 
 void agents_check_settle(agents_t *ag, const agents_check *chk, int verified) {
-    struct entry *e = strmap_get(ag->byid, chk->agent_id);
+    struct entry *e = hashmap_get(ag->byid, chk->agent_id);
     struct enrollment *en = e ? next_to_check(e) : NULL;
     if (!en || en->serial != chk->serial) return;
     if (en == e->unchecked) e->unchecked = NULL;
@@ -223,6 +223,6 @@ void agents_check_settle(agents_t *ag, const agents_check *chk, int verified) {
     settle_checked(ag, e, en, chk->agent_id, verified);
 }
 
-size_t agents_count(const agents_t *ag) { return strmap_size(ag->byid); }
+size_t agents_count(const agents_t *ag) { return hashmap_size(ag->byid); }
 
 size_t agents_rejected(const agents_t *ag) { return ag->rejected; }

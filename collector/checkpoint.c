@@ -147,7 +147,7 @@ static void enc_free(struct enc *e) {
     }
 }
 
-int checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_table_t *qt, const char *topic, int32_t partition,
+int checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, const char *topic, int32_t partition,
                       int64_t next_offset, int64_t created_ms, checkpoint_owner_fn owner, void *ctx, uint8_t **out,
                       size_t *outlen, char *err, size_t errsz) {
     struct enc e;
@@ -219,7 +219,7 @@ fail:
     return -1;
 }
 
-int checkpoint_restore(const registry_t *reg, ingest_t *ing, quota_table_t *qt, const void *data, size_t len,
+int checkpoint_restore(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, const void *data, size_t len,
                        int32_t partition, int64_t *next_offset, int64_t *created_ms, size_t *provinces, char *err,
                        size_t errsz) {
     Ispeed__V1__CollectorCheckpoint *cp = NULL;

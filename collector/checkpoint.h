@@ -20,7 +20,7 @@ typedef int32_t (*checkpoint_owner_fn)(const registry_unit *province, void *ctx)
 
 /* The checkpoint of partition: every province whose owner is partition.
  * *out is malloc'd (the caller frees it). -1 with a message on failure. */
-int checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_table_t *qt, const char *topic, int32_t partition,
+int checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, const char *topic, int32_t partition,
                       int64_t next_offset, int64_t created_ms, checkpoint_owner_fn owner, void *ctx, uint8_t **out,
                       size_t *outlen, char *err, size_t errsz);
 
@@ -30,7 +30,7 @@ int checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_table_t *qt, c
  * drops the partition's old state first (ingest_drop_partition). Units no
  * longer in the registry are skipped. -1 with a message when it does not
  * decode; the state may then be partly restored and must be dropped. */
-int checkpoint_restore(const registry_t *reg, ingest_t *ing, quota_table_t *qt, const void *data, size_t len,
+int checkpoint_restore(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, const void *data, size_t len,
                        int32_t partition, int64_t *next_offset, int64_t *created_ms, size_t *provinces, char *err,
                        size_t errsz);
 

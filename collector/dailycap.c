@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strmap.h"
+#include "hashmap.h"
 #include "vntime.h"
 
 struct day_count {
@@ -30,8 +30,8 @@ struct agent_days {
 
 struct dailycap {
     unsigned cap;
-    strmap_t *agents;   /* agent id -> struct agent_days * */
-    strmap_t *unit_ids; /* unit code -> index + 1 */
+    hashmap_t *agents;   /* agent id -> struct agent_days * */
+    hashmap_t *unit_ids; /* unit code -> index + 1 */
     char **units;       /* index -> code (the key copy is the map's; this is ours) */
     size_t nunits, capunits;
 };
@@ -40,7 +40,7 @@ dailycap_t *dailycap_new(unsigned cap) {
     dailycap_t *dc = calloc(1, sizeof *dc);
     if (!dc) return NULL;
     dc->cap = cap;
-    if (!(dc->agents = strmap_new()) || !(dc->unit_ids = strmap_new())) {
+    if (!(dc->agents = hashmap_new(NULL)) || !(dc->unit_ids = hashmap_new(NULL))) {
         dailycap_free(dc);
         return NULL;
     }
@@ -49,8 +49,8 @@ dailycap_t *dailycap_new(unsigned cap) {
 
 void dailycap_free(dailycap_t *dc) {
     if (!dc) return;
-    strmap_free(dc->agents, free);
-    strmap_free(dc->unit_ids, NULL);
+    hashmap_free(dc->agents, free);
+    hashmap_free(dc->unit_ids, NULL);
     for (size_t i = 0; i < dc->nunits; i++) free(dc->units[i]);
     free(dc->units);
     free(dc);
@@ -63,7 +63,7 @@ int64_t dailycap_day(int64_t ms) {
 
 /* The unit's index, interned on first sight; -1 when out of memory. */
 static int64_t unit_id(dailycap_t *dc, const char *unit) {
-    uintptr_t id = (uintptr_t)strmap_get(dc->unit_ids, unit);
+    uintptr_t id = (uintptr_t)hashmap_get(dc->unit_ids, unit);
     if (id) return (int64_t)id - 1;
     if (dc->nunits == dc->capunits) {
         size_t cap = dc->capunits ? dc->capunits * 2 : 64;
@@ -74,7 +74,7 @@ static int64_t unit_id(dailycap_t *dc, const char *unit) {
     }
     char *copy = strdup(unit);
     if (!copy) return -1;
-    if (strmap_put(dc->unit_ids, unit, (void *)(uintptr_t)(dc->nunits + 1), NULL) < 0) {
+    if (hashmap_put(dc->unit_ids, unit, (void *)(uintptr_t)(dc->nunits + 1), NULL) < 0) {
         free(copy);
         return -1;
     }
@@ -87,7 +87,7 @@ static int64_t unit_id(dailycap_t *dc, const char *unit) {
 static struct day_count *entry(dailycap_t *dc, const char *agent_id, const char *unit, int64_t day) {
     int64_t u = unit_id(dc, unit);
     if (u < 0 || u >= (int64_t)U16_MAX) return NULL;
-    struct agent_days *ad = strmap_get(dc->agents, agent_id);
+    struct agent_days *ad = hashmap_get(dc->agents, agent_id);
     /* Newest last, and samples arrive roughly in time order: scan backwards. */
     for (uint32_t i = ad ? ad->n : 0; i-- > 0;)
         if (ad->e[i].day == (uint16_t)day && ad->e[i].unit == (uint16_t)u) return &ad->e[i];
@@ -99,7 +99,7 @@ static struct day_count *entry(dailycap_t *dc, const char *agent_id, const char 
         g->cap = cap;
         /* Replacing the value of a key already there allocates nothing, so
          * only a new agent's insert can fail. */
-        if (g != ad && strmap_put(dc->agents, agent_id, g, NULL) < 0) {
+        if (g != ad && hashmap_put(dc->agents, agent_id, g, NULL) < 0) {
             free(g);
             return NULL;
         }
@@ -142,7 +142,7 @@ static int foreach_agent(const char *agent_id, void *value, void *arg) {
 
 void dailycap_foreach(const dailycap_t *dc, dailycap_fn fn, void *ctx) {
     struct foreach_ctx fc = {dc, fn, ctx};
-    strmap_foreach(dc->agents, foreach_agent, &fc);
+    hashmap_foreach(dc->agents, foreach_agent, &fc);
 }
 
 struct prune_ctx {
@@ -165,6 +165,6 @@ static int prune_agent(const char *agent_id, void *value, void *arg) {
 
 size_t dailycap_prune(dailycap_t *dc, int64_t oldest_day) {
     struct prune_ctx pc = {oldest_day, 0};
-    strmap_remove_if(dc->agents, prune_agent, &pc, free);
+    hashmap_remove_if(dc->agents, prune_agent, &pc, free);
     return pc.removed;
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strmap.h"
+#include "hashmap.h"
 
 #define WORDS (DEDUPE_WINDOW / 64)
 
@@ -15,13 +15,13 @@ struct mark {
 };
 
 struct dedupe {
-    strmap_t *agents; /* agent_id -> struct mark */
+    hashmap_t *agents; /* agent_id -> struct mark */
 };
 
 dedupe_t *dedupe_new(void) {
     dedupe_t *dd = calloc(1, sizeof *dd);
     if (!dd) return NULL;
-    if (!(dd->agents = strmap_new())) {
+    if (!(dd->agents = hashmap_new(NULL))) {
         free(dd);
         return NULL;
     }
@@ -30,7 +30,7 @@ dedupe_t *dedupe_new(void) {
 
 void dedupe_free(dedupe_t *dd) {
     if (!dd) return;
-    strmap_free(dd->agents, free);
+    hashmap_free(dd->agents, free);
     free(dd);
 }
 
@@ -54,12 +54,12 @@ static void shift_older(uint64_t bits[WORDS], uint64_t d) {
 }
 
 int dedupe_mark(dedupe_t *dd, const char *agent_id, uint64_t seq) {
-    struct mark *mk = strmap_get(dd->agents, agent_id);
+    struct mark *mk = hashmap_get(dd->agents, agent_id);
     if (!mk) {
         if (!(mk = calloc(1, sizeof *mk))) return -1;
         mk->high = seq;
         mk->bits[0] = 1;
-        if (strmap_put(dd->agents, agent_id, mk, NULL) < 0) {
+        if (hashmap_put(dd->agents, agent_id, mk, NULL) < 0) {
             free(mk);
             return -1;
         }
@@ -79,7 +79,7 @@ int dedupe_mark(dedupe_t *dd, const char *agent_id, uint64_t seq) {
     return DEDUPE_NEW;
 }
 
-size_t dedupe_agents(const dedupe_t *dd) { return strmap_size(dd->agents); }
+size_t dedupe_agents(const dedupe_t *dd) { return hashmap_size(dd->agents); }
 
 struct foreach_ctx {
     dedupe_mark_fn fn;
@@ -96,7 +96,7 @@ static int foreach_one(const char *key, void *value, void *arg) {
 
 void dedupe_foreach(const dedupe_t *dd, dedupe_mark_fn fn, void *ctx) {
     struct foreach_ctx fc = {fn, ctx};
-    strmap_foreach(dd->agents, foreach_one, &fc);
+    hashmap_foreach(dd->agents, foreach_one, &fc);
 }
 
 int dedupe_restore(dedupe_t *dd, const char *agent_id, uint64_t high, const uint8_t *window, size_t len) {
@@ -105,7 +105,7 @@ int dedupe_restore(dedupe_t *dd, const char *agent_id, uint64_t high, const uint
     if (!mk) return -1;
     mk->high = high;
     for (size_t i = 0; i < len && i < DEDUPE_WINDOW / 8; i++) mk->bits[i / 8] |= (uint64_t)window[i] << (8 * (i % 8));
-    if (strmap_put(dd->agents, agent_id, mk, &old) < 0) {
+    if (hashmap_put(dd->agents, agent_id, mk, &old) < 0) {
         free(mk);
         return -1;
     }

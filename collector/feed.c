@@ -126,7 +126,8 @@ size_t feed_poll(feed_t *fd, size_t max) {
 }
 
 int feed_catch_up(feed_t *fd, int timeout_ms, char *err, size_t errsz) {
-    int64_t deadline = vntime_now_ms() + timeout_ms;
+    /* A deadline on the monotonic clock: it must not move with the wall clock. */
+    int64_t deadline = vntime_mono_us() / 1000 + timeout_ms;
     int64_t *high = calloc(fd->npart ? fd->npart : 1, sizeof *high);
     int rc = -1;
     if (!high) {
@@ -149,7 +150,7 @@ int feed_catch_up(feed_t *fd, int timeout_ms, char *err, size_t errsz) {
         for (int32_t p = 0; p < fd->npart; p++)
             if (high[p] >= 0 && fd->next[p] < high[p]) behind = 1;
         if (!behind) break;
-        int64_t left = deadline - vntime_now_ms();
+        int64_t left = deadline - vntime_mono_us() / 1000;
         if (left <= 0) {
             snprintf(err, errsz, "%s not read to its end within %d ms", fd->topic, timeout_ms);
             goto out;

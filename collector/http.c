@@ -9,15 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct http_server {
+struct collector_http {
     struct evhttp *http;
     const metrics_t *m;
-    http_quota_fn quota_fn;
+    collector_http_quota_fn quota_fn;
     void *quota_ctx;
 };
 
 static void on_quota(struct evhttp_request *req, void *arg) {
-    http_server_t *hs = arg;
+    collector_http_t *hs = arg;
     struct evkeyvalq q;
     const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
@@ -38,13 +38,13 @@ static void on_quota(struct evhttp_request *req, void *arg) {
     evhttp_send_reply(req, status, status == 200 ? "OK" : status == 404 ? "Not Found" : "Bad Request", NULL);
 }
 
-void http_server_set_quota(http_server_t *hs, http_quota_fn fn, void *ctx) {
+void collector_http_set_quota(collector_http_t *hs, collector_http_quota_fn fn, void *ctx) {
     hs->quota_fn = fn;
     hs->quota_ctx = ctx;
 }
 
 static void on_metrics(struct evhttp_request *req, void *arg) {
-    http_server_t *hs = arg;
+    collector_http_t *hs = arg;
     char *text = metrics_render(hs->m);
     if (!text) {
         evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
@@ -66,12 +66,12 @@ static void on_healthz(struct evhttp_request *req, void *arg) {
     evhttp_send_reply(req, HTTP_OK, "OK", NULL);
 }
 
-http_server_t *http_server_new(struct event_base *base, const char *addr, const metrics_t *m, char *err,
+collector_http_t *collector_http_new(struct event_base *base, const char *addr, const metrics_t *m, char *err,
                                size_t errsz) {
     char host[256];
     const char *colon = strrchr(addr, ':');
     char *end;
-    http_server_t *hs = NULL;
+    collector_http_t *hs = NULL;
     if (!colon || (size_t)(colon - addr) >= sizeof host) goto bad;
     long port = strtol(colon + 1, &end, 10);
     if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) goto bad;
@@ -98,11 +98,11 @@ http_server_t *http_server_new(struct event_base *base, const char *addr, const 
 bad:
     snprintf(err, errsz, "bad --http address '%s': write ADDR:PORT, e.g. 127.0.0.1:9100", addr);
 fail:
-    http_server_free(hs);
+    collector_http_free(hs);
     return NULL;
 }
 
-void http_server_free(http_server_t *hs) {
+void collector_http_free(collector_http_t *hs) {
     if (!hs) return;
     if (hs->http) evhttp_free(hs->http);
     free(hs);

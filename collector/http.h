@@ -8,18 +8,18 @@
 
 #include "metrics.h"
 
-typedef struct http_server http_server_t;
+typedef struct collector_http collector_http_t;
 
 /* addr is "HOST:PORT" (HOST may be empty for all addresses, or [v6]). */
-http_server_t *http_server_new(struct event_base *base, const char *addr, const metrics_t *m, char *err,
+collector_http_t *collector_http_new(struct event_base *base, const char *addr, const metrics_t *m, char *err,
                                size_t errsz);
-void http_server_free(http_server_t *hs);
+void collector_http_free(collector_http_t *hs);
 
 /* /v1/quota?province=P&month=M: fn appends the JSON body to out and returns
  * an HTTP status (200, 400 bad query, 404 province not served here). month
  * may be NULL (the current month). */
 struct evbuffer;
-typedef int (*http_quota_fn)(const char *province, const char *month, struct evbuffer *out, void *ctx);
-void http_server_set_quota(http_server_t *hs, http_quota_fn fn, void *ctx);
+typedef int (*collector_http_quota_fn)(const char *province, const char *month, struct evbuffer *out, void *ctx);
+void collector_http_set_quota(collector_http_t *hs, collector_http_quota_fn fn, void *ctx);
 
 #endif

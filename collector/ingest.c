@@ -26,7 +26,7 @@ struct province_state {
 struct ingest {
     const registry_t *reg;
     validate_ctx vctx;
-    quota_table_t *qt;
+    quota_counts_t *qt;
     ingest_config cfg;
     struct province_state **prov; /* by registry index; NULL until first sample */
     size_t nunits;
@@ -52,7 +52,7 @@ const char *ingest_result_name(enum ingest_result r) {
     return "unknown";
 }
 
-ingest_t *ingest_new(const registry_t *reg, agents_t *agents, const merges_t *merges, quota_table_t *qt,
+ingest_t *ingest_new(const registry_t *reg, agents_t *agents, const merges_t *merges, quota_counts_t *qt,
                      const ingest_config *cfg, char *err, size_t errsz) {
     ingest_t *ing = calloc(1, sizeof *ing);
     if (!ing) goto oom;

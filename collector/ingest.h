@@ -34,7 +34,7 @@ enum ingest_result {
 
 typedef struct ingest ingest_t;
 
-ingest_t *ingest_new(const registry_t *reg, agents_t *agents, const merges_t *merges, quota_table_t *qt,
+ingest_t *ingest_new(const registry_t *reg, agents_t *agents, const merges_t *merges, quota_counts_t *qt,
                      const ingest_config *cfg, char *err, size_t errsz);
 void ingest_free(ingest_t *ing);
 

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strmap.h"
+#include "hashmap.h"
 
 struct merges {
-    strmap_t *map; /* old -> struct target */
+    hashmap_t *map; /* old -> struct target */
 };
 
 struct target {
@@ -25,7 +25,7 @@ merges_t *merges_load(const char *path, char *err, size_t errsz) {
     size_t cap = 0;
     size_t lineno = 0;
     merges_t *mg = calloc(1, sizeof *mg);
-    if (!mg || !(mg->map = strmap_new())) {
+    if (!mg || !(mg->map = hashmap_new(NULL))) {
         snprintf(err, errsz, "out of memory");
         goto fail;
     }
@@ -47,14 +47,14 @@ merges_t *merges_load(const char *path, char *err, size_t errsz) {
         *newc++ = '\0';
         *kind++ = '\0';
         int full = strcmp(kind, "full") == 0;
-        struct target *t = strmap_get(mg->map, oldc);
+        struct target *t = hashmap_get(mg->map, oldc);
         if (t) {
             if (t->full) continue;
             if (!full) {
                 if (strcmp(t->code, newc) != 0) t->ambiguous = 1;
                 continue;
             }
-            free(strmap_remove(mg->map, oldc));
+            free(hashmap_remove(mg->map, oldc));
         }
         size_t n = strlen(newc);
         if (!(t = calloc(1, sizeof *t + n + 1))) {
@@ -63,7 +63,7 @@ merges_t *merges_load(const char *path, char *err, size_t errsz) {
         }
         t->full = full;
         memcpy(t->code, newc, n + 1);
-        if (strmap_put(mg->map, oldc, t, NULL) < 0) {
+        if (hashmap_put(mg->map, oldc, t, NULL) < 0) {
             free(t);
             snprintf(err, errsz, "out of memory");
             goto fail;
@@ -81,12 +81,12 @@ fail:
 
 void merges_free(merges_t *mg) {
     if (!mg) return;
-    strmap_free(mg->map, free);
+    hashmap_free(mg->map, free);
     free(mg);
 }
 
 const char *merges_find(const merges_t *mg, const char *old_commune) {
-    const struct target *t = strmap_get(mg->map, old_commune);
+    const struct target *t = hashmap_get(mg->map, old_commune);
     if (!t || (t->ambiguous && !t->full)) return NULL;
     return t->code;
 }

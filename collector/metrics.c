@@ -32,6 +32,16 @@ static const struct {
                           "Catch-ups of the agents table caused by an unknown agent.", NULL},
     [M_CHECKPOINTS] = {"ispeed_collector_checkpoints_total", "Checkpoint records produced.", NULL},
     [M_RESTORES] = {"ispeed_collector_restores_total", "Partitions restored from a checkpoint.", NULL},
+    [M_CHECKPOINT_FAIL_READ_OOM] = {"ispeed_collector_checkpoint_failures_total",
+                                    "Checkpoints not kept or not written, by reason (each logged; a write is "
+                                    "retried at the next pass).",
+                                    "reason=\"read_out_of_memory\""},
+    [M_CHECKPOINT_FAIL_ENCODE] = {"ispeed_collector_checkpoint_failures_total", NULL, "reason=\"encode\""},
+    [M_CHECKPOINT_FAIL_PRODUCE] = {"ispeed_collector_checkpoint_failures_total", NULL, "reason=\"produce\""},
+    [M_DIGEST_FAIL_OOM] = {"ispeed_collector_digest_failures_total",
+                           "Province digests not sent, by reason (each logged and retried at the next evaluation).",
+                           "reason=\"out_of_memory\""},
+    [M_DIGEST_FAIL_PRODUCE] = {"ispeed_collector_digest_failures_total", NULL, "reason=\"produce\""},
 };
 
 static const struct {

@@ -24,6 +24,11 @@ enum metric {
     M_AGENT_CATCHUPS,      /* catch-ups of the agents table for an unknown agent */
     M_CHECKPOINTS,         /* checkpoint records produced */
     M_RESTORES,            /* partitions restored from a checkpoint */
+    M_CHECKPOINT_FAIL_READ_OOM, /* a checkpoint record read but not kept (out of memory) */
+    M_CHECKPOINT_FAIL_ENCODE,   /* a checkpoint not written: encoding failed */
+    M_CHECKPOINT_FAIL_PRODUCE,  /* a checkpoint not written: the producer refused it */
+    M_DIGEST_FAIL_OOM,          /* a province's digest not sent: its BEHIND list ran out of memory */
+    M_DIGEST_FAIL_PRODUCE,      /* a province's digest not sent: the producer refused it */
     M__COUNT
 };
 

@@ -8,6 +8,7 @@
 
 #include "ispeed.pb-c.h"
 #include "log.h"
+#include "pbnames.h"
 #include "vntime.h"
 
 struct publish {
@@ -44,26 +45,17 @@ publish_t *publish_new(const char *bootstrap, const kafka_props *props, const ch
     kafka_topic_name(pb->alerts_topic, sizeof pb->alerts_topic, prefix, "alerts");
     kafka_topic_name(pb->dlq_topic, sizeof pb->dlq_topic, prefix, "dlq");
 
-    /* Defaults first, then -X, so an operator can change any of them. */
-    if (!(conf = kafka_conf_new(bootstrap, NULL, err, errsz))) goto fail;
-    if (kafka_conf_set(conf, "acks", "all", err, errsz) < 0 ||
-        kafka_conf_set(conf, "enable.idempotence", "true", err, errsz) < 0 ||
-        kafka_conf_set(conf, "compression.type", "zstd", err, errsz) < 0 ||
-        /* Level 1: its window (512 KiB) keeps a compressor at ~1 MiB where
-         * the default level's took ~5 MiB per broker thread; the records
-         * are small protobufs and checkpoints already compressed. */
-        kafka_conf_set(conf, "compression.level", "1", err, errsz) < 0 ||
-        /* Quota updates go out every poll (100 ms); a few ms of linger
-         * batches a poll's worth without adding to the delay. */
-        kafka_conf_set(conf, "linger.ms", "5", err, errsz) < 0 ||
+    /* common/kafka's producer defaults (idempotent, acks=all, zstd at level
+     * 1, linger 5 ms), then ours, then -X, so an operator can change any. */
+    static const kafka_setting ours[] = {
         /* Batches of at most 128 KiB: the compressor's buffers scale with
          * the batch (3 brokers x ~4 MiB at the 1 MB default). */
-        kafka_conf_set(conf, "batch.size", "131072", err, errsz) < 0 ||
+        {"batch.size", "131072"},
         /* A checkpoint of a busy partition can pass the 1 MB default. */
-        kafka_conf_set(conf, "message.max.bytes", "16000000", err, errsz) < 0)
+        {"message.max.bytes", "16000000"},
+    };
+    if (!(conf = kafka_producer_conf_new(bootstrap, ours, sizeof ours / sizeof ours[0], props, err, errsz)))
         goto fail;
-    for (size_t i = 0; props && i < props->n; i++)
-        if (kafka_conf_set(conf, props->key[i], props->value[i], err, errsz) < 0) goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, pb);
     if (!(pb->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errsz))) goto fail;
@@ -163,7 +155,7 @@ int publish_quota(publish_t *pb, const quota_status *st, char *err, size_t errsz
     char qname[64];
     snprintf(qname, sizeof qname, "quota.%s", st->unit->province->code);
     kafka_topic_name(topic, sizeof topic, pb->prefix, qname);
-    int klen = snprintf(key, sizeof key, "%s/%s/%s", st->unit->code, month, quota_network_name(st->network));
+    int klen = snprintf(key, sizeof key, "%s/%s/%s", st->unit->code, month, pbnames_network((int)st->network));
     if (produce(pb, topic, key, (size_t)klen, buf, n, NULL, NULL, err, errsz) < 0) return -1;
     metrics_inc(pb->m, M_QUOTA_UPDATES);
     return 0;

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "sketch.h"
-#include "strmap.h"
+#include "hashmap.h"
 #include "vntime.h"
 
 #define DAY_MS 86400000LL
@@ -55,7 +55,7 @@ struct dirty_ref {
     size_t cell;
 };
 
-struct quota_table {
+struct quota_counts {
     const registry_t *reg;
     quota_config cfg;
     size_t nunits;
@@ -74,7 +74,7 @@ struct quota_table {
     /* Interned operator names: the spelling first seen, by lower-case key. */
     char (*opnames)[QUOTA_OPERATOR_NAME_MAX + 1];
     size_t nopnames, capopnames;
-    strmap_t *opindex; /* lower-case name -> index + 1 */
+    hashmap_t *opindex; /* lower-case name -> index + 1 */
 };
 
 /* The usual spelling of Vietnam's ISPs, so "VIETTEL" and "viettel " are
@@ -144,12 +144,12 @@ void quota_operator_normalise(const char *in, char out[QUOTA_OPERATOR_NAME_MAX +
 
 /* The index of a normalised name, interned on first sight; -1 when the table
  * is full or out of memory (the caller counts it as "other"). */
-static int opname_index(quota_table_t *qt, const char *name) {
+static int opname_index(quota_counts_t *qt, const char *name) {
     char key[QUOTA_OPERATOR_NAME_MAX + 1];
     size_t i;
     for (i = 0; name[i] && i < QUOTA_OPERATOR_NAME_MAX; i++) key[i] = (char)tolower((unsigned char)name[i]);
     key[i] = '\0';
-    uintptr_t id = (uintptr_t)strmap_get(qt->opindex, key);
+    uintptr_t id = (uintptr_t)hashmap_get(qt->opindex, key);
     if (id) return (int)(id - 1);
     if (qt->nopnames == OPNAMES_MAX) return -1;
     if (qt->nopnames == qt->capopnames) {
@@ -159,7 +159,7 @@ static int opname_index(quota_table_t *qt, const char *name) {
         qt->opnames = nn;
         qt->capopnames = cap;
     }
-    if (strmap_put(qt->opindex, key, (void *)(uintptr_t)(qt->nopnames + 1), NULL) < 0) return -1;
+    if (hashmap_put(qt->opindex, key, (void *)(uintptr_t)(qt->nopnames + 1), NULL) < 0) return -1;
     snprintf(qt->opnames[qt->nopnames], sizeof qt->opnames[0], "%s", name);
     return (int)qt->nopnames++;
 }
@@ -168,7 +168,7 @@ static uint32_t add_u32(uint32_t a, uint64_t b) { return b > UINT32_MAX - a ? UI
 
 /* Adds n to the bucket of the normalised name: its named slot, a free slot,
  * or "other" once all QUOTA_OPERATORS_NAMED are taken. */
-static void ops_add(quota_table_t *qt, struct opcounts *ops, const char *name, uint64_t n) {
+static void ops_add(quota_counts_t *qt, struct opcounts *ops, const char *name, uint64_t n) {
     if (strcmp(name, QUOTA_OPERATOR_UNKNOWN) == 0) {
         ops->unknown = add_u32(ops->unknown, n);
         return;
@@ -198,7 +198,7 @@ static int by_count_then_name(const void *a, const void *b) {
 }
 
 /* The published order: named by count, then "other", "unknown"; zeros out. */
-static size_t ops_list(const quota_table_t *qt, const struct opcounts *ops, quota_operator_count *out) {
+static size_t ops_list(const quota_counts_t *qt, const struct opcounts *ops, quota_operator_count *out) {
     size_t n = 0;
     if (!ops) return 0;
     for (size_t i = 0; i < ops->n; i++)
@@ -246,24 +246,13 @@ enum quota_state quota_pace(const quota_config *cfg, uint64_t count, uint32_t ta
     return QUOTA_ON_TRACK;
 }
 
-const char *quota_state_name(enum quota_state s) {
-    switch (s) {
-    case QUOTA_ON_TRACK: return "ON_TRACK";
-    case QUOTA_BEHIND: return "BEHIND";
-    case QUOTA_MET: return "MET";
-    }
-    return "UNSPECIFIED";
-}
-
-const char *quota_network_name(enum quota_network n) { return n == QUOTA_MOBILE ? "mobile" : "fixed"; }
-
-quota_table_t *quota_table_new(const registry_t *reg, const quota_config *cfg, char *err, size_t errsz) {
-    quota_table_t *qt = calloc(1, sizeof *qt);
+quota_counts_t *quota_counts_new(const registry_t *reg, const quota_config *cfg, char *err, size_t errsz) {
+    quota_counts_t *qt = calloc(1, sizeof *qt);
     if (!qt) goto oom;
     qt->reg = reg;
     qt->cfg = *cfg;
     qt->nunits = registry_size(reg);
-    if (!(qt->opindex = strmap_new())) goto oom;
+    if (!(qt->opindex = hashmap_new(NULL))) goto oom;
     qt->prov_units = calloc(qt->nunits, sizeof *qt->prov_units);
     qt->prov_len = calloc(qt->nunits, sizeof *qt->prov_len);
     if (!qt->prov_units || !qt->prov_len) goto oom;
@@ -281,11 +270,11 @@ quota_table_t *quota_table_new(const registry_t *reg, const quota_config *cfg, c
     return qt;
 oom:
     snprintf(err, errsz, "out of memory building the quota table");
-    quota_table_free(qt);
+    quota_counts_free(qt);
     return NULL;
 }
 
-void quota_table_free(quota_table_t *qt) {
+void quota_counts_free(quota_counts_t *qt) {
     if (!qt) return;
     for (size_t i = 0; i < qt->nmonths; i++) {
         for (size_t k = 0; k < qt->nunits * 2; k++) {
@@ -297,7 +286,7 @@ void quota_table_free(quota_table_t *qt) {
     }
     free(qt->unit_target);
     free(qt->opnames);
-    strmap_free(qt->opindex, NULL);
+    hashmap_free(qt->opindex, NULL);
     free(qt->months);
     free(qt->dirty);
     if (qt->prov_units)
@@ -307,14 +296,14 @@ void quota_table_free(quota_table_t *qt) {
     free(qt);
 }
 
-void quota_set_alerts(quota_table_t *qt, quota_alert_fn fn, void *ctx) {
+void quota_set_alerts(quota_counts_t *qt, quota_alert_fn fn, void *ctx) {
     qt->alert_fn = fn;
     qt->alert_ctx = ctx;
 }
 
-void quota_set_alerting(quota_table_t *qt, int on) { qt->alerting = on; }
+void quota_set_alerting(quota_counts_t *qt, int on) { qt->alerting = on; }
 
-static struct month *month_get(quota_table_t *qt, const char *name) {
+static struct month *month_get(quota_counts_t *qt, const char *name) {
     for (size_t i = 0; i < qt->nmonths; i++)
         if (strcmp(qt->months[i]->name, name) == 0) return qt->months[i];
     int64_t start, end;
@@ -341,7 +330,7 @@ static struct month *month_get(quota_table_t *qt, const char *name) {
 
 static size_t cell_index(size_t unit, enum quota_network net) { return unit * 2 + (net == QUOTA_MOBILE); }
 
-static int mark_dirty(quota_table_t *qt, struct month *m, size_t ci) {
+static int mark_dirty(quota_counts_t *qt, struct month *m, size_t ci) {
     if (m->cells[ci].dirty) return 0;
     if (qt->ndirty == qt->capdirty) {
         size_t cap = qt->capdirty ? qt->capdirty * 2 : 256;
@@ -355,7 +344,7 @@ static int mark_dirty(quota_table_t *qt, struct month *m, size_t ci) {
     return 0;
 }
 
-static uint32_t target_for(const quota_table_t *qt, const registry_unit *u, enum quota_network net) {
+static uint32_t target_for(const quota_counts_t *qt, const registry_unit *u, enum quota_network net) {
     uint32_t t;
     if (qt->unit_target && (t = qt->unit_target[cell_index(u->index, net)])) return t;
     int lv = u->level >= 1 && u->level <= 3 ? (int)u->level : 0;
@@ -367,7 +356,7 @@ static uint32_t target_for(const quota_table_t *qt, const registry_unit *u, enum
 
 /* with_ops: the operator list too (a sort), which only publishing and
  * quota_get need, not the pace evaluations run for every sample. */
-static void fill_status(const quota_table_t *qt, const struct month *m, size_t ci, int64_t now_ms, int with_ops,
+static void fill_status(const quota_counts_t *qt, const struct month *m, size_t ci, int64_t now_ms, int with_ops,
                         quota_status *st) {
     const struct cell *c = &m->cells[ci];
     memset(st, 0, sizeof *st);
@@ -391,7 +380,7 @@ static void fill_status(const quota_table_t *qt, const struct month *m, size_t c
 
 /* Alerts when the state differs from the last one alerted. Only called for
  * the current month, with alerting on. */
-static int evaluate_cell(quota_table_t *qt, struct month *m, size_t ci, int64_t now_ms) {
+static int evaluate_cell(quota_counts_t *qt, struct month *m, size_t ci, int64_t now_ms) {
     quota_alert a;
     fill_status(qt, m, ci, now_ms, 0, &a.status);
     struct cell *c = &m->cells[ci];
@@ -404,7 +393,7 @@ static int evaluate_cell(quota_table_t *qt, struct month *m, size_t ci, int64_t 
     return 1;
 }
 
-int quota_add(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
+int quota_add(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
               int is_5g, int late, const char *op, int64_t now_ms) {
     struct month *m = month_get(qt, month);
     if (!m) return -1;
@@ -432,7 +421,7 @@ int quota_add(quota_table_t *qt, const registry_unit *commune, const char *month
     return 0;
 }
 
-size_t quota_evaluate(quota_table_t *qt, int64_t now_ms, quota_owned_fn owned, void *ctx) {
+size_t quota_evaluate(quota_counts_t *qt, int64_t now_ms, quota_owned_fn owned, void *ctx) {
     if (!qt->alerting) return 0;
     char current[8];
     vntime_month(now_ms, current);
@@ -454,7 +443,7 @@ size_t quota_evaluate(quota_table_t *qt, int64_t now_ms, quota_owned_fn owned, v
 /* Publishes the dirty counters last published at least gap_ms ago (wall
  * clock: tests fix now_ms, and a standing clock must not stop updates) and
  * keeps the others dirty for a later call. */
-static size_t flush_dirty(quota_table_t *qt, int64_t now_ms, int64_t wall_ms, int64_t gap_ms, size_t limit,
+static size_t flush_dirty(quota_counts_t *qt, int64_t now_ms, int64_t wall_ms, int64_t gap_ms, size_t limit,
                           quota_status_fn fn, void *ctx) {
     size_t n = 0, kept = 0;
     for (size_t i = 0; i < qt->ndirty; i++) {
@@ -476,22 +465,22 @@ static size_t flush_dirty(quota_table_t *qt, int64_t now_ms, int64_t wall_ms, in
     return n;
 }
 
-size_t quota_flush(quota_table_t *qt, int64_t now_ms, quota_status_fn fn, void *ctx) {
+size_t quota_flush(quota_counts_t *qt, int64_t now_ms, quota_status_fn fn, void *ctx) {
     return flush_dirty(qt, now_ms, vntime_now_ms(), 0, SIZE_MAX, fn, ctx);
 }
 
-size_t quota_flush_due(quota_table_t *qt, int64_t now_ms, int64_t wall_ms, int64_t gap_ms, size_t limit,
+size_t quota_flush_due(quota_counts_t *qt, int64_t now_ms, int64_t wall_ms, int64_t gap_ms, size_t limit,
                        quota_status_fn fn, void *ctx) {
     return flush_dirty(qt, now_ms, wall_ms, gap_ms, limit, fn, ctx);
 }
 
-size_t quota_dirty_count(const quota_table_t *qt) {
+size_t quota_dirty_count(const quota_counts_t *qt) {
     size_t n = 0;
     for (size_t i = 0; i < qt->ndirty; i++) n += qt->dirty[i].m->cells[qt->dirty[i].cell].dirty;
     return n;
 }
 
-void quota_reset_province(quota_table_t *qt, const registry_unit *province) {
+void quota_reset_province(quota_counts_t *qt, const registry_unit *province) {
     size_t p = province->index;
     if (!qt->prov_units[p]) return;
     for (size_t i = 0; i < qt->nmonths; i++)
@@ -511,7 +500,7 @@ void quota_reset_province(quota_table_t *qt, const registry_unit *province) {
         }
 }
 
-int quota_seed_state(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
+int quota_seed_state(quota_counts_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
                      enum quota_state state) {
     struct month *m = month_get(qt, month);
     if (!m) return -1;
@@ -521,13 +510,13 @@ int quota_seed_state(quota_table_t *qt, const registry_unit *unit, const char *m
     return 1;
 }
 
-int quota_touch(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net) {
+int quota_touch(quota_counts_t *qt, const registry_unit *unit, const char *month, enum quota_network net) {
     struct month *m = month_get(qt, month);
     if (!m) return -1;
     return mark_dirty(qt, m, cell_index(unit->index, net));
 }
 
-int quota_get(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
+int quota_get(quota_counts_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
               int64_t now_ms, quota_status *out) {
     struct month *m = month_get(qt, month);
     if (!m) return -1;
@@ -535,14 +524,14 @@ int quota_get(quota_table_t *qt, const registry_unit *unit, const char *month, e
     return 0;
 }
 
-int quota_set_unit_target(quota_table_t *qt, const registry_unit *unit, enum quota_network net, uint32_t target) {
+int quota_set_unit_target(quota_counts_t *qt, const registry_unit *unit, enum quota_network net, uint32_t target) {
     if (!qt->unit_target && !(qt->unit_target = calloc(qt->nunits * 2, sizeof *qt->unit_target))) return -1;
     if (net != QUOTA_MOBILE) qt->unit_target[cell_index(unit->index, QUOTA_FIXED)] = target;
     if (net != QUOTA_FIXED) qt->unit_target[cell_index(unit->index, QUOTA_MOBILE)] = target;
     return 0;
 }
 
-int quota_observe(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
+int quota_observe(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
                   uint64_t download_bps, uint64_t upload_bps, double latency_ms) {
     struct month *m = month_get(qt, month);
     if (!m) return -1;
@@ -556,7 +545,7 @@ int quota_observe(quota_table_t *qt, const registry_unit *commune, const char *m
     return 0;
 }
 
-void quota_foreach_province(quota_table_t *qt, const registry_unit *province, quota_cell_fn fn, void *ctx) {
+void quota_foreach_province(quota_counts_t *qt, const registry_unit *province, quota_cell_fn fn, void *ctx) {
     size_t p = province->index;
     uint8_t buf[SKETCH_ENCODED_MAX];
     quota_operator_count ops[QUOTA_OPERATORS_MAX];
@@ -576,7 +565,7 @@ void quota_foreach_province(quota_table_t *qt, const registry_unit *province, qu
     }
 }
 
-int quota_restore(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
+int quota_restore(quota_counts_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
                   const quota_cell_state *st) {
     struct month *m = month_get(qt, month);
     if (!m) return -1;
@@ -617,7 +606,7 @@ int quota_restore(quota_table_t *qt, const registry_unit *unit, const char *mont
     return mark_dirty(qt, m, ci);
 }
 
-size_t quota_behind(quota_table_t *qt, const registry_unit *province, int64_t now_ms, quota_status_fn fn, void *ctx) {
+size_t quota_behind(quota_counts_t *qt, const registry_unit *province, int64_t now_ms, quota_status_fn fn, void *ctx) {
     size_t p = province->index, n = 0;
     char current[8];
     vntime_month(now_ms, current);

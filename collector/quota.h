@@ -84,20 +84,20 @@ typedef struct quota_alert {
     enum quota_state from;
 } quota_alert;
 
-typedef struct quota_table quota_table_t;
+typedef struct quota_counts quota_counts_t;
 typedef void (*quota_alert_fn)(const quota_alert *alert, void *ctx);
 typedef void (*quota_status_fn)(const quota_status *status, void *ctx);
 /* Whether this process owns (evaluates) the province. */
 typedef int (*quota_owned_fn)(const registry_unit *province, void *ctx);
 
-quota_table_t *quota_table_new(const registry_t *reg, const quota_config *cfg, char *err, size_t errsz);
-void quota_table_free(quota_table_t *qt);
+quota_counts_t *quota_counts_new(const registry_t *reg, const quota_config *cfg, char *err, size_t errsz);
+void quota_counts_free(quota_counts_t *qt);
 
 /* Alerts are raised only while alerting is on: the collector turns it on once
  * it has caught up with its input, so a replay never alerts. fn is called
  * from within quota_add and quota_evaluate. */
-void quota_set_alerts(quota_table_t *qt, quota_alert_fn fn, void *ctx);
-void quota_set_alerting(quota_table_t *qt, int on);
+void quota_set_alerts(quota_counts_t *qt, quota_alert_fn fn, void *ctx);
+void quota_set_alerting(quota_counts_t *qt, int on);
 
 /* Counts one valid sample of commune in month ("YYYY-MM"), at the commune
  * and every unit above it, and under its operator (raw Sample.operator, NULL
@@ -105,52 +105,52 @@ void quota_set_alerting(quota_table_t *qt, int on);
  * and to no operator, so the operator counts always sum to count. Marks the
  * counters dirty and, for the current month, evaluates them. -1 on a bad
  * month or out of memory. */
-int quota_add(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
+int quota_add(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
               int is_5g, int late, const char *op, int64_t now_ms);
 
 /* Re-evaluates every unit of the owned provinces in the current month, both
  * classes, so a unit without samples falls BEHIND on time. A changed state
  * raises an alert (if alerting) and marks the counter dirty. Returns the
  * number of alerts. */
-size_t quota_evaluate(quota_table_t *qt, int64_t now_ms, quota_owned_fn owned, void *ctx);
+size_t quota_evaluate(quota_counts_t *qt, int64_t now_ms, quota_owned_fn owned, void *ctx);
 
 /* Calls fn once for every dirty counter (coalescing all changes since the last
  * flush) and clears the dirty set. Returns how many. */
-size_t quota_flush(quota_table_t *qt, int64_t now_ms, quota_status_fn fn, void *ctx);
+size_t quota_flush(quota_counts_t *qt, int64_t now_ms, quota_status_fn fn, void *ctx);
 /* The same for at most limit dirty counters whose last update went out at
  * least gap_ms before wall_ms (a wall clock, even when now_ms is fixed); the
  * others stay dirty, in order. Called often, it publishes a change at once
  * yet a busy unit at most once per gap, and a burst (all units, after a
  * replay) in slices the producer's queue can hold. */
-size_t quota_flush_due(quota_table_t *qt, int64_t now_ms, int64_t wall_ms, int64_t gap_ms, size_t limit,
+size_t quota_flush_due(quota_counts_t *qt, int64_t now_ms, int64_t wall_ms, int64_t gap_ms, size_t limit,
                        quota_status_fn fn, void *ctx);
-size_t quota_dirty_count(const quota_table_t *qt);
+size_t quota_dirty_count(const quota_counts_t *qt);
 
 /* Forgets the counts of a province (its input partition went to another
  * collector, which rebuilds it) and drops their pending updates; keeps the
  * last state alerted for each unit, so nothing is alerted twice should the
  * province come back. */
-void quota_reset_province(quota_table_t *qt, const registry_unit *province);
+void quota_reset_province(quota_counts_t *qt, const registry_unit *province);
 
 /* Sets the last alerted state of a counter without alerting: how a restart
  * learns what it already said. 1 when that changed the state, 0 when not,
  * -1 on a bad month or out of memory. */
-int quota_seed_state(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
+int quota_seed_state(quota_counts_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
                      enum quota_state state);
 /* Marks a counter dirty, so the next flush publishes it. */
-int quota_touch(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net);
+int quota_touch(quota_counts_t *qt, const registry_unit *unit, const char *month, enum quota_network net);
 
 /* The counter now; 0 and fills *out even when it was never touched. */
-int quota_get(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
+int quota_get(quota_counts_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
               int64_t now_ms, quota_status *out);
 
 /* A per-unit target (net 0: both classes), e.g. from --targets FILE. -1
  * when out of memory. */
-int quota_set_unit_target(quota_table_t *qt, const registry_unit *unit, enum quota_network net, uint32_t target);
+int quota_set_unit_target(quota_counts_t *qt, const registry_unit *unit, enum quota_network net, uint32_t target);
 
 /* Feeds one counted sample's figures to the medians of commune and every
  * unit above it (0 = the sample did not carry the figure). */
-int quota_observe(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
+int quota_observe(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
                   uint64_t download_bps, uint64_t upload_bps, double latency_ms);
 
 /* A counter as a checkpoint keeps it. sketch/sketch_len: the medians'
@@ -171,18 +171,18 @@ typedef int (*quota_cell_fn)(const registry_unit *unit, const char *month, enum 
                              const quota_cell_state *st, void *ctx);
 /* Every counter of the province's units that holds anything, all months.
  * The sketch bytes are valid during the call only. */
-void quota_foreach_province(quota_table_t *qt, const registry_unit *province, quota_cell_fn fn, void *ctx);
+void quota_foreach_province(quota_counts_t *qt, const registry_unit *province, quota_cell_fn fn, void *ctx);
 /* Sets a counter as quota_foreach_province gave it and marks it dirty, so
  * the quota topic is re-published with the same key. -1 on a bad month,
  * bad sketch or out of memory. */
-int quota_restore(quota_table_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
+int quota_restore(quota_counts_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
                   const quota_cell_state *st);
 
 /* Calls fn for every unit of province that is BEHIND now in the current
  * month, both classes (the statuses without operators). Returns how many. */
-size_t quota_behind(quota_table_t *qt, const registry_unit *province, int64_t now_ms, quota_status_fn fn, void *ctx);
+size_t quota_behind(quota_counts_t *qt, const registry_unit *province, int64_t now_ms, quota_status_fn fn, void *ctx);
 
-const char *quota_state_name(enum quota_state s);
-const char *quota_network_name(enum quota_network n);
+/* The names of states and classes are the schema's: common/pbnames
+ * (pbnames_quota_state, pbnames_network), whose values these enums share. */
 
 #endif

@@ -43,18 +43,42 @@ int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, ch
     return 0;
 }
 
-rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const kafka_props *props, char *err, size_t errsz) {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (bootstrap && kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, errsz) < 0) goto fail;
-    /* Our logs are one line per event; librdkafka's go through the same
-     * stderr but keep its own format. Quieten its connection chatter. */
-    if (kafka_conf_set(conf, "log.connection.close", "false", err, errsz) < 0) goto fail;
+/* settings, then props, over conf; destroys conf and returns NULL when
+ * librdkafka rejects one. */
+static rd_kafka_conf_t *conf_apply(rd_kafka_conf_t *conf, const kafka_setting *settings, size_t n,
+                                  const kafka_props *props, char *err, size_t errsz) {
+    for (size_t i = 0; i < n; i++)
+        if (kafka_conf_set(conf, settings[i].key, settings[i].value, err, errsz) < 0) goto fail;
     for (size_t i = 0; props && i < props->n; i++)
         if (kafka_conf_set(conf, props->key[i], props->value[i], err, errsz) < 0) goto fail;
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);
     return NULL;
+}
+
+rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const kafka_props *props, char *err, size_t errsz) {
+    /* Our logs are one line per event; librdkafka's go through the same
+     * stderr but keep its own format. Quieten its connection chatter. */
+    const kafka_setting base[] = {{"bootstrap.servers", bootstrap}, {"log.connection.close", "false"}};
+    return conf_apply(rd_kafka_conf_new(), bootstrap ? base : base + 1, bootstrap ? 2 : 1, props, err, errsz);
+}
+
+rd_kafka_conf_t *kafka_producer_conf_new(const char *bootstrap, const kafka_setting *extra, size_t nextra,
+                                         const kafka_props *props, char *err, size_t errsz) {
+    /* SPEC: samples go zstd, idempotent (one producer's records in order
+     * and without duplicates from internal retries), acks=all. zstd level 1:
+     * the records are small protobufs; higher levels gain nothing on them
+     * but cost each broker thread megabytes of compressor window. A few ms
+     * of linger batches a burst without adding to the delay. */
+    static const kafka_setting defaults[] = {
+        {"enable.idempotence", "true"}, {"acks", "all"},  {"compression.type", "zstd"},
+        {"compression.level", "1"},     {"linger.ms", "5"},
+    };
+    rd_kafka_conf_t *conf = kafka_conf_new(bootstrap, NULL, err, errsz);
+    if (conf) conf = conf_apply(conf, defaults, sizeof defaults / sizeof *defaults, NULL, err, errsz);
+    if (conf) conf = conf_apply(conf, extra, nextra, props, err, errsz);
+    return conf;
 }
 
 void kafka_topic_name(char *out, size_t outsz, const char *prefix, const char *name) {

@@ -29,6 +29,20 @@ rd_kafka_conf_t *kafka_conf_new(const char *bootstrap, const kafka_props *props,
 /* Same as rd_kafka_conf_set, with the error phrased for the user. */
 int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err, size_t errsz);
 
+/* One property a program sets over the producer defaults. */
+typedef struct kafka_setting {
+    const char *key, *value;
+} kafka_setting;
+
+/* A producer configuration in the order that lets the operator win:
+ * bootstrap, the SPEC's producer defaults (enable.idempotence=true,
+ * acks=all, compression.type=zstd at compression.level=1, linger.ms=5),
+ * then the program's own settings (nextra of them, e.g. a loader's large
+ * batches), then every -X / kafka.* property. NULL with librdkafka's
+ * message when one is rejected. */
+rd_kafka_conf_t *kafka_producer_conf_new(const char *bootstrap, const kafka_setting *extra, size_t nextra,
+                                         const kafka_props *props, char *err, size_t errsz);
+
 /* prefix + name, e.g. "ispeed." + "samples". */
 void kafka_topic_name(char *out, size_t outsz, const char *prefix, const char *name);
 

@@ -8,21 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
+#include "hashmap.h"
+
 struct registry {
     registry_unit *units;
     size_t n, cap;
     char **parent_codes; /* per unit, until linked */
     size_t *slots;       /* open-addressing table of index+1, 0 = empty */
     size_t nslots;
+    hashmap_seed seed;   /* seeded, as every table keyed by outside text */
     size_t per_level[4];
     char *text;          /* the file; every string points into it */
 };
-
-static size_t hash_code(const char *s) {
-    size_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 const char *registry_level_name(enum registry_level level) {
     switch (level) {
@@ -44,7 +42,7 @@ int registry_parse_level(const char *s, enum registry_level *out) {
 }
 
 static size_t *slot_for(const registry_t *reg, const char *code) {
-    size_t i = hash_code(code) & (reg->nslots - 1);
+    size_t i = (size_t)hashmap_hash(&reg->seed, code, strlen(code)) & (reg->nslots - 1);
     for (;;) {
         size_t *s = &reg->slots[i];
         if (*s == 0 || strcmp(reg->units[*s - 1].code, code) == 0) return s;
@@ -79,20 +77,6 @@ fail:
     free(buf);
     fclose(f);
     return NULL;
-}
-
-/* Splits one line into exactly five comma-separated fields, in place. */
-static int split_row(char *line, char *fields[5]) {
-    int n = 0;
-    fields[n++] = line;
-    for (char *p = line; *p; p++) {
-        if (*p == ',') {
-            if (n == 5) return -1;
-            *p = '\0';
-            fields[n++] = p + 1;
-        }
-    }
-    return n == 5 ? 0 : -1;
 }
 
 static int add_unit(registry_t *reg, char *fields[5], size_t lineno, const char *path, char *err, size_t errsz) {
@@ -143,6 +127,7 @@ oom:
 }
 
 static int build_index(registry_t *reg, const char *path, char *err, size_t errsz) {
+    hashmap_seed_random(&reg->seed);
     reg->nslots = 16;
     while (reg->nslots < reg->n * 2) reg->nslots <<= 1;
     reg->slots = calloc(reg->nslots, sizeof *reg->slots);
@@ -193,21 +178,29 @@ static int link_parents(registry_t *reg, const char *path, char *err, size_t err
 
 /* Parses reg->text (taken over by reg) and links the tree. */
 static registry_t *registry_parse(registry_t *reg, const char *path, char *err, size_t errsz) {
-    size_t lineno = 0;
-    char *line, *next;
-    for (line = reg->text; line && *line; line = next) {
-        char *fields[5];
-        next = strchr(line, '\n');
-        if (next) *next++ = '\0';
-        lineno++;
-        size_t len = strlen(line);
-        if (len && line[len - 1] == '\r') line[--len] = '\0';
-        if (len == 0) continue;
-        if (split_row(line, fields) < 0) {
-            snprintf(err, errsz, "registry %s line %zu: expected 5 fields code,level,parent,name,type", path, lineno);
+    size_t line = 0, first = 1, n;
+    char *cursor = reg->text, *fields[6];
+    for (;;) {
+        /* RFC 4180: a name with a comma or a quote arrives quoted, as
+         * ispeedctl and spreadsheets write it. */
+        /* Blank lines first, so that lineno is the record's own line. */
+        while (*cursor == '\n' || (*cursor == '\r' && cursor[1] == '\n')) {
+            cursor += *cursor == '\r' ? 2 : 1;
+            line++;
+        }
+        size_t lineno = line + 1;
+        int rc = csv_next(&cursor, fields, 6, &n, &line);
+        if (rc == 0) break;
+        if (rc < 0 || n != 5) {
+            snprintf(err, errsz, "registry %s line %zu: expected 5 fields code,level,parent,name,type%s", path, lineno,
+                     rc == CSV_MALFORMED ? " (a quote is not closed, or text follows a closing quote)" : "");
             goto fail;
         }
-        if (lineno == 1 && strcmp(fields[0], "code") == 0) continue; /* header */
+        if (first && strcmp(fields[0], "code") == 0) {
+            first = 0;
+            continue; /* header */
+        }
+        first = 0;
         if (add_unit(reg, fields, lineno, path, err, errsz) < 0) goto fail;
     }
     if (reg->per_level[REGISTRY_PROVINCE] == 0 || reg->per_level[REGISTRY_COMMUNE] == 0) {

@@ -27,7 +27,7 @@ int vntime_clock_start(const char *prog);
 #define VNTIME_HELP                                                                                  \
     "Environment: ISPEED_NOW=INSTANT (Unix ms, or YYYY-MM-DDTHH:MM[:SS] in Vietnam's time) stands\n" \
     "the clock on another instant, from which it runs on; ISPEED_NOW_AT=UNIX_MS is the real instant\n" \
-    "it was set at (default: the program's start). For tests and demos only.\n"
+    "it was set at (default: the program's start). For tests and demos only."
 /* The shift in force (0 without ISPEED_NOW), for a program's start-up log. */
 int64_t vntime_clock_offset_ms(void);
 /* Parses "YYYY-MM-DDTHH:MM[:SS]" (or with a space for T), read in Vietnam's

@@ -10,7 +10,8 @@
 
 #include "cli.h"
 #include "escape.h"
-#include "quota_table.h"
+#include "pbnames.h"
+#include "quota_view.h"
 #include "topic_reader.h"
 #include "vntime.h"
 
@@ -18,14 +19,17 @@
 
 enum { OPT_FOLLOW = 256, OPT_PROVINCE, OPT_SINCE, OPT_FORMAT, OPT_UNITS };
 
-static const cli_opt alerts_opts[] = {
-    {"follow", no_argument, OPT_FOLLOW, NULL, "keep printing new alerts until interrupted"},
-    {"province", required_argument, OPT_PROVINCE, "P", "only alerts of units of this province"},
-    {"since", required_argument, OPT_SINCE, "DURATION", "only alerts of the last DURATION (30m, 1h, 2d, 1w)"},
-    {"format", required_argument, OPT_FORMAT, "FMT", "text (default) or json (one object a line)"},
-    {"units", required_argument, OPT_UNITS, "FILE",
-     "registry CSV, for district and province names (default " ALERTS_DEFAULT_UNITS ", none: without)"},
-    {NULL, 0, 0, NULL, NULL}};
+static const opttab_def alerts_opts[] = {
+    {.name = "follow", .type = OPTTAB_CALL_FLAG, .id = OPT_FOLLOW, .help = "keep printing new alerts until interrupted"},
+    {.name = "province", .type = OPTTAB_CALL, .id = OPT_PROVINCE, .metavar = "P",
+     .help = "only alerts of units of this province"},
+    {.name = "since", .type = OPTTAB_CALL, .id = OPT_SINCE, .metavar = "DURATION",
+     .help = "only alerts of the last DURATION (30m, 1h, 2d, 1w)"},
+    {.name = "format", .type = OPTTAB_CALL, .id = OPT_FORMAT, .metavar = "FMT",
+     .help = "text (default) or json (one object a line)"},
+    {.name = "units", .type = OPTTAB_CALL, .id = OPT_UNITS, .metavar = "FILE",
+     .help = "registry CSV, for district and province names (default " ALERTS_DEFAULT_UNITS ", none: without)"},
+    {.name = NULL}};
 
 static const cli_cmd alerts_cmd = {
     "alerts", "-b BOOTSTRAP [--follow] [--province P] [--since DURATION] [--format text|json] [--units FILE]",
@@ -60,7 +64,11 @@ static int alerts_apply(int id, const char *arg, void *ctx, char *err, size_t er
         a->province = arg;
         return cli_check_province(arg, err, errsz);
     case OPT_SINCE:
-        if (cli_parse_duration(arg, &d, err, errsz) < 0) return -1;
+        if (opttab_parse_duration(arg, 0, &d) < 0 || d <= 0) {
+            snprintf(err, errsz, "duration '%s' is malformed; write a number and a unit s, m, h, d or w, e.g. 30m, 2d",
+                     arg);
+            return -1;
+        }
         a->since_ms = vntime_now_ms() - d;
         return 0;
     case OPT_FORMAT:
@@ -102,8 +110,8 @@ void alerts_print_text(FILE *out, const Ispeed__V1__Alert *a, const char *full_n
     /* Fixed field order, two spaces between groups: easy to read, to grep
      * ("BEHIND", a unit code) and to cut. */
     fprintf(out, "%s  %s %s  %s %s  %s→%s  count/expected/target %llu/%.0f/%u  projection %.0f\n", when, a->unit,
-            full_name, quota_level_name(a->level), quota_network_name(a->network), quota_state_name(a->from_state),
-            quota_state_name(a->to_state), (unsigned long long)a->count, finite_or_zero(a->expected), a->target,
+            full_name, pbnames_level(a->level), pbnames_network(a->network), pbnames_quota_state(a->from_state),
+            pbnames_quota_state(a->to_state), (unsigned long long)a->count, finite_or_zero(a->expected), a->target,
             finite_or_zero(a->projection));
 }
 
@@ -116,15 +124,15 @@ void alerts_print_json(FILE *out, const Ispeed__V1__Alert *a, const char *full_n
     escape_json(out, a->name);
     fputs(",\"full_name\":", out);
     escape_json(out, full_name);
-    fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"province\":", quota_level_name(a->level),
-            quota_network_name(a->network));
+    fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"province\":", pbnames_level(a->level),
+            pbnames_network(a->network));
     escape_json(out, a->province);
     fputs(",\"parent\":", out);
     escape_json(out, a->parent);
     fputs(",\"month\":", out);
     escape_json(out, a->month);
     fprintf(out, ",\"from\":\"%s\",\"to\":\"%s\",\"count\":%llu,\"expected\":%.1f,\"target\":%u,\"projection\":%.1f}\n",
-            quota_state_name(a->from_state), quota_state_name(a->to_state), (unsigned long long)a->count,
+            pbnames_quota_state(a->from_state), pbnames_quota_state(a->to_state), (unsigned long long)a->count,
             finite_or_zero(a->expected), a->target, finite_or_zero(a->projection));
 }
 

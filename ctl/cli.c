@@ -3,48 +3,64 @@
 #include "cli.h"
 
 #include <ctype.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vntime.h"
 
-enum { OPT_BOOTSTRAP = 'b', OPT_PROPERTY = 'X', OPT_HELP = 'h', OPT_PREFIX = 1 };
+enum { CLI_ACT_HELP = 1 };
 
-static const cli_opt common_opts[] = {
-    {"bootstrap", required_argument, OPT_BOOTSTRAP, "BOOTSTRAP", "Kafka bootstrap list, host:port[,...] (required)"},
-    {"property", required_argument, OPT_PROPERTY, "PROP=VALUE",
-     "librdkafka property, repeatable (e.g. -X security.protocol=ssl)"},
-    {"topic-prefix", required_argument, OPT_PREFIX, "P", "prefix of every topic (default " KAFKA_DEFAULT_PREFIX ")"},
-    {"help", no_argument, OPT_HELP, NULL, "this text"},
-    {NULL, 0, 0, NULL, NULL}};
+/* What opttab fills: the shared options, and the subcommand's callback. */
+typedef struct cli_state {
+    cli_common common;
+    cli_apply apply;
+    void *ctx;
+} cli_state;
 
-static void print_opts(FILE *out, const cli_opt *opts) {
-    for (const cli_opt *o = opts; o->name; o++) {
-        char left[64];
-        int n = 0;
-        if (o->id == OPT_BOOTSTRAP || o->id == OPT_PROPERTY || o->id == OPT_HELP)
-            n = snprintf(left, sizeof left, "-%c, ", o->id);
-        else
-            n = snprintf(left, sizeof left, "    ");
-        snprintf(left + n, sizeof left - (size_t)n, "--%s%s%s", o->name, o->metavar ? " " : "",
-                 o->metavar ? o->metavar : "");
-        fprintf(out, "  %-30s %s\n", left, o->help);
-    }
+static const opttab_def common_opts[] = {
+    {.name = "bootstrap", .short_name = 'b', .type = OPTTAB_STRING, .offset = offsetof(cli_state, common.bootstrap),
+     .metavar = "BOOTSTRAP", .help = "Kafka bootstrap list, host:port[,...] (required)"},
+    {.name = "topic-prefix", .type = OPTTAB_STRING, .offset = offsetof(cli_state, common.prefix),
+     .def = KAFKA_DEFAULT_PREFIX, .metavar = "P", .help = "prefix of every topic"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = CLI_ACT_HELP, .help = "this text"},
+};
+#define NCOMMON (sizeof common_opts / sizeof *common_opts)
+
+static int state_apply(void *cfg, int id, const char *value, char *err, size_t errsz) {
+    cli_state *st = cfg;
+    return st->apply(id, value, st->ctx, err, errsz);
+}
+
+/* The subcommand's table, then the shared one: one opttab spec. */
+static opttab_def *all_opts(const cli_cmd *cmd, opttab_spec *spec, char *usage, size_t usagesz) {
+    size_t n = 0;
+    while (cmd->opts[n].name) n++;
+    opttab_def *defs = calloc(n + NCOMMON, sizeof *defs);
+    if (!defs) return NULL;
+    memcpy(defs, cmd->opts, n * sizeof *defs);
+    memcpy(defs + n, common_opts, sizeof common_opts);
+    snprintf(usage, usagesz, "usage: ispeedctl %s %s\n\n%s", cmd->name, cmd->synopsis, cmd->about);
+    *spec = (opttab_spec){
+        .program = "ispeedctl",
+        .usage = usage,
+        .defs = defs,
+        .ndefs = n + NCOMMON,
+        .props = 1,
+        .props_offset = offsetof(cli_state, common.props),
+        .apply = state_apply,
+    };
+    return defs;
 }
 
 void cli_usage(FILE *out, const cli_cmd *cmd) {
-    fprintf(out, "usage: ispeedctl %s %s\n\n%s\n\noptions:\n", cmd->name, cmd->synopsis, cmd->about);
-    print_opts(out, cmd->opts);
-    print_opts(out, common_opts);
-}
-
-static int vreport(const cli_cmd *cmd, const char *fmt, va_list ap) {
-    char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    fprintf(stderr, "ispeedctl %s: %s\n", cmd->name, msg);
-    return 0;
+    opttab_spec spec;
+    char usage[2048];
+    opttab_def *defs = all_opts(cmd, &spec, usage, sizeof usage);
+    if (!defs) return;
+    opttab_print_help(out, &spec, 0);
+    free(defs);
 }
 
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) {
@@ -58,69 +74,46 @@ int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) {
 }
 
 int cli_fail(const cli_cmd *cmd, const char *fmt, ...) {
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vreport(cmd, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "ispeedctl %s: %s\n", cmd->name, msg);
     return 1;
 }
 
 void cli_common_clear(cli_common *common) {
+    free(common->bootstrap);
+    free(common->prefix);
     kafka_props_clear(&common->props);
-}
-
-static size_t count_opts(const cli_opt *opts) {
-    size_t n = 0;
-    while (opts[n].name) n++;
-    return n;
+    memset(common, 0, sizeof *common);
 }
 
 int cli_parse(int argc, char **argv, const cli_cmd *cmd, cli_common *common, cli_apply apply, void *ctx) {
-    size_t n = count_opts(cmd->opts), nc = count_opts(common_opts);
-    struct option *lo = calloc(n + nc + 1, sizeof *lo);
-    char err[512];
-    int c, rc = CLI_OK;
+    cli_state st = {.apply = apply, .ctx = ctx};
+    opttab_spec spec;
+    char err[600], usage[2048];
+    int nops = 0, rc = CLI_OK;
+    opttab_def *defs = all_opts(cmd, &spec, usage, sizeof usage);
     memset(common, 0, sizeof *common);
-    common->prefix = KAFKA_DEFAULT_PREFIX;
-    if (!lo) {
+    if (!defs) {
         fprintf(stderr, "ispeedctl %s: out of memory\n", cmd->name);
         return CLI_USAGE;
     }
-    for (size_t i = 0; i < n; i++)
-        lo[i] = (struct option){cmd->opts[i].name, cmd->opts[i].has_arg, NULL, cmd->opts[i].id};
-    for (size_t i = 0; i < nc; i++)
-        lo[n + i] = (struct option){common_opts[i].name, common_opts[i].has_arg, NULL, common_opts[i].id};
-    optind = 1;
-    opterr = 0; /* our own one-line messages */
-    while ((c = getopt_long(argc, argv, ":b:X:h", lo, NULL)) != -1) {
-        switch (c) {
-        case OPT_BOOTSTRAP: common->bootstrap = optarg; break;
-        case OPT_PROPERTY:
-            if (kafka_props_add(&common->props, optarg, err, sizeof err) < 0) {
-                rc = cli_usage_error(cmd, "%s", err);
-                goto out;
-            }
-            break;
-        case OPT_PREFIX: common->prefix = optarg; break;
-        case OPT_HELP:
-            cli_usage(stdout, cmd);
-            rc = CLI_HELP;
-            goto out;
-        case ':':
-            rc = cli_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
-            goto out;
-        case '?':
-            rc = cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
-            goto out;
-        default:
-            if (apply(c, optarg, ctx, err, sizeof err) < 0) {
-                rc = cli_usage_error(cmd, "%s", err);
-                goto out;
-            }
-        }
+    int r = opttab_parse(&spec, 0, &st, argc, argv, &nops, err, sizeof err);
+    *common = st.common; /* cli_common_clear frees it, whatever happens here */
+    if (r == CLI_ACT_HELP) {
+        opttab_print_help(stdout, &spec, 0);
+        rc = CLI_HELP;
+        goto out;
     }
-    if (optind < argc) {
-        rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (r < 0) {
+        rc = cli_usage_error(cmd, "%s", err);
+        goto out;
+    }
+    if (nops > 0) {
+        rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
         goto out;
     }
     if (!common->bootstrap || !*common->bootstrap) {
@@ -135,7 +128,7 @@ int cli_parse(int argc, char **argv, const cli_cmd *cmd, cli_common *common, cli
     }
     rd_kafka_conf_destroy(conf);
 out:
-    free(lo);
+    free(defs);
     return rc;
 }
 
@@ -169,27 +162,6 @@ int cli_check_month(const char *month, char *err, size_t errsz) {
         return -1;
     }
     return 0;
-}
-
-int cli_parse_duration(const char *s, int64_t *ms, char *err, size_t errsz) {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    int64_t unit;
-    if (end == s || v <= 0 || strlen(end) != 1) goto bad;
-    switch (*end) {
-    case 's': unit = 1000; break;
-    case 'm': unit = 60 * 1000; break;
-    case 'h': unit = 3600 * 1000; break;
-    case 'd': unit = 86400 * 1000; break;
-    case 'w': unit = 7LL * 86400 * 1000; break;
-    default: goto bad;
-    }
-    if (v > INT64_MAX / unit) goto bad;
-    *ms = v * unit;
-    return 0;
-bad:
-    snprintf(err, errsz, "duration '%s' is malformed; write a number and a unit s, m, h, d or w, e.g. 30m, 2d", s);
-    return -1;
 }
 
 static volatile sig_atomic_t cli_stop;

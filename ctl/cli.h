@@ -1,5 +1,5 @@
 /* ispeedctl's command-line plumbing: one option table per subcommand that
- * both drives getopt_long and prints --help, the options every subcommand
+ * (common/opttab) that both parses and prints --help, the options every subcommand
  * shares (-b, -X, --topic-prefix), argument checks that several subcommands
  * need, and the SIGINT/SIGTERM flag that ends --follow. */
 #ifndef ISPEED_CTL_CLI_H
@@ -11,29 +11,24 @@
 #include <stdio.h>
 
 #include "kafka.h"
+#include "opttab.h"
 
 #define CLI_OK 0
 #define CLI_HELP 1  /* --help was printed: exit 0 */
 #define CLI_USAGE 2 /* a usage error was printed: exit 2 */
 
-typedef struct cli_opt {
-    const char *name; /* long name, without "--" */
-    int has_arg;      /* no_argument or required_argument */
-    int id;           /* passed to the apply callback; >= 256 */
-    const char *metavar;
-    const char *help;
-} cli_opt;
-
+/* A subcommand: its options are a common/opttab table of CALL and
+ * CALL_FLAG entries (ids >= 256) that cli_parse hands to its cli_apply. */
 typedef struct cli_cmd {
     const char *name;     /* "quota" */
     const char *synopsis; /* what follows "ispeedctl quota " in the usage line */
     const char *about;    /* a paragraph printed under the usage line */
-    const cli_opt *opts;  /* ends with a zeroed entry */
+    const opttab_def *opts; /* ends with an entry whose name is NULL */
 } cli_cmd;
 
 typedef struct cli_common {
-    const char *bootstrap;
-    const char *prefix;
+    char *bootstrap;
+    char *prefix;
     kafka_props props;
 } cli_common;
 
@@ -56,8 +51,6 @@ int cli_fail(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(pri
 int cli_check_province(const char *code, char *err, size_t errsz);
 /* YYYY-MM, not after the current month in Vietnam's time. */
 int cli_check_month(const char *month, char *err, size_t errsz);
-/* "90s", "30m", "1h", "2d", "1w" to milliseconds. */
-int cli_parse_duration(const char *s, int64_t *ms, char *err, size_t errsz);
 
 /* Installs SIGINT/SIGTERM handlers and returns the flag they set. */
 volatile sig_atomic_t *cli_stop_flag(void);

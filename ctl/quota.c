@@ -8,25 +8,31 @@
 #include <string.h>
 
 #include "cli.h"
-#include "quota_table.h"
+#include "pbnames.h"
+#include "quota_view.h"
 #include "registry.h"
 #include "topic_reader.h"
 #include "vntime.h"
 
 enum { OPT_PROVINCE = 256, OPT_MONTH, OPT_LEVEL, OPT_NETWORK, OPT_BEHIND, OPT_FORMAT, OPT_UNITS, OPT_BY_OPERATOR };
 
-static const cli_opt quota_opts[] = {
-    {"province", required_argument, OPT_PROVINCE, "P", "province code, e.g. 01 (required)"},
-    {"month", required_argument, OPT_MONTH, "YYYY-MM", "month in Vietnam's time (default: the current one)"},
-    {"level", required_argument, OPT_LEVEL, "LEVEL", "only commune, district or province rows"},
-    {"network", required_argument, OPT_NETWORK, "NET", "only fixed or mobile rows"},
-    {"behind", no_argument, OPT_BEHIND, NULL, "only units in state BEHIND"},
-    {"format", required_argument, OPT_FORMAT, "FMT", "table (default), csv or json"},
-    {"units", required_argument, OPT_UNITS, "FILE", "registry CSV; checks that the province exists"},
-    {"by-operator", no_argument, OPT_BY_OPERATOR, NULL,
-     "also the count per operator (ISP): csv one row per operator, columns operator,operator_count added; "
+static const opttab_def quota_opts[] = {
+    {.name = "province", .type = OPTTAB_CALL, .id = OPT_PROVINCE, .metavar = "P",
+     .help = "province code, e.g. 01 (required)"},
+    {.name = "month", .type = OPTTAB_CALL, .id = OPT_MONTH, .metavar = "YYYY-MM",
+     .help = "month in Vietnam's time (default: the current one)"},
+    {.name = "level", .type = OPTTAB_CALL, .id = OPT_LEVEL, .metavar = "LEVEL",
+     .help = "only commune, district or province rows"},
+    {.name = "network", .type = OPTTAB_CALL, .id = OPT_NETWORK, .metavar = "NET",
+     .help = "only fixed or mobile rows"},
+    {.name = "behind", .type = OPTTAB_CALL_FLAG, .id = OPT_BEHIND, .help = "only units in state BEHIND"},
+    {.name = "format", .type = OPTTAB_CALL, .id = OPT_FORMAT, .metavar = "FMT",
+     .help = "table (default), csv or json"},
+    {.name = "units", .type = OPTTAB_CALL, .id = OPT_UNITS, .metavar = "FILE",
+     .help = "registry CSV; checks that the province exists"},
+    {.name = "by-operator", .type = OPTTAB_CALL_FLAG, .id = OPT_BY_OPERATOR, .help = "also the count per operator (ISP): csv one row per operator, columns operator,operator_count added; "
      "json an \"operators\" object; table a line per operator (see above)"},
-    {NULL, 0, 0, NULL, NULL}};
+    {.name = NULL}};
 
 static const cli_cmd quota_cmd = {
     "quota",
@@ -101,7 +107,7 @@ static int check_units(const struct quota_args *a, char *err, size_t errsz) {
 }
 
 struct quota_read {
-    quota_table_t *qt;
+    quota_view_t *qt;
     size_t bad;
 };
 
@@ -110,7 +116,7 @@ static int on_quota(const rd_kafka_message_t *m, void *opaque, char *err, size_t
     char why[256];
     (void)err;
     (void)errsz;
-    if (quota_table_put(r->qt, m->key, m->key_len, m->payload, m->len, why, sizeof why) < 0) {
+    if (quota_view_put(r->qt, m->key, m->key_len, m->payload, m->len, why, sizeof why) < 0) {
         /* One bad record must not hide a province's table; count and say. */
         if (r->bad++ == 0)
             fprintf(stderr, "ispeedctl quota: skipping partition %d offset %lld: %s\n", (int)m->partition,
@@ -155,7 +161,7 @@ int quota_main(int argc, char **argv) {
 
     rc = 1;
     snprintf(topic, sizeof topic, "%squota.%s", common.prefix, a.province);
-    if (!(r.qt = quota_table_new(&a.filter))) {
+    if (!(r.qt = quota_view_new(&a.filter))) {
         cli_fail(&quota_cmd, "out of memory");
         goto out;
     }
@@ -174,13 +180,13 @@ int quota_main(int argc, char **argv) {
     if (r.bad > 1) fprintf(stderr, "ispeedctl quota: skipped %zu undecodable records in %s\n", r.bad, topic);
     snprintf(title, sizeof title, "Quota of province %s, %s (%s%s%s%s)", a.province, a.month,
              a.filter.network == ISPEED__V1__NETWORK__NETWORK_UNSPECIFIED ? "fixed and mobile"
-                                                                          : quota_network_name(a.filter.network),
-             a.filter.level ? ", " : "", a.filter.level ? quota_level_name(a.filter.level) : "",
+                                                                          : pbnames_network(a.filter.network),
+             a.filter.level ? ", " : "", a.filter.level ? pbnames_level(a.filter.level) : "",
              a.filter.behind_only ? ", behind only" : "");
-    if (quota_table_count(r.qt) == 0)
+    if (quota_view_count(r.qt) == 0)
         fprintf(stderr, "ispeedctl quota: no unit of %s matches in %s (%s)\n", a.month, topic,
                 a.filter.behind_only || a.filter.level || a.filter.network ? "check the filters" : "nothing published for that month");
-    if (quota_table_print(r.qt, a.format, title, stdout) < 0) {
+    if (quota_view_print(r.qt, a.format, title, stdout) < 0) {
         cli_fail(&quota_cmd, "out of memory");
         goto out;
     }
@@ -191,7 +197,7 @@ int quota_main(int argc, char **argv) {
     rc = 0;
 out:
     topic_reader_free(tr);
-    quota_table_free(r.qt);
+    quota_view_free(r.qt);
     cli_common_clear(&common);
     return rc;
 }

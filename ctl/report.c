@@ -23,18 +23,24 @@
 enum { OPT_MONTH = 256, OPT_PROVINCE, OPT_FORMAT, OPT_LANG, OPT_UNITS, OPT_OUTPUT, OPT_TARGET, OPT_DAILY };
 enum report_format { FORMAT_TABLE, FORMAT_CSV, FORMAT_HTML };
 
-static const cli_opt report_opts[] = {
-    {"month", required_argument, OPT_MONTH, "YYYY-MM", "month in Vietnam's time (required)"},
-    {"province", required_argument, OPT_PROVINCE, "P", "only this province (default: every province)"},
-    {"format", required_argument, OPT_FORMAT, "FMT", "table (default), csv or html"},
-    {"lang", required_argument, OPT_LANG, "LANG", "vi (default) or en"},
-    {"units", required_argument, OPT_UNITS, "FILE",
-     "registry CSV: units without samples count too (default " REPORT_DEFAULT_UNITS ", none: without)"},
-    {"output", required_argument, OPT_OUTPUT, "FILE", "write to FILE instead of stdout (also -o)"},
-    {"target", required_argument, OPT_TARGET, "N", "target of units that published nothing (default 300)"},
-    {"daily", required_argument, OPT_DAILY, "FROM",
-     "HTML chart from quota (default: the province's successive statuses) or samples (<prefix>samples)"},
-    {NULL, 0, 0, NULL, NULL}};
+static const opttab_def report_opts[] = {
+    {.name = "month", .type = OPTTAB_CALL, .id = OPT_MONTH, .metavar = "YYYY-MM",
+     .help = "month in Vietnam's time (required)"},
+    {.name = "province", .type = OPTTAB_CALL, .id = OPT_PROVINCE, .metavar = "P",
+     .help = "only this province (default: every province)"},
+    {.name = "format", .type = OPTTAB_CALL, .id = OPT_FORMAT, .metavar = "FMT",
+     .help = "table (default), csv or html"},
+    {.name = "lang", .type = OPTTAB_CALL, .id = OPT_LANG, .metavar = "LANG",
+     .help = "vi (default) or en"},
+    {.name = "units", .type = OPTTAB_CALL, .id = OPT_UNITS, .metavar = "FILE",
+     .help = "registry CSV: units without samples count too (default " REPORT_DEFAULT_UNITS ", none: without)"},
+    {.name = "output", .short_name = 'o', .type = OPTTAB_CALL, .id = OPT_OUTPUT, .metavar = "FILE",
+     .help = "write to FILE instead of stdout"},
+    {.name = "target", .type = OPTTAB_CALL, .id = OPT_TARGET, .metavar = "N",
+     .help = "target of units that published nothing (default 300)"},
+    {.name = "daily", .type = OPTTAB_CALL, .id = OPT_DAILY, .metavar = "FROM",
+     .help = "HTML chart from quota (default: the province's successive statuses) or samples (<prefix>samples)"},
+    {.name = NULL}};
 
 static const cli_cmd report_cmd = {
     "report",
@@ -106,18 +112,6 @@ static int report_apply(int id, const char *arg, void *ctx, char *err, size_t er
         return 0;
     }
     return -1;
-}
-
-/* "-o FILE" is not one of the shared short options; turn it into --output
- * before getopt sees it. */
-static char **expand_short_o(int argc, char **argv) {
-    char **v = calloc((size_t)argc + 1, sizeof *v);
-    if (!v) return NULL;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0) v[i] = "--output";
-        else v[i] = argv[i];
-    }
-    return v;
 }
 
 struct report_read {
@@ -227,18 +221,14 @@ int report_main(int argc, char **argv) {
     struct report_args a = {.target = REPORT_DEFAULT_TARGET};
     cli_common common;
     char err[1024];
-    char **topics = NULL, **av = expand_short_o(argc, argv);
+    char **topics = NULL;
     size_t ntopics = 0;
     registry_t *reg = NULL;
     report_t *r = NULL;
     topic_reader_t *tr = NULL;
     FILE *out = NULL;
     int code, rc;
-    if (!av) {
-        fputs("ispeedctl report: out of memory\n", stderr);
-        return 1;
-    }
-    rc = cli_parse(argc, av, &report_cmd, &common, report_apply, &a);
+    rc = cli_parse(argc, argv, &report_cmd, &common, report_apply, &a);
     if (rc == CLI_HELP) {
         rc = 0;
         goto out;
@@ -323,6 +313,5 @@ out:
     report_free(r);
     registry_free(reg);
     cli_common_clear(&common);
-    free(av);
     return rc;
 }

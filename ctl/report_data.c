@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashmap.h"
 #include "ispeed.pb-c.h"
 #include "vntime.h"
 
@@ -29,6 +30,7 @@ struct report {
     size_t n, cap;
     size_t *slots; /* index + 1, 0 empty */
     size_t nslots;
+    hashmap_seed seed; /* codes come from Kafka: seeded, so none can be aimed at one slot */
     const report_unit **sorted;
     report_province *provs;
     size_t nprov;
@@ -41,14 +43,8 @@ struct report {
     int64_t updated_ms;
 };
 
-static uint64_t hash_code(const char *s) {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static size_t *slot_of(const report_t *r, const char *code) {
-    size_t i = (size_t)hash_code(code) & (r->nslots - 1);
+    size_t i = (size_t)hashmap_hash(&r->seed, code, strlen(code)) & (r->nslots - 1);
     while (r->slots[i] && strcmp(r->units[r->slots[i] - 1].code, code) != 0) i = (i + 1) & (r->nslots - 1);
     return &r->slots[i];
 }
@@ -104,6 +100,7 @@ report_t *report_new(const char *month, uint32_t default_target, char *err, size
         snprintf(err, errsz, "out of memory");
         return NULL;
     }
+    hashmap_seed_random(&r->seed);
     if (vntime_month_bounds(month, &r->start_ms, &r->end_ms) < 0) {
         snprintf(err, errsz, "month '%s' is malformed; write YYYY-MM", month);
         free(r);

@@ -9,20 +9,26 @@
 
 #include "cli.h"
 #include "escape.h"
-#include "quota_table.h"
+#include "pbnames.h"
+#include "quota_view.h"
 #include "topic_reader.h"
 #include "vntime.h"
 
 enum { OPT_COMMUNE = 256, OPT_AGENT, OPT_PROVINCE, OPT_MONTH, OPT_FOLLOW, OPT_FORMAT };
 
-static const cli_opt samples_opts[] = {
-    {"commune", required_argument, OPT_COMMUNE, "C", "only samples of this commune code"},
-    {"agent", required_argument, OPT_AGENT, "ID", "only samples of the agent whose id starts with ID"},
-    {"province", required_argument, OPT_PROVINCE, "P", "only samples of this province"},
-    {"month", required_argument, OPT_MONTH, "YYYY-MM", "only samples measured in this month (UTC+7)"},
-    {"follow", no_argument, OPT_FOLLOW, NULL, "keep printing new samples until interrupted"},
-    {"format", required_argument, OPT_FORMAT, "FMT", "text (default) or json (one object a line)"},
-    {NULL, 0, 0, NULL, NULL}};
+static const opttab_def samples_opts[] = {
+    {.name = "commune", .type = OPTTAB_CALL, .id = OPT_COMMUNE, .metavar = "C",
+     .help = "only samples of this commune code"},
+    {.name = "agent", .type = OPTTAB_CALL, .id = OPT_AGENT, .metavar = "ID",
+     .help = "only samples of the agent whose id starts with ID"},
+    {.name = "province", .type = OPTTAB_CALL, .id = OPT_PROVINCE, .metavar = "P",
+     .help = "only samples of this province"},
+    {.name = "month", .type = OPTTAB_CALL, .id = OPT_MONTH, .metavar = "YYYY-MM",
+     .help = "only samples measured in this month (UTC+7)"},
+    {.name = "follow", .type = OPTTAB_CALL_FLAG, .id = OPT_FOLLOW, .help = "keep printing new samples until interrupted"},
+    {.name = "format", .type = OPTTAB_CALL, .id = OPT_FORMAT, .metavar = "FMT",
+     .help = "text (default) or json (one object a line)"},
+    {.name = NULL}};
 
 static const cli_cmd samples_cmd = {
     "samples", "-b BOOTSTRAP [--commune C | --agent ID] [--province P] [--month M] [--follow] [--format text|json]",
@@ -68,31 +74,6 @@ static int samples_apply(int id, const char *arg, void *ctx, char *err, size_t e
     return -1;
 }
 
-static const char *outcome_name(Ispeed__V1__Outcome o) {
-    switch (o) {
-    case ISPEED__V1__OUTCOME__OUTCOME_OK: return "ok";
-    case ISPEED__V1__OUTCOME__OUTCOME_UNREACHABLE: return "unreachable";
-    case ISPEED__V1__OUTCOME__OUTCOME_REFUSED: return "refused";
-    case ISPEED__V1__OUTCOME__OUTCOME_HTTP_ERROR: return "http_error";
-    case ISPEED__V1__OUTCOME__OUTCOME_CLOSED: return "closed";
-    case ISPEED__V1__OUTCOME__OUTCOME_STALLED: return "stalled";
-    case ISPEED__V1__OUTCOME__OUTCOME_PROTOCOL_ERROR: return "protocol_error";
-    case ISPEED__V1__OUTCOME__OUTCOME_TIMEOUT: return "timeout";
-    case ISPEED__V1__OUTCOME__OUTCOME_INTERNAL: return "internal";
-    default: return "unknown";
-    }
-}
-
-static const char *access_name(Ispeed__V1__AccessType t) {
-    switch (t) {
-    case ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED: return "wired";
-    case ISPEED__V1__ACCESS_TYPE__ACCESS_MOBILE_4G: return "4g";
-    case ISPEED__V1__ACCESS_TYPE__ACCESS_MOBILE_5G: return "5g";
-    case ISPEED__V1__ACCESS_TYPE__ACCESS_WIFI: return "wifi";
-    default: return "unknown";
-    }
-}
-
 static double finite_or_zero(double v) {
     return isfinite(v) ? v : 0;
 }
@@ -100,14 +81,21 @@ static double finite_or_zero(double v) {
 void samples_print_text(FILE *out, const Ispeed__V1__Sample *s) {
     char when[20];
     vntime_format(s->start_ms, when);
-    fprintf(out, "%s  %.8s  seq %llu  %s  %s/%s  down %.1f Mbit/s  up %.1f Mbit/s  latency %.1f ms  %s", when,
-            s->agent_id, (unsigned long long)s->seq, s->commune, quota_network_name(s->network),
-            access_name(s->access), (double)s->download_bps / 1e6, (double)s->upload_bps / 1e6,
-            finite_or_zero(s->latency_median_ms), outcome_name(s->outcome));
+    char agent[9];
+    /* Everything but our own numbers came from an agent: escaped, so no
+     * control character or escape sequence reaches the terminal. */
+    snprintf(agent, sizeof agent, "%s", s->agent_id);
+    fprintf(out, "%s  ", when);
+    escape_term(out, agent);
+    fprintf(out, "  seq %llu  ", (unsigned long long)s->seq);
+    escape_term(out, s->commune);
+    fprintf(out, "  %s/%s  down %.1f Mbit/s  up %.1f Mbit/s  latency %.1f ms  %s", pbnames_network(s->network),
+            pbnames_access(s->access), (double)s->download_bps / 1e6, (double)s->upload_bps / 1e6,
+            finite_or_zero(s->latency_median_ms), pbnames_outcome(s->outcome));
     /* A failure's own words, on the same line so grep keeps them. */
     if (s->outcome != ISPEED__V1__OUTCOME__OUTCOME_OK && s->outcome_detail && *s->outcome_detail) {
         fputs(": ", out);
-        for (const char *p = s->outcome_detail; *p; p++) fputc(*p == '\n' || *p == '\r' ? ' ' : *p, out);
+        escape_term(out, s->outcome_detail);
     }
     fputc('\n', out);
 }
@@ -121,8 +109,8 @@ void samples_print_json(FILE *out, const Ispeed__V1__Sample *s) {
     escape_json(out, s->commune);
     fputs(",\"province\":", out);
     escape_json(out, s->province);
-    fprintf(out, ",\"network\":\"%s\",\"access\":\"%s\",\"operator\":", quota_network_name(s->network),
-            access_name(s->access));
+    fprintf(out, ",\"network\":\"%s\",\"access\":\"%s\",\"operator\":", pbnames_network(s->network),
+            pbnames_access(s->access));
     escape_json(out, s->operator_);
     fputs(",\"server\":", out);
     escape_json(out, s->server);
@@ -135,7 +123,7 @@ void samples_print_json(FILE *out, const Ispeed__V1__Sample *s) {
             finite_or_zero(s->latency_min_ms), finite_or_zero(s->latency_median_ms), finite_or_zero(s->jitter_ms),
             finite_or_zero(s->loaded_latency_down_ms), finite_or_zero(s->loaded_latency_up_ms),
             (unsigned long long)s->bytes_down, (unsigned long long)s->bytes_up, s->streams,
-            outcome_name(s->outcome));
+            pbnames_outcome(s->outcome));
     escape_json(out, s->outcome_detail);
     fputs(",\"agent_version\":", out);
     escape_json(out, s->agent_version);

@@ -6,38 +6,13 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Decodes one code point at s; returns its length in bytes (1 for an invalid
- * byte, with *cp set to U+FFFD) so callers always make progress. */
+#include "utf8.h"
+
+/* One code point at s (common/utf8); an invalid byte counts as one U+FFFD
+ * of length 1, so callers always make progress. */
 static size_t utf8_next(const unsigned char *s, uint32_t *cp) {
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xE0) == 0xC0) {
-        len = 2;
-        v = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3;
-        v = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4;
-        v = c & 0x07;
-    } else {
-        goto invalid;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) goto invalid; /* also stops at the NUL */
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    /* Overlong forms and surrogates are not text. */
-    if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
-        (v >= 0xD800 && v <= 0xDFFF))
-        goto invalid;
-    *cp = v;
-    return len;
-invalid:
+    size_t n = utf8_decode((const char *)s, strnlen((const char *)s, 4), cp);
+    if (n > 0) return n;
     *cp = 0xFFFD;
     return 1;
 }

@@ -2,10 +2,10 @@
  * speaks the real protocol on loopback TCP ports, so kcat and every ispeed
  * program connect to it as to a real cluster. Its limits (about 5 MiB kept
  * per partition, no compaction, no real transactions) are in SPEC.md. */
-#include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 
 #include "kafka.h"
 #include "log.h"
+#include "opttab.h"
 #include "registry.h"
 
 static volatile sig_atomic_t kafka_dev_stop;
@@ -38,34 +39,42 @@ static void set_brokers(rd_kafka_mock_cluster_t *mc, int brokers, int up) {
     log_info("kafka-dev", "brokers %s", up ? "up" : "down");
 }
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: ispeed-kafka-dev [--brokers N] [--partitions N] [--topic-prefix P] [--units FILE]\n"
-            "\n"
-            "Starts an embedded Kafka (librdkafka's mock cluster) on loopback with the\n"
-            "topics of ispeed, prints the bootstrap list as the first line on stdout,\n"
-            "and runs until SIGINT or SIGTERM. For development and tests only: it keeps\n"
-            "about 5 MiB per partition and does not compact.\n"
-            "\n"
-            "  --brokers N       brokers in the cluster (default 3)\n"
-            "  --partitions N    partitions of ispeed.samples and ispeed.collector.state\n"
-            "                    (default 16; the other topics get 4)\n"
-            "  --topic-prefix P  prefix of every topic (default ispeed.)\n"
-            "  --units FILE      also create ispeed.quota.<province> for each province of\n"
-            "                    this registry (otherwise they are created on first use)\n"
-            "  --down            start with every broker down (refusing clients)\n"
-            "  --help            this text\n"
-            "\n"
-            "SIGUSR1 takes every broker down, SIGUSR2 brings them back, keeping their data.\n");
-}
+struct kafka_dev_opts {
+    int64_t brokers, partitions;
+    char *prefix, *units;
+    int start_down;
+};
 
-static int parse_count(const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
+enum { ACT_HELP = 1 };
+
+#define OFF(f) offsetof(struct kafka_dev_opts, f)
+static const opttab_def option_defs[] = {
+    {.name = "brokers", .type = OPTTAB_INT, .offset = OFF(brokers), .def = "3", .lo = 1, .hi = 16, .metavar = "N",
+     .help = "brokers in the cluster"},
+    {.name = "partitions", .type = OPTTAB_INT, .offset = OFF(partitions), .def = "16", .lo = 1, .hi = 256,
+     .metavar = "N", .help = "partitions of ispeed.samples and ispeed.collector.state (the other topics get 4)"},
+    {.name = "topic-prefix", .type = OPTTAB_STRING, .offset = OFF(prefix), .def = KAFKA_DEFAULT_PREFIX,
+     .metavar = "P", .help = "prefix of every topic"},
+    {.name = "units", .type = OPTTAB_STRING, .offset = OFF(units), .metavar = "FILE",
+     .help = "also create ispeed.quota.<province> for each province of this registry (otherwise they are created "
+             "on first use)"},
+    {.name = "down", .type = OPTTAB_FLAG, .offset = OFF(start_down),
+     .help = "start with every broker down (refusing clients)"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "this text"},
+};
+
+static const opttab_spec option_spec = {
+    .program = "ispeed-kafka-dev",
+    .usage = "usage: ispeed-kafka-dev [--brokers N] [--partitions N] [--topic-prefix P] [--units FILE]\n"
+             "\n"
+             "Starts an embedded Kafka (librdkafka's mock cluster) on loopback with the\n"
+             "topics of ispeed, prints the bootstrap list as the first line on stdout,\n"
+             "and runs until SIGINT or SIGTERM. For development and tests only: it keeps\n"
+             "about 5 MiB per partition and does not compact.",
+    .epilog = "SIGUSR1 takes every broker down, SIGUSR2 brings them back, keeping their data.",
+    .defs = option_defs,
+    .ndefs = sizeof option_defs / sizeof *option_defs,
+};
 
 static int create_topic(rd_kafka_mock_cluster_t *mc, const char *prefix, const char *name, int partitions,
                         int replication) {
@@ -80,46 +89,23 @@ static int create_topic(rd_kafka_mock_cluster_t *mc, const char *prefix, const c
 }
 
 int main(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"brokers", required_argument, NULL, 'n'},   {"partitions", required_argument, NULL, 'p'},
-        {"topic-prefix", required_argument, NULL, 'P'}, {"units", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},            {"down", no_argument, NULL, 'd'},
-        {NULL, 0, NULL, 0}};
-    int brokers = 3, partitions = 16, c, rc = 1, start_down = 0;
-    const char *prefix = KAFKA_DEFAULT_PREFIX, *units = NULL;
-    char err[512];
+    struct kafka_dev_opts o = {0};
+    int rc = 1;
+    char err[600];
     rd_kafka_t *rk = NULL;
     rd_kafka_mock_cluster_t *mc = NULL;
     registry_t *reg = NULL;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            if (parse_count(optarg, 1, 16, &brokers) < 0) {
-                fprintf(stderr, "ispeed-kafka-dev: --brokers must be 1..16, not '%s'\n", optarg);
-                return 2;
-            }
-            break;
-        case 'p':
-            if (parse_count(optarg, 1, 256, &partitions) < 0) {
-                fprintf(stderr, "ispeed-kafka-dev: --partitions must be 1..256, not '%s'\n", optarg);
-                return 2;
-            }
-            break;
-        case 'P': prefix = optarg; break;
-        case 'u': units = optarg; break;
-        case 'd': start_down = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
+    int ex = opttab_main(&option_spec, &o, argc, argv, 0, NULL, NULL);
+    if (ex >= 0) {
+        opttab_free(&option_spec, &o);
+        return ex;
     }
-    if (optind < argc) {
-        fprintf(stderr, "ispeed-kafka-dev: unexpected argument '%s'; see --help\n", argv[optind]);
-        return 2;
-    }
+    int brokers = (int)o.brokers, partitions = (int)o.partitions, start_down = o.start_down;
+    const char *prefix = o.prefix, *units = o.units;
     if (units && !(reg = registry_load(units, err, sizeof err))) {
         fprintf(stderr, "ispeed-kafka-dev: %s\n", err);
-        return 1;
+        goto out;
     }
 
     /* The mock cluster lives inside a client handle; this one never sends. */
@@ -174,5 +160,6 @@ out:
     if (mc) rd_kafka_mock_cluster_destroy(mc);
     if (rk) rd_kafka_destroy(rk);
     registry_free(reg);
+    opttab_free(&option_spec, &o);
     return rc;
 }

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -16,157 +15,86 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conffile.h"
 #include "endpoints.h"
-#include "http.h"
+#include "testhttp.h"
 #include "log.h"
+#include "opttab.h"
 #include "payload.h"
 
 typedef struct server_config {
-    const char *listen;
-    const char *id;
-    const char *log_level;
-    int idle_timeout_s;
-    int header_timeout_s;
-    int max_conns;
-    int workers;
+    char *listen;
+    char *id;
+    char *log_level;
+    int64_t idle_timeout_s;
+    int64_t header_timeout_s;
+    int64_t max_conns;
+    int64_t workers;
 } server_config;
-
-enum opt_type { OPT_STR, OPT_INT };
 
 #define CONFIG_PATH "/etc/ispeed/server.conf"
 
-/* Every option once: parsing, defaults, --help and the configuration file
- * (same names, under [server]) come from this table. */
-static const struct server_option {
-    const char *name;
-    enum opt_type type;
-    const char *def;
-    const char *example; /* no default: what deploy/server.conf.example sets */
-    size_t offset;
-    const char *metavar;
-    const char *help;
-} options[] = {
-    {"listen", OPT_STR, NULL, "0.0.0.0:8080", offsetof(server_config, listen), "ADDR:PORT",
-     "address to serve on, e.g. 0.0.0.0:8080 or [::]:8080 (required)"},
-    {"id", OPT_STR, NULL, NULL, offsetof(server_config, id), "NAME",
-     "name reported by /ispeed/v1/info (default: host name)"},
-    {"log-level", OPT_STR, "info", NULL, offsetof(server_config, log_level), "L", "error, warn, info or debug"},
-    {"idle-timeout", OPT_INT, "30", NULL, offsetof(server_config, idle_timeout_s), "S",
-     "close a connection idle or without progress for S seconds"},
-    {"header-timeout", OPT_INT, "10", NULL, offsetof(server_config, header_timeout_s), "S",
-     "a request header must arrive within S seconds"},
-    {"max-conns", OPT_INT, "4096", NULL, offsetof(server_config, max_conns), "N", "most connections served at once"},
-    {"workers", OPT_INT, NULL, NULL, offsetof(server_config, workers), "N",
-     "event loops, each on its own thread (default: one per CPU, at most 16)"},
-};
-#define NOPTIONS (sizeof options / sizeof options[0])
+enum { ACT_HELP = 1, ACT_EXAMPLE };
 
-static conffile_option conf_options[NOPTIONS];
-static const conffile_spec conf_spec = {
-    .program = "ispeed-server",
-    .path = CONFIG_PATH,
-    .section = "server",
-    .options = conf_options,
-    .noptions = NOPTIONS,
-};
-
-/* The file's view of the table. */
-static void conf_spec_init(void) {
-    for (size_t i = 0; i < NOPTIONS; i++)
-        conf_options[i] = (conffile_option){.name = options[i].name,
-                                            .has_arg = 1,
-                                            .def = options[i].def,
-                                            .example = options[i].example,
-                                            .metavar = options[i].metavar,
-                                            .help = options[i].help};
-}
-
-static void usage(FILE *out) {
-    fprintf(out, "usage: ispeed-server [--config FILE] --listen ADDR:PORT [--id NAME] [options]\n\n"
-                 "Serves ping, download, upload and info over HTTP/1.1 for ispeed agents,\n"
-                 "and LibreSpeed's garbage.php, empty.php and getIP.php. Every option but\n"
-                 "--config, --config-example and --help is also a key of the configuration\n"
-                 "file, which the command line overrides.\n\noptions:\n");
-    fprintf(out, "  %-26s %s\n", "--config FILE",
-            "read options from this INI file first (default " CONFIG_PATH ", if it exists); "
-            "the command line wins");
-    for (size_t i = 0; i < NOPTIONS; i++) {
-        char left[48];
-        snprintf(left, sizeof left, "--%s %s", options[i].name, options[i].metavar);
-        fprintf(out, "  %-26s %s", left, options[i].help);
-        if (options[i].def) fprintf(out, " [%s]", options[i].def);
-        fputc('\n', out);
-    }
-    fprintf(out, "  %-26s %s\n", "--config-example", "print every configuration key with its default");
-    fprintf(out, "  %-26s %s\n", "--help", "show this help");
-}
-
-/* argv[i]'s place in the configuration file, if it came from there. */
-static const conffile_args *conf_args;
-
-static int option_set(server_config *cfg, const struct server_option *o, const char *value, int argi) {
-    char *p = (char *)cfg + o->offset;
-    const char *where = conffile_args_origin(conf_args, argi);
-
-    if (o->type == OPT_STR) {
-        enum log_level level;
-        if (o->offset == offsetof(server_config, log_level) && log_parse_level(value, &level) < 0) {
-            fprintf(stderr, "ispeed-server: %s%sbad --log-level '%s': use error, warn, info or debug\n",
-                    where ? where : "", where ? ": " : "", value);
-            return -1;
-        }
-        *(const char **)p = value;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long v = strtol(value, &end, 10);
-    if (errno || *end || end == value || v < 1 || v > 1000000) {
-        fprintf(stderr, "ispeed-server: %s%s--%s must be a whole number from 1 to 1000000, got '%s'\n",
-                where ? where : "", where ? ": " : "", o->name, value);
+static int set_log_level(void *cfg, const char *value, char *err, size_t errsz) {
+    enum log_level level;
+    if (log_parse_level(value, &level) < 0) {
+        snprintf(err, errsz, "must be error, warn, info or debug, not '%s'", value);
         return -1;
     }
-    *(int *)p = (int)v;
+    log_set_level(level);
+    free(((server_config *)cfg)->log_level);
+    ((server_config *)cfg)->log_level = strdup(value);
     return 0;
 }
 
-/* 0 to run, 1 after --help, 2 after --config-example, -1 on bad usage
- * (already reported). */
-static int parse_args(int argc, char **argv, server_config *cfg) {
-    struct option longopts[NOPTIONS + 3];
-    int c, idx;
+#define OFF(f) offsetof(server_config, f)
+/* Every option once: parsing, defaults, --help and the configuration file
+ * (same names, under [server]) come from this table. */
+static const opttab_def options[] = {
+    {.name = "listen", .type = OPTTAB_STRING, .offset = OFF(listen), .section = "server", .example = "0.0.0.0:8080",
+     .metavar = "ADDR:PORT", .help = "address to serve on, e.g. 0.0.0.0:8080 or [::]:8080 (required)"},
+    {.name = "id", .type = OPTTAB_STRING, .offset = OFF(id), .section = "server", .metavar = "NAME",
+     .help = "name reported by /ispeed/v1/info (default: host name)"},
+    {.name = "log-level", .type = OPTTAB_CUSTOM, .set = set_log_level, .section = "server", .def = "info",
+     .metavar = "L", .help = "error, warn, info or debug"},
+    {.name = "idle-timeout", .type = OPTTAB_INT, .offset = OFF(idle_timeout_s), .section = "server", .def = "30",
+     .lo = 1, .hi = 1000000, .metavar = "S", .help = "close a connection idle or without progress for S seconds"},
+    {.name = "header-timeout", .type = OPTTAB_INT, .offset = OFF(header_timeout_s), .section = "server",
+     .def = "10", .lo = 1, .hi = 1000000, .metavar = "S", .help = "a request header must arrive within S seconds"},
+    {.name = "max-conns", .type = OPTTAB_INT, .offset = OFF(max_conns), .section = "server", .def = "4096", .lo = 1,
+     .hi = 1000000, .metavar = "N", .help = "most connections served at once"},
+    {.name = "workers", .type = OPTTAB_INT, .offset = OFF(workers), .section = "server", .lo = 1, .hi = 64,
+     .metavar = "N", .help = "event loops, each on its own thread (default: one per CPU, at most 16)"},
+    {.name = "config-example", .type = OPTTAB_ACTION, .id = ACT_EXAMPLE,
+     .help = "print every configuration key with its default"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "show this help"},
+};
 
+static const opttab_spec spec = {
+    .program = "ispeed-server",
+    .usage = "usage: ispeed-server [--config FILE] --listen ADDR:PORT [--id NAME] [options]\n\n"
+             "Serves ping, download, upload and info over HTTP/1.1 for ispeed agents,\n"
+             "and LibreSpeed's garbage.php, empty.php and getIP.php. Every option but\n"
+             "--config, --config-example and --help is also a key of the configuration\n"
+             "file, which the command line overrides.",
+    .config_path = CONFIG_PATH,
+    .config = 1,
+    .defs = options,
+    .ndefs = sizeof options / sizeof *options,
+};
+
+/* 0 to run, 1 after --help or --config-example, 2 on bad usage, -1 on a
+ * failure (all reported). */
+static int parse_args(int argc, char **argv, server_config *cfg) {
+    int action;
     memset(cfg, 0, sizeof *cfg);
-    for (size_t i = 0; i < NOPTIONS; i++) {
-        if (options[i].def && option_set(cfg, &options[i], options[i].def, -1) < 0) return -1;
-        longopts[i] = (struct option){options[i].name, required_argument, NULL, (int)i};
-    }
-    longopts[NOPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
-    longopts[NOPTIONS + 1] = (struct option){"config-example", no_argument, NULL, 'E'};
-    longopts[NOPTIONS + 2] = (struct option){NULL, 0, NULL, 0};
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
-        if (c == 'h') return 1;
-        if (c == 'E') return 2;
-        if (c == '?') {
-            fprintf(stderr, "ispeed-server: unknown option '%s'; see ispeed-server --help\n", argv[optind - 1]);
-            return -1;
-        }
-        if (c == ':') {
-            fprintf(stderr, "ispeed-server: option '%s' needs a value; see ispeed-server --help\n", argv[optind - 1]);
-            return -1;
-        }
-        if (option_set(cfg, &options[c], optarg, optind - 1) < 0) return -1;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "ispeed-server: unexpected argument '%s'; see ispeed-server --help\n", argv[optind]);
-        return -1;
-    }
-    if (!cfg->listen) {
+    int ex = opttab_main(&spec, cfg, argc, argv, 0, NULL, &action);
+    if (action == ACT_EXAMPLE) opttab_print_example(stdout, &spec);
+    if (ex >= 0 || action) return ex == 0 || action ? 1 : ex == 2 ? 2 : -1;
+    if (!cfg->listen || !*cfg->listen) {
         fprintf(stderr, "ispeed-server: --listen ADDR:PORT is required, e.g. --listen 0.0.0.0:8080 or listen = "
                         "0.0.0.0:8080 in " CONFIG_PATH "\n");
-        return -1;
+        return 2;
     }
     return 0;
 }
@@ -179,7 +107,7 @@ typedef struct worker {
     int running;
     struct event_base *base;
     struct event *stop;
-    http_server_t *srv;
+    testhttp_t *srv;
 } worker;
 
 /* The stop pipe's write end was closed: leave the loop. */
@@ -204,54 +132,33 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 
 int main(int argc, char **argv) {
     server_config cfg;
-    enum log_level level;
     char host[65], err[512];
     struct event_base *base = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     endpoints_t *ep = NULL;
-    http_server_t *srv = NULL;
+    testhttp_t *srv = NULL;
+    payload_t *pl = NULL;
     worker workers[MAX_WORKERS];
     int nworkers = 0, stop_pipe[2] = {-1, -1};
     sigset_t block, old;
     int rc = 2, r;
-    conffile_args *ca;
 
-    /* The configuration file's keys become options before the command
-     * line's, so one parser reads both and the command line wins. */
     memset(workers, 0, sizeof workers);
-    conf_spec_init();
-    if (!(ca = conffile_args_new(&conf_spec, argc, argv, err, sizeof err))) {
-        fprintf(stderr, "ispeed-server: %s\n", err);
-        return 2;
-    }
-    conf_args = ca;
-    r = parse_args(conffile_args_argc(ca), conffile_args_argv(ca), &cfg);
-    if (r == 1 || r == 2) {
-        if (r == 1) usage(stdout);
-        else conffile_print_example(stdout, &conf_spec);
-        rc = 0;
+    r = parse_args(argc, argv, &cfg);
+    if (r != 0) {
+        rc = r == 1 ? 0 : r == 2 ? 2 : 1;
         goto done;
     }
-    if (r < 0) goto done;
-    if (log_parse_level(cfg.log_level, &level) < 0) {
-        fprintf(stderr, "ispeed-server: bad --log-level '%s': use error, warn, info or debug\n", cfg.log_level);
-        goto done;
-    }
-    log_set_level(level);
     if (!cfg.workers) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg.workers = n < 1 ? 1 : n > 16 ? 16 : (int)n;
-    }
-    if (cfg.workers > MAX_WORKERS) {
-        fprintf(stderr, "ispeed-server: --workers %d is too many: use 1 to %d\n", cfg.workers, MAX_WORKERS);
-        goto done;
+        cfg.workers = n < 1 ? 1 : n > 16 ? 16 : n;
     }
     if (!cfg.id) {
         if (gethostname(host, sizeof host - 1) < 0 || !host[0]) snprintf(host, sizeof host, "ispeed-server");
         host[sizeof host - 1] = '\0';
-        cfg.id = host;
     }
-    ep = endpoints_new(cfg.id, err, sizeof err);
+    const char *id = cfg.id ? cfg.id : host;
+    ep = endpoints_new(id, err, sizeof err);
     if (!ep) {
         fprintf(stderr, "ispeed-server: %s\n", err);
         goto done;
@@ -259,7 +166,7 @@ int main(int argc, char **argv) {
     rc = 1;
     /* A client that vanishes mid-answer must cost an error code, not the process. */
     signal(SIGPIPE, SIG_IGN);
-    if (payload_init(err, sizeof err) < 0) {
+    if (!(pl = payload_new(PAYLOAD_DEFAULT_SIZE, err, sizeof err))) {
         fprintf(stderr, "ispeed-server: %s\n", err);
         goto done;
     }
@@ -268,13 +175,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ispeed-server: cannot create the event loop\n");
         goto done;
     }
-    srv = http_server_new(base,
-                          &(http_server_opts){.listen = cfg.listen,
-                                              .idle_timeout_s = cfg.idle_timeout_s,
-                                              .header_timeout_s = cfg.header_timeout_s,
+    srv = testhttp_new(base,
+                          &(testhttp_opts){.listen = cfg.listen,
+                                              .idle_timeout_s = (int)cfg.idle_timeout_s,
+                                              .header_timeout_s = (int)cfg.header_timeout_s,
                                               .max_conns = (size_t)cfg.max_conns,
-                                              .group = cfg.workers > 1 ? HTTP_LISTEN_GROUP_FIRST
-                                                                       : HTTP_LISTEN_ALONE},
+                                              .payload = pl,
+                                              .group = cfg.workers > 1 ? TESTHTTP_LISTEN_GROUP_FIRST
+                                                                       : TESTHTTP_LISTEN_ALONE},
                           ep, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "ispeed-server: %s\n", err);
@@ -302,12 +210,13 @@ int main(int argc, char **argv) {
             snprintf(err, sizeof err, "cannot start worker %d: no event loop", nworkers + 2);
             break;
         }
-        w->srv = http_server_new(w->base,
-                                 &(http_server_opts){.listen = http_server_address(srv),
-                                                     .idle_timeout_s = cfg.idle_timeout_s,
-                                                     .header_timeout_s = cfg.header_timeout_s,
+        w->srv = testhttp_new(w->base,
+                                 &(testhttp_opts){.listen = testhttp_address(srv),
+                                                     .idle_timeout_s = (int)cfg.idle_timeout_s,
+                                                     .header_timeout_s = (int)cfg.header_timeout_s,
                                                      .max_conns = (size_t)cfg.max_conns,
-                                                     .group = HTTP_LISTEN_GROUP_JOIN},
+                                                     .payload = pl,
+                                                     .group = TESTHTTP_LISTEN_GROUP_JOIN},
                                  ep, err, sizeof err);
         w->stop = event_new(w->base, stop_pipe[0], EV_READ, on_stop, w->base);
         if (!w->srv || !w->stop || event_add(w->stop, NULL) < 0) break;
@@ -323,14 +232,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ispeed-server: %s\n", err);
         goto done;
     }
-    log_info("server", "listening addr=%s id=%s version=%s workers=%d", http_server_address(srv), cfg.id,
-             ISPEED_VERSION, cfg.workers);
+    log_info("server", "listening addr=%s id=%s version=%s workers=%d", testhttp_address(srv), id,
+             ISPEED_VERSION, (int)cfg.workers);
     if (event_base_dispatch(base) < 0) {
         log_error("server", "event loop failed");
         goto done;
     }
     rc = 0;
-    log_info("server", "stopped addr=%s", http_server_address(srv));
+    log_info("server", "stopped addr=%s", testhttp_address(srv));
 done:
     /* Every worker sees end of file on the pipe and leaves its loop. */
     if (stop_pipe[1] >= 0) close(stop_pipe[1]);
@@ -338,15 +247,17 @@ done:
         worker *w = &workers[i];
         if (w->running) pthread_join(w->thread, NULL);
         if (w->stop) event_free(w->stop);
-        http_server_free(w->srv);
+        testhttp_free(w->srv);
         if (w->base) event_base_free(w->base);
     }
     if (stop_pipe[0] >= 0) close(stop_pipe[0]);
     if (sigint) event_free(sigint);
     if (sigterm) event_free(sigterm);
-    http_server_free(srv);
+    testhttp_free(srv);
     endpoints_free(ep);
+    payload_free(pl);
     if (base) event_base_free(base);
-    conffile_args_free(ca);
+    opttab_free(&spec, &cfg);
+    free(cfg.log_level); /* set by set_log_level, which opttab does not own */
     return rc;
 }

@@ -17,7 +17,7 @@
 
 static registry_t *reg;
 static agents_t *agents;
-static quota_table_t *qt;
+static quota_counts_t *qt;
 static ingest_t *ing;
 static synth_agent agent;
 
@@ -50,7 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     ingest_config_default(&ic);
     if (!(agents = agents_new()) || agents_apply(agents, agent.id, strlen(agent.id), buf, len, err, sizeof err) < 0)
         die("cannot enroll the agent");
-    if (!(qt = quota_table_new(reg, &qc, err, sizeof err)) || !(ing = ingest_new(reg, agents, NULL, qt, &ic, err, sizeof err)))
+    if (!(qt = quota_counts_new(reg, &qc, err, sizeof err)) || !(ing = ingest_new(reg, agents, NULL, qt, &ic, err, sizeof err)))
         die(err);
     return 0;
 }

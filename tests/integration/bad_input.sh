@@ -58,7 +58,7 @@ expect_error 1 "cannot reach Kafka at $dead" "$BUILD/ctl/ispeedctl" quota -b "$d
 printf '[kafka]\nbootstrap = %s\n[quota]\ntarget_level = district=150\ntargte = 5\n' "$BOOTSTRAP" >"$WORK/collector.conf"
 expect_error 2 "collector.conf:5: unknown key 'targte' in \[quota\]" "$COLLECTOR" --config "$WORK/collector.conf" --units "$UNITS"
 printf '[kafka]\nbootstrap = %s\n[collector]\nunits = %s\n[quota]\ndaily_cap = lots\n' "$BOOTSTRAP" "$UNITS" >"$WORK/collector.conf"
-expect_error 2 "collector.conf:6: daily_cap: --daily-cap must be a count" "$COLLECTOR" --config "$WORK/collector.conf"
+expect_error 2 "collector.conf:6: daily_cap must be a whole number 0..1000000, not 'lots'" "$COLLECTOR" --config "$WORK/collector.conf"
 expect_error 2 "cannot read configuration $WORK/none.conf" "$COLLECTOR" --config "$WORK/none.conf"
 printf '[kafka]\nbootstrap = %s\n[collector]\nunits = %s\n' "$BOOTSTRAP" "$UNITS" >"$WORK/collector.conf"
 expect_error 1 "cannot reach Kafka at $dead" "$COLLECTOR" --config "$WORK/collector.conf" -b "$dead"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The pace rule with an injected clock (--now-ms): a commune with no samples
+# The pace rule with an injected clock (ISPEED_NOW): a commune with no samples
 # is not BEHIND the day before the configured start day, falls BEHIND on it,
 # recovers to ON_TRACK as real samples arrive (ispeed-agent test --produce)
 # and reaches MET at its target. Each transition is alerted exactly once on
@@ -19,6 +19,9 @@ TARGET=5 # 4 samples are ON_TRACK at any time of the month (4 >= 0.8 x 5), 5 are
 # The clock: the pace start day D is today's day of the month (at least 2);
 # phase 0 runs at noon of day D-1, phase 1 at max(now + 1 min, day D 01:00),
 # both Vietnam time, so every real sample is measured before the clock.
+# The agent stamps its samples with the real clock, hence the real month.
+# ISPEED_NOW_AT anchors each phase's clock at one real instant, so the
+# restart in phase 1 goes on from where the first run's clock was.
 read -r MONTH D T0 T1 < <(python3 - <<'PY'
 import datetime, time
 vn = datetime.timezone(datetime.timedelta(hours=7))
@@ -35,9 +38,9 @@ note "month $MONTH, pace start day $D, clock $T0 then $T1"
 start_kafka --partitions 4
 start_server
 PORT=$(free_port)
-run_collector() { # LOG NOW_MS
-  start_collector "$1" --units "$UNITS" --target "$TARGET" --pace-start-day "$D" --eval-interval 1 \
-    --now-ms "$2" --digest-hour 0 --http "127.0.0.1:$PORT" --checkpoint-interval 300 -X session.timeout.ms=6000
+run_collector() { # LOG ISPEED_NOW ISPEED_NOW_AT
+  ISPEED_NOW=$2 ISPEED_NOW_AT=$3 start_collector "$1" --units "$UNITS" --target "$TARGET" --pace-start-day "$D" \
+    --eval-interval 1 --digest-hour 0 --http "127.0.0.1:$PORT" --checkpoint-interval 300 -X session.timeout.ms=6000
   COLL=${PIDS[-1]}
 }
 metric() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
@@ -59,8 +62,10 @@ for u in json.load(sys.stdin)['units']:
     if u['code'] == '$COMMUNE' and u['network'] == 'fixed': print(u['count'], u['state'])"; }
 
 # Phase 0: the day before the start day. Nothing is BEHIND yet.
-run_collector collector.0.log "$T0"
+run_collector collector.0.log "$T0" "$(date +%s%3N)"
 wait_for 60 caught_up || fail "collector did not catch up: $(tail -3 "$WORK/collector.0.log")"
+grep -q "^WARN collector: clock shifted by ISPEED_NOW offset_ms=" "$WORK/collector.0.log" \
+  || fail "no WARN line for the shifted clock: $(head -3 "$WORK/collector.0.log")"
 sleep 3 # three evaluations
 [ -z "$(transitions)" ] || fail "alerts before the pace start day: $(transitions)"
 [ "$(count)" = "0 ON_TRACK" ] || fail "day $((D - 1)): want 0 ON_TRACK, got $(count)"
@@ -69,7 +74,8 @@ kill -TERM "$COLL"
 wait "$COLL" || fail "collector exited $? on SIGTERM"
 
 # Phase 1: the start day. BEHIND, once.
-run_collector collector.1.log "$T1"
+AT1=$(date +%s%3N)
+run_collector collector.1.log "$T1" "$AT1"
 wait_for 60 transitions_are "ON_TRACK>BEHIND 0;" || fail "want one ON_TRACK>BEHIND alert, got: $(transitions | tr '\n' ';')"
 note "day $D: BEHIND alerted (${SECONDS}s)"
 has_digest() { [ -n "$(kcat -b "$BOOTSTRAP" -C -t ispeed.digest.01 -e -q -f '%k\n' 2>/dev/null)" ]; }
@@ -95,7 +101,7 @@ note "(${SECONDS}s) 4 samples: ON_TRACK alerted once ($(transitions | sed -n 2p)
 # A restart changes nothing: no alert is repeated.
 kill -TERM "$COLL"
 wait "$COLL" || fail "collector exited $? on SIGTERM"
-run_collector collector.2.log "$T1"
+run_collector collector.2.log "$T1" "$AT1"
 wait_for 60 caught_up || fail "restarted collector did not catch up"
 sleep 3
 [ "$(transitions | wc -l)" = 2 ] || fail "alerts repeated after a restart: $(transitions | tr '\n' ';')"

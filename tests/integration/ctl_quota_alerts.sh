@@ -187,4 +187,18 @@ set -e
 FPID=
 [ "$rc" -eq 0 ] || fail "samples --follow exited $rc on SIGTERM"
 
+# --- output hygiene (issue 11): what an agent chose never reaches a ----
+# terminal raw, and no CSV cell starts a formula.
+ESC=$(printf '\033')
+printf '0123456789abcdef0123456789abcdef|3|%s|00001%s[2J%s]0;pwned\007|01|fixed|fixed|1000000|500000|30|ok\n' \
+    $((NOW_MS - 20000)) "$ESC" "$ESC" | "$PUB" -b "$B" sample
+expect_rc 0 "$CTL" samples -b "$B" --agent 01234567
+grep -q 'seq 3' "$TMP/out" || fail "samples: no seq 3: $(cat -v "$TMP/out")"
+if LC_ALL=C grep -q "$(printf '[\033\007]')" "$TMP/out"; then fail "samples printed a raw control: $(cat -v "$TMP/out")"; fi
+grep -qF 'seq 3  00001\x1b[2J\x1b]0;pwned\x07  fixed/fixed' "$TMP/out" || fail "samples escaping: $(cat -v "$TMP/out")"
+echo "00009|=HYPERLINK(\"http://x\")|commune|001|01|$M|fixed|1|300|100.0|BEHIND|3.0|0|0|0" | "$PUB" -b "$B" quota
+expect_rc 0 "$CTL" quota -b "$B" --province 01 --format csv
+grep -qF "00009,\"'=HYPERLINK(\"\"http://x\"\")\",commune" "$TMP/out" ||
+    fail "quota CSV formula not neutralised: $(cat "$TMP/out")"
+
 echo PASS

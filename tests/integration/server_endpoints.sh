@@ -80,7 +80,7 @@ rc=0; "$SERVER" --config "$WORK/bad.conf" 2>"$WORK/err" || rc=$?
   || fail "unknown key: exit $rc, want 2 and one line naming bad.conf:3: $(cat "$WORK/err")"
 printf '[server]\nlisten = 127.0.0.1:1\nmax_conns = lots\n' >"$WORK/bad.conf"
 rc=0; "$SERVER" --config "$WORK/bad.conf" 2>"$WORK/err" || rc=$?
-[ "$rc" = 2 ] && grep -q "bad.conf:3: max_conns: --max-conns must be a whole number" "$WORK/err" \
+[ "$rc" = 2 ] && grep -q "bad.conf:3: max_conns must be a whole number" "$WORK/err" \
   || fail "bad value: exit $rc: $(cat "$WORK/err")"
 rc=0; "$SERVER" --config "$WORK/none.conf" 2>"$WORK/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "cannot read configuration $WORK/none.conf" "$WORK/err" || fail "missing --config: exit $rc: $(cat "$WORK/err")"

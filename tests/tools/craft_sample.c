@@ -2,13 +2,14 @@
  * records, good or broken in one chosen way, for the collector's bad-input
  * test. The agent is seeded (--seed), so a second call with the same seed is
  * the same agent and can replay its sequence numbers. */
-#include <getopt.h>
+#include <stddef.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kafka.h"
+#include "opttab.h"
 #include "registry.h"
 #include "sign.h"
 #include "synth.h"
@@ -20,19 +21,56 @@ static const char *const kinds[] = {"valid",           "random",         "trunca
                                     "unknown-commune", "future",         "province-mismatch", "agent-mismatch",
                                     "unknown-agent",   "implausible",    NULL};
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: " PROG " -b BOOTSTRAP --units FILE --commune CODE --kind KIND [--seed S] [--seq N]\n"
-            "       [--count N] [--start-ms MS] [--topic-prefix P] [-X prop=value ...]\n\n"
-            "Enrolls agent number 0 of seed S for the commune (unless KIND is unknown-agent) and\n"
-            "produces COUNT records keyed by the commune's province, sequence numbers from N\n"
-            "(default 1), start times START-MS + i s (default: now - 10 min).\n"
-            "KIND: valid, random (random bytes), truncated (a valid record cut in half), flipbit\n"
-            "(one bit of the signature flipped), unknown-commune, future (starts tomorrow),\n"
-            "province-mismatch (keyed by another province), agent-mismatch (the signed sample\n"
-            "names another agent), unknown-agent (never enrolled), implausible (100 Tbit/s).\n"
-            "Prints one line per record: key, agent id, sequence number.\n");
-}
+struct craft_opts {
+    char *bootstrap, *units, *commune, *prefix;
+    int kind;
+    int64_t seed, seq, count, start;
+    kafka_props props;
+};
+
+enum { ACT_HELP = 1 };
+
+#define OFF(f) offsetof(struct craft_opts, f)
+static const opttab_def option_defs[] = {
+    {.name = "bootstrap", .short_name = 'b', .type = OPTTAB_STRING, .offset = OFF(bootstrap), .metavar = "BOOTSTRAP",
+     .help = "Kafka bootstrap list (required)"},
+    {.name = "units", .type = OPTTAB_STRING, .offset = OFF(units), .metavar = "FILE", .help = "registry CSV (required)"},
+    {.name = "commune", .type = OPTTAB_STRING, .offset = OFF(commune), .metavar = "CODE",
+     .help = "the agent's commune (required)"},
+    {.name = "kind", .type = OPTTAB_CHOICE, .offset = OFF(kind),
+     .choices = "valid|random|truncated|flipbit|unknown-commune|future|province-mismatch|agent-mismatch|"
+                "unknown-agent|implausible",
+     .metavar = "KIND", .help = "what to produce, see above (required)"},
+    {.name = "seed", .type = OPTTAB_INT, .offset = OFF(seed), .def = "1", .lo = 0, .hi = INT64_MAX, .metavar = "S",
+     .help = "seed of agent number 0"},
+    {.name = "seq", .type = OPTTAB_INT, .offset = OFF(seq), .def = "1", .lo = 0, .hi = INT64_MAX, .metavar = "N",
+     .help = "first sequence number"},
+    {.name = "count", .type = OPTTAB_INT, .offset = OFF(count), .def = "1", .lo = 0, .hi = 100000000, .metavar = "N",
+     .help = "records to produce"},
+    {.name = "start-ms", .type = OPTTAB_INT, .offset = OFF(start), .lo = 0, .hi = INT64_MAX, .metavar = "MS",
+     .help = "start time of the first record (default: now - 10 min)"},
+    {.name = "topic-prefix", .type = OPTTAB_STRING, .offset = OFF(prefix), .def = KAFKA_DEFAULT_PREFIX,
+     .metavar = "P", .help = "prefix of every topic"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "this text"},
+};
+
+static const opttab_spec option_spec = {
+    .program = PROG,
+    .usage = "usage: " PROG " -b BOOTSTRAP --units FILE --commune CODE --kind KIND [--seed S] [--seq N]\n"
+             "       [--count N] [--start-ms MS] [--topic-prefix P] [-X prop=value ...]\n\n"
+             "Enrolls agent number 0 of seed S for the commune (unless KIND is unknown-agent) and\n"
+             "produces COUNT records keyed by the commune's province, sequence numbers from N\n"
+             "(default 1), start times START-MS + i s (default: now - 10 min).\n"
+             "KIND: valid, random (random bytes), truncated (a valid record cut in half), flipbit\n"
+             "(one bit of the signature flipped), unknown-commune, future (starts tomorrow),\n"
+             "province-mismatch (keyed by another province), agent-mismatch (the signed sample\n"
+             "names another agent), unknown-agent (never enrolled), implausible (100 Tbit/s).\n"
+             "Prints one line per record: key, agent id, sequence number.",
+    .defs = option_defs,
+    .ndefs = sizeof option_defs / sizeof *option_defs,
+    .props = 1,
+    .props_offset = OFF(props),
+};
 
 static int produce(rd_kafka_t *rk, const char *topic, const char *key, const void *val, size_t len) {
     rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
@@ -51,50 +89,30 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 }
 
 int main(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"units", required_argument, NULL, 'u'},    {"commune", required_argument, NULL, 'c'},
-        {"kind", required_argument, NULL, 'k'},     {"seed", required_argument, NULL, 's'},
-        {"seq", required_argument, NULL, 'q'},      {"count", required_argument, NULL, 'n'},
-        {"start-ms", required_argument, NULL, 't'}, {"topic-prefix", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-    const char *bootstrap = NULL, *units = NULL, *commune = NULL, *kind = NULL, *prefix = KAFKA_DEFAULT_PREFIX;
-    uint64_t seed = 1, seq = 1, count = 1;
-    int64_t now = vntime_now_ms(), start = now - 10 * 60 * 1000;
-    kafka_props props = {0};
-    char err[512], samples_topic[192], agents_topic[192];
-    int c, k = -1, rc = 1, failed = 0;
+    struct craft_opts o = {0};
+    int64_t now = vntime_now_ms();
+    char err[600], samples_topic[192], agents_topic[192];
+    int k, rc = 1, failed = 0;
     registry_t *reg = NULL;
     rd_kafka_t *rk = NULL;
 
-    while ((c = getopt_long(argc, argv, "b:X:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b': bootstrap = optarg; break;
-        case 'X':
-            if (kafka_props_add(&props, optarg, err, sizeof err) < 0) {
-                fprintf(stderr, PROG ": %s\n", err);
-                return 2;
-            }
-            break;
-        case 'u': units = optarg; break;
-        case 'c': commune = optarg; break;
-        case 'k': kind = optarg; break;
-        case 's': seed = strtoull(optarg, NULL, 10); break;
-        case 'q': seq = strtoull(optarg, NULL, 10); break;
-        case 'n': count = strtoull(optarg, NULL, 10); break;
-        case 't': start = strtoll(optarg, NULL, 10); break;
-        case 'P': prefix = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: fprintf(stderr, PROG ": unknown option; see --help\n"); return 2;
-        }
+    o.start = -1;
+    o.kind = -1; /* required */
+    int ex = opttab_main(&option_spec, &o, argc, argv, 0, NULL, NULL);
+    if (ex < 0 && (!o.bootstrap || !o.units || !o.commune || o.kind < 0)) {
+        fprintf(stderr, PROG ": need -b BOOTSTRAP --units FILE --commune CODE --kind KIND; see --help\n");
+        ex = 2;
     }
-    for (int i = 0; kind && kinds[i]; i++)
-        if (!strcmp(kind, kinds[i])) k = i;
-    if (!bootstrap || !units || !commune || k < 0 || optind < argc) {
-        fprintf(stderr, PROG ": need -b BOOTSTRAP --units FILE --commune CODE --kind KIND (one of valid, random, "
-                        "truncated, flipbit, unknown-commune, future, province-mismatch, agent-mismatch, "
-                        "unknown-agent, implausible); see --help\n");
-        return 2;
+    if (ex >= 0) {
+        opttab_free(&option_spec, &o);
+        return ex;
     }
+    const char *bootstrap = o.bootstrap, *units = o.units, *commune = o.commune, *prefix = o.prefix;
+    uint64_t seed = (uint64_t)o.seed, seq = (uint64_t)o.seq, count = (uint64_t)o.count;
+    int64_t start = o.start >= 0 ? o.start : now - 10 * 60 * 1000;
+    kafka_props props = o.props; /* freed with o */
+    const char *kind;
+    k = o.kind;
     kind = kinds[k];
     if (sign_init() < 0 || !(reg = registry_load(units, err, sizeof err))) {
         fprintf(stderr, PROG ": %s\n", reg ? "libsodium failed to initialise" : err);
@@ -108,8 +126,8 @@ int main(int argc, char **argv) {
     }
     kafka_topic_name(samples_topic, sizeof samples_topic, prefix, "samples");
     kafka_topic_name(agents_topic, sizeof agents_topic, prefix, "agents");
-    rd_kafka_conf_t *conf = kafka_conf_new(bootstrap, &props, err, sizeof err);
-    if (!conf || kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err) < 0) {
+    rd_kafka_conf_t *conf = kafka_producer_conf_new(bootstrap, NULL, 0, &props, err, sizeof err);
+    if (!conf) {
         if (conf) rd_kafka_conf_destroy(conf);
         fprintf(stderr, PROG ": %s\n", err);
         goto out;
@@ -174,6 +192,6 @@ int main(int argc, char **argv) {
 out:
     if (rk) rd_kafka_destroy(rk);
     registry_free(reg);
-    kafka_props_clear(&props);
+    opttab_free(&option_spec, &o); /* props is o.props */
     return rc;
 }

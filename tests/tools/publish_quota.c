@@ -11,12 +11,15 @@
  * access: fixed|4g|5g|wifi; outcome: ok|timeout|... (the Outcome enum, lower case, without OUTCOME_).
  * Lines starting with '#' and empty lines are skipped. */
 #include <librdkafka/rdkafka.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ispeed.pb-c.h"
 #include "kafka.h"
+#include "opttab.h"
+#include "pbnames.h"
 
 #define MAXF 20
 
@@ -42,31 +45,32 @@ static int split(char *line, char **f) {
     return n;
 }
 
+/* Names as common/pbnames spells them; an unknown word takes the value the
+ * lines' authors meant by default (commune, fixed, ON_TRACK, unspecified). */
 static Ispeed__V1__Level level_of(const char *s) {
-    if (!strcmp(s, "province")) return ISPEED__V1__LEVEL__LEVEL_PROVINCE;
-    if (!strcmp(s, "district")) return ISPEED__V1__LEVEL__LEVEL_DISTRICT;
-    return ISPEED__V1__LEVEL__LEVEL_COMMUNE;
+    int v = ISPEED__V1__LEVEL__LEVEL_COMMUNE;
+    pbnames_parse_level(s, &v);
+    return (Ispeed__V1__Level)v;
 }
 static Ispeed__V1__Network network_of(const char *s) {
-    return !strcmp(s, "mobile") ? ISPEED__V1__NETWORK__NETWORK_MOBILE : ISPEED__V1__NETWORK__NETWORK_FIXED;
+    int v = ISPEED__V1__NETWORK__NETWORK_FIXED;
+    pbnames_parse_network(s, &v);
+    return (Ispeed__V1__Network)v;
 }
 static Ispeed__V1__QuotaState state_of(const char *s) {
-    if (!strcmp(s, "BEHIND")) return ISPEED__V1__QUOTA_STATE__QUOTA_STATE_BEHIND;
-    if (!strcmp(s, "MET")) return ISPEED__V1__QUOTA_STATE__QUOTA_STATE_MET;
-    return ISPEED__V1__QUOTA_STATE__QUOTA_STATE_ON_TRACK;
+    int v = ISPEED__V1__QUOTA_STATE__QUOTA_STATE_ON_TRACK;
+    pbnames_parse_quota_state(s, &v);
+    return (Ispeed__V1__QuotaState)v;
 }
 static Ispeed__V1__AccessType access_of(const char *s) {
-    if (!strcmp(s, "4g")) return ISPEED__V1__ACCESS_TYPE__ACCESS_MOBILE_4G;
-    if (!strcmp(s, "5g")) return ISPEED__V1__ACCESS_TYPE__ACCESS_MOBILE_5G;
-    if (!strcmp(s, "wifi")) return ISPEED__V1__ACCESS_TYPE__ACCESS_WIFI;
-    return ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED;
+    int v = ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED;
+    pbnames_parse_access(s, &v);
+    return (Ispeed__V1__AccessType)v;
 }
 static Ispeed__V1__Outcome outcome_of(const char *s) {
-    static const char *names[] = {"unspecified", "ok", "unreachable", "refused", "http_error",
-                                  "closed", "stalled", "protocol_error", "timeout", "internal"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(s, names[i])) return (Ispeed__V1__Outcome)i;
-    return ISPEED__V1__OUTCOME__OUTCOME_UNSPECIFIED;
+    int v = ISPEED__V1__OUTCOME__OUTCOME_UNSPECIFIED;
+    pbnames_parse_outcome(s, &v);
+    return (Ispeed__V1__Outcome)v;
 }
 
 static int produce(rd_kafka_t *rk, const char *topic, const char *key, void *buf, size_t len) {
@@ -80,29 +84,49 @@ static int produce(rd_kafka_t *rk, const char *topic, const char *key, void *buf
     return 0;
 }
 
+struct publish_opts {
+    char *bootstrap, *prefix;
+    kafka_props props;
+};
+
+#define OFF(f) offsetof(struct publish_opts, f)
+static const opttab_def option_defs[] = {
+    {.name = "bootstrap", .short_name = 'b', .type = OPTTAB_STRING, .offset = OFF(bootstrap), .metavar = "BOOTSTRAP",
+     .help = "Kafka bootstrap list (required)"},
+    {.name = "topic-prefix", .type = OPTTAB_STRING, .offset = OFF(prefix), .def = KAFKA_DEFAULT_PREFIX,
+     .metavar = "P", .help = "prefix of every topic"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = 1, .help = "this text"},
+};
+
+static const opttab_spec option_spec = {
+    .program = "ispeed-publish-quota",
+    .usage = "usage: ispeed-publish-quota -b BOOTSTRAP [--topic-prefix P] [-X k=v] quota|alert|sample < lines\n"
+             "(the line formats are at the top of tests/tools/publish_quota.c)",
+    .defs = option_defs,
+    .ndefs = sizeof option_defs / sizeof *option_defs,
+    .props = 1,
+    .props_offset = OFF(props),
+};
+
 int main(int argc, char **argv) {
-    const char *bootstrap = NULL, *prefix = KAFKA_DEFAULT_PREFIX, *kind = NULL;
-    kafka_props props = {0};
-    char err[512], topic[256], key[256], line[4096];
+    struct publish_opts o = {0};
+    char err[600], topic[256], key[256], line[4096];
     char *f[MAXF];
-    int lineno = 0, rc = 1;
+    int lineno = 0, rc = 1, nops = 0;
     rd_kafka_t *rk = NULL;
 
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-b") && i + 1 < argc) bootstrap = argv[++i];
-        else if (!strcmp(argv[i], "--topic-prefix") && i + 1 < argc) prefix = argv[++i];
-        else if (!strcmp(argv[i], "-X") && i + 1 < argc) {
-            if (kafka_props_add(&props, argv[++i], err, sizeof err) < 0) {
-                fprintf(stderr, "publish: %s\n", err);
-                return 2;
-            }
-        } else if (!kind) kind = argv[i];
-        else kind = NULL, i = argc;
+    int ex = opttab_main(&option_spec, &o, argc, argv, 1, &nops, NULL);
+    const char *kind = ex < 0 && nops == 1 ? argv[1] : NULL;
+    if (ex < 0 && (!o.bootstrap || !kind || (strcmp(kind, "quota") && strcmp(kind, "alert") && strcmp(kind, "sample")))) {
+        fprintf(stderr, "ispeed-publish-quota: need -b BOOTSTRAP and one of quota, alert, sample; see --help\n");
+        ex = 2;
     }
-    if (!bootstrap || !kind || (strcmp(kind, "quota") && strcmp(kind, "alert") && strcmp(kind, "sample"))) {
-        fprintf(stderr, "usage: ispeed-publish-quota -b BOOTSTRAP [--topic-prefix P] [-X k=v] quota|alert|sample < lines\n");
-        return 2;
+    if (ex >= 0) {
+        opttab_free(&option_spec, &o);
+        return ex;
     }
+    const char *bootstrap = o.bootstrap, *prefix = o.prefix;
+    kafka_props props = o.props; /* freed with o */
     rd_kafka_conf_t *conf = kafka_conf_new(bootstrap, &props, err, sizeof err);
     if (!conf) goto fail_msg;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -183,10 +207,10 @@ int main(int argc, char **argv) {
     rc = delivery_failures ? 1 : 0;
 out:
     if (rk) rd_kafka_destroy(rk);
-    kafka_props_clear(&props);
+    opttab_free(&option_spec, &o);
     return rc;
 fail_msg:
     fprintf(stderr, "publish: %s\n", err);
-    kafka_props_clear(&props);
+    opttab_free(&option_spec, &o);
     return 1;
 }

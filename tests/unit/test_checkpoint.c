@@ -112,7 +112,7 @@ static void make(struct rec *r, const struct agent *a, uint64_t seq, int64_t sta
 
 /* One collector's tables. */
 struct side {
-    quota_table_t *qt;
+    quota_counts_t *qt;
     ingest_t *ing;
 };
 
@@ -123,7 +123,7 @@ static void side_new(struct side *s, const registry_t *reg, agents_t *ag) {
     ingest_config ic;
     ingest_config_default(&ic);
     ic.daily_cap = 5;
-    s->qt = quota_table_new(reg, &qc, err, sizeof err);
+    s->qt = quota_counts_new(reg, &qc, err, sizeof err);
     s->ing = ingest_new(reg, ag, NULL, s->qt, &ic, err, sizeof err);
     assert_non_null(s->qt);
     assert_non_null(s->ing);
@@ -132,7 +132,7 @@ static void side_new(struct side *s, const registry_t *reg, agents_t *ag) {
 
 static void side_free(struct side *s) {
     ingest_free(s->ing);
-    quota_table_free(s->qt);
+    quota_counts_free(s->qt);
 }
 
 static enum ingest_result feed(struct side *s, const struct rec *r) {
@@ -295,7 +295,7 @@ static void test_targets(void **state) {
     qc.level_target[REGISTRY_DISTRICT][0] = 150;
     qc.level_target[REGISTRY_COMMUNE][QUOTA_MOBILE] = 100;
     qc.level_target[0][QUOTA_MOBILE] = 200;
-    quota_table_t *qt = quota_table_new(reg, &qc, err, sizeof err);
+    quota_counts_t *qt = quota_counts_new(reg, &qc, err, sizeof err);
     assert_int_equal(quota_set_unit_target(qt, registry_find(reg, "00004"), 0, 42), 0);
     quota_status st;
     struct {
@@ -312,7 +312,7 @@ static void test_targets(void **state) {
         if (st.target != cases[i].want)
             fail_msg("%s/%d: target %u, want %u", cases[i].unit, cases[i].net, st.target, cases[i].want);
     }
-    quota_table_free(qt);
+    quota_counts_free(qt);
 }
 
 static void test_medians(void **state) {
@@ -320,7 +320,7 @@ static void test_medians(void **state) {
     char err[256];
     quota_config qc;
     quota_config_default(&qc);
-    quota_table_t *qt = quota_table_new(reg, &qc, err, sizeof err);
+    quota_counts_t *qt = quota_counts_new(reg, &qc, err, sizeof err);
     const registry_unit *c = registry_find(reg, "00001");
     /* 1..99 Mbit/s: median 50 Mbit/s, within the buckets' 5%. */
     for (int i = 1; i < 100; i++)
@@ -332,7 +332,7 @@ static void test_medians(void **state) {
     assert_true(st.median_latency_ms > 19.0 && st.median_latency_ms < 21.0);
     quota_get(qt, registry_find(reg, "00004"), "2025-07", QUOTA_FIXED, NOW, &st);
     assert_int_equal(st.median_download_bps, 0); /* nothing measured there */
-    quota_table_free(qt);
+    quota_counts_free(qt);
 }
 
 int main(void) {

@@ -273,7 +273,7 @@ static void check_program(const char *binary, const char *example, const char *b
 static void examples_match_the_programs(void **state) {
     (void)state;
     check_program(ISPEED_COLLECTOR, ISPEED_SOURCE_DIR "/deploy/collector.conf.example", "--target 0",
-                  "ispeed-collector: --target must be a positive count, not '0'");
+                  "ispeed-collector: --target must be a whole number 1..1000000000, not '0'");
     check_program(ISPEED_SERVER, ISPEED_SOURCE_DIR "/deploy/server.conf.example", "--max-conns 0",
                   "ispeed-server: --max-conns must be a whole number");
 }

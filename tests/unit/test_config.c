@@ -43,7 +43,7 @@ static void defaults_then_file_then_flags(void **state) {
     assert_int_equal(c.quiet_start_min, 23 * 60);
     assert_int_equal(c.quiet_end_min, 6 * 60 + 30);
     assert_true(c.monthly_bytes == 2ull << 30);
-    assert_string_equal(c.brokers, "k1:9092,k2:9092");
+    assert_string_equal(c.bootstrap, "k1:9092,k2:9092"); /* the old key, still read */
     assert_int_equal(c.kafka.n, 1);
     assert_string_equal(c.kafka.key[0], "security.protocol");
     assert_string_equal(c.kafka.value[0], "ssl");
@@ -67,7 +67,7 @@ static void bad_values_are_named(void **state) {
         {"[schedule]\nquiet_hours = 23-6\n", "quiet_hours must be HH:MM-HH:MM"},
         {"[budget]\nmonthly_bytes = lots\n", "monthly_bytes must be a size"},
         {"[test]\nservers = ftp://x\n", "not an http:// URL"},
-        {"this is not ini\n", "line 1"},
+        {"this is not ini\n", ":1: not key = value"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         agent_config c;
@@ -87,25 +87,31 @@ static void bad_values_are_named(void **state) {
     config_free(&c);
 }
 
-static void sizes_and_durations_parse(void **state) {
+/* The whole command line: the subcommand's own flags only, -b and -X, and
+ * the old --brokers spelling. */
+static void command_line_per_subcommand(void **state) {
     (void)state;
-    uint64_t b;
-    int64_t d;
-    assert_int_equal(config_parse_bytes("64M", &b), 0);
-    assert_true(b == 64ull << 20);
-    assert_int_equal(config_parse_bytes("512KB", &b), 0);
-    assert_true(b == 512ull << 10);
-    assert_int_equal(config_parse_bytes("12", &b), 0);
-    assert_true(b == 12);
-    assert_int_equal(config_parse_bytes("-1", &b), -1);
-    assert_int_equal(config_parse_bytes("1X", &b), -1);
-    assert_int_equal(config_parse_duration_ms("90s", &d), 0);
-    assert_true(d == 90000);
-    assert_int_equal(config_parse_duration_ms("2d", &d), 0);
-    assert_true(d == 2 * 86400000LL);
-    assert_int_equal(config_parse_duration_ms("250ms", &d), 0);
-    assert_true(d == 250);
-    assert_int_equal(config_parse_duration_ms("m", &d), -1);
+    agent_config c;
+    char err[512];
+    char *a1[] = {"test", "--server", "http://a:1", "--json", "-b", "k:9092", "-X", "acks=1", "--brokers=o:1"};
+    assert_int_equal(config_parse_args(&c, CONFIG_CMD_TEST, 9, a1, NULL, err, sizeof err), 0);
+    assert_int_equal(c.json, 1);
+    assert_int_equal(c.nservers, 1);
+    assert_string_equal(c.bootstrap, "o:1");
+    assert_int_equal(c.kafka.n, 1);
+    config_free(&c);
+    char *a2[] = {"enroll", "--produce"};
+    assert_true(config_parse_args(&c, CONFIG_CMD_ENROLL, 2, a2, NULL, err, sizeof err) < 0);
+    assert_string_equal(err, "unknown option '--produce'");
+    config_free(&c);
+    char *a3[] = {"status", "extra"};
+    assert_true(config_parse_args(&c, CONFIG_CMD_STATUS, 2, a3, NULL, err, sizeof err) < 0);
+    assert_string_equal(err, "unexpected argument 'extra'");
+    config_free(&c);
+    char *a4[] = {"run", "--help"};
+    assert_int_equal(config_parse_args(&c, CONFIG_CMD_RUN, 2, a4, "/nonexistent.conf", err, sizeof err),
+                     CONFIG_ACT_HELP);
+    config_free(&c);
 }
 
 /* deploy/agent.conf.example is exactly what the option table prints, and
@@ -137,7 +143,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_then_file_then_flags),
         cmocka_unit_test(bad_values_are_named),
-        cmocka_unit_test(sizes_and_durations_parse),
+        cmocka_unit_test(command_line_per_subcommand),
         cmocka_unit_test(example_file_matches_the_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include "ingest.h"
 #include "ispeed.pb-c.h"
 #include "merges.h"
+#include "pbnames.h"
 #include "quota.h"
 #include "registry.h"
 #include "sign.h"
@@ -63,11 +64,11 @@ static registry_t *load_csv(const char *csv) {
 }
 
 /* A table over reg with the default configuration. */
-static quota_table_t *default_table(const registry_t *reg) {
+static quota_counts_t *default_table(const registry_t *reg) {
     quota_config cfg;
     char err[128];
     quota_config_default(&cfg);
-    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_counts_t *qt = quota_counts_new(reg, &cfg, err, sizeof err);
     if (!qt) fail_msg("quota table: %s", err);
     return qt;
 }
@@ -171,7 +172,7 @@ static void test_month_bounds_utc7(void **state) {
 static void test_counts_every_level(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV3);
-    quota_table_t *qt = default_table(reg);
+    quota_counts_t *qt = default_table(reg);
     assert_non_null(qt);
     const registry_unit *c1 = registry_find(reg, "00001"), *c4 = registry_find(reg, "00004"),
                         *c10 = registry_find(reg, "00010");
@@ -196,7 +197,7 @@ static void test_counts_every_level(void **state) {
     assert_int_equal(st.count, 1);
     quota_get(qt, registry_find(reg, "02"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
     assert_int_equal(st.count, 0);
-    quota_table_free(qt);
+    quota_counts_free(qt);
     registry_free(reg);
 }
 
@@ -209,7 +210,7 @@ static void assert_ops_sum(const quota_status *st) {
         sum += st->operators[i].count;
     }
     if (sum != st->count)
-        fail_msg("%s %s: operators sum to %llu, count is %llu", st->unit->code, quota_network_name(st->network),
+        fail_msg("%s %s: operators sum to %llu, count is %llu", st->unit->code, pbnames_network((int)st->network),
                  (unsigned long long)sum, (unsigned long long)st->count);
 }
 
@@ -258,7 +259,7 @@ static void test_operator_normalise(void **state) {
 static void test_operator_bound(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV3);
-    quota_table_t *qt = default_table(reg);
+    quota_counts_t *qt = default_table(reg);
     const registry_unit *c1 = registry_find(reg, "00001"), *c4 = registry_find(reg, "00004");
     static const char *const first[] = {"Foo Net", "viettel", "VNPT", "A", "B", "C", "D", "E"};
     /* Eight distinct names take the eight slots at 00001. */
@@ -320,7 +321,7 @@ static void test_operator_bound(void **state) {
     assert_int_equal(st.n_operators, 0);
     quota_get(qt, c1, "2025-07", QUOTA_MOBILE, JUL_15_NOON, &st);
     assert_int_equal(st.n_operators, 0);
-    quota_table_free(qt);
+    quota_counts_free(qt);
     registry_free(reg);
 }
 
@@ -361,7 +362,7 @@ static void test_operator_restore(void **state) {
     quota_config cfg;
     quota_config_default(&cfg);
     char err[128];
-    quota_table_t *a = quota_table_new(reg, &cfg, err, sizeof err), *b = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_counts_t *a = quota_counts_new(reg, &cfg, err, sizeof err), *b = quota_counts_new(reg, &cfg, err, sizeof err);
     const registry_unit *c1 = registry_find(reg, "00001"), *p = registry_find(reg, "01");
     for (int i = 0; i < 12; i++) {
         char name[16];
@@ -408,15 +409,15 @@ static void test_operator_restore(void **state) {
     assert_int_equal(quota_restore(b, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, &bad), -1);
     bad.count = 0;
     assert_int_equal(quota_restore(b, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, &bad), -1);
-    quota_table_free(a);
-    quota_table_free(b);
+    quota_counts_free(a);
+    quota_counts_free(b);
     registry_free(reg);
 }
 
 static void test_two_levels(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV2);
-    quota_table_t *qt = default_table(reg);
+    quota_counts_t *qt = default_table(reg);
     quota_add(qt, registry_find(reg, "00004"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     quota_add(qt, registry_find(reg, "00008"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     quota_status st;
@@ -424,7 +425,7 @@ static void test_two_levels(void **state) {
     assert_int_equal(st.count, 2);
     /* three dirty counters: two communes, one province */
     assert_int_equal(quota_flush(qt, JUL_15_NOON, NULL, NULL), 3);
-    quota_table_free(qt);
+    quota_counts_free(qt);
     registry_free(reg);
 }
 
@@ -437,14 +438,14 @@ static void collect_status(const quota_status *st, void *ctx) {
 static void test_flush_coalesces(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV3);
-    quota_table_t *qt = default_table(reg);
+    quota_counts_t *qt = default_table(reg);
     for (int i = 0; i < 50; i++) quota_add(qt, registry_find(reg, "00001"), "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     size_t n = 0;
     assert_int_equal(quota_dirty_count(qt), 3);
     assert_int_equal(quota_flush(qt, JUL_15_NOON, collect_status, &n), 3); /* commune, district, province */
     assert_int_equal(n, 3);
     assert_int_equal(quota_flush(qt, JUL_15_NOON, collect_status, &n), 0);
-    quota_table_free(qt);
+    quota_counts_free(qt);
     registry_free(reg);
 }
 
@@ -453,7 +454,7 @@ static void test_flush_coalesces(void **state) {
 static void test_flush_due_per_counter(void **state) {
     (void)state;
     registry_t *reg = load_csv(CSV3);
-    quota_table_t *qt = default_table(reg);
+    quota_counts_t *qt = default_table(reg);
     const registry_unit *a = registry_find(reg, "00001"), *b = registry_find(reg, "00004");
     size_t n = 0;
     quota_add(qt, a, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
@@ -482,7 +483,7 @@ static void test_flush_due_per_counter(void **state) {
     quota_status st;
     assert_int_equal(quota_get(qt, a, "2025-07", QUOTA_FIXED, JUL_15_NOON, &st), 0);
     assert_int_equal(st.count, 2);
-    quota_table_free(qt);
+    quota_counts_free(qt);
     registry_free(reg);
 }
 
@@ -499,7 +500,7 @@ static void test_alerts_once(void **state) {
     cfg.target = 10;
     char err[128];
     struct alerts al = {0};
-    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_counts_t *qt = quota_counts_new(reg, &cfg, err, sizeof err);
     quota_set_alerts(qt, capture, &al);
 
     /* Replay: counting but not alerting. */
@@ -542,7 +543,7 @@ static void test_alerts_once(void **state) {
     /* A sample of another month never alerts. */
     quota_add(qt, registry_find(reg, "00010"), "2025-06", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     assert_int_equal(al.n, 0);
-    quota_table_free(qt);
+    quota_counts_free(qt);
     registry_free(reg);
 }
 
@@ -553,7 +554,7 @@ static void test_behind_on_time(void **state) {
     quota_config_default(&cfg);
     char err[128];
     struct alerts al = {0};
-    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_counts_t *qt = quota_counts_new(reg, &cfg, err, sizeof err);
     quota_set_alerts(qt, capture, &al);
     quota_set_alerting(qt, 1);
     /* Day 2: nobody is behind yet. */
@@ -567,7 +568,7 @@ static void test_behind_on_time(void **state) {
     assert_int_equal(quota_evaluate(qt, JUL_END + DAY, NULL, NULL), 0);
     assert_int_equal(quota_evaluate(qt, JUL_END + 2 * DAY, NULL, NULL), 6);
     assert_string_equal(al.a[0].status.month, "2025-08");
-    quota_table_free(qt);
+    quota_counts_free(qt);
     registry_free(reg);
 }
 
@@ -578,7 +579,7 @@ static void test_seed_and_reset(void **state) {
     quota_config_default(&cfg);
     char err[128];
     struct alerts al = {0};
-    quota_table_t *qt = quota_table_new(reg, &cfg, err, sizeof err);
+    quota_counts_t *qt = quota_counts_new(reg, &cfg, err, sizeof err);
     quota_set_alerts(qt, capture, &al);
     /* What the alerts topic said before a restart is not said again. */
     const registry_unit *p1 = registry_find(reg, "01");
@@ -601,7 +602,7 @@ static void test_seed_and_reset(void **state) {
     assert_int_equal(st.count, 1);
     assert_int_equal(quota_flush(qt, JUL_15_NOON, NULL, NULL), 3); /* 00600, 020, 02 only */
     assert_int_equal(quota_evaluate(qt, JUL_15_NOON, NULL, NULL), 0);
-    quota_table_free(qt);
+    quota_counts_free(qt);
     registry_free(reg);
 }
 
@@ -707,7 +708,7 @@ static size_t make_sample(const struct agent *a, uint64_t seq, const char *commu
 struct fixture {
     registry_t *reg;
     agents_t *ag;
-    quota_table_t *qt;
+    quota_counts_t *qt;
     ingest_t *ing;
     struct agent a, b;
 };
@@ -720,7 +721,7 @@ static int setup_ingest(void **state) {
     f->ag = agents_new();
     quota_config qc;
     quota_config_default(&qc);
-    f->qt = quota_table_new(f->reg, &qc, err, sizeof err);
+    f->qt = quota_counts_new(f->reg, &qc, err, sizeof err);
     ingest_config ic;
     ingest_config_default(&ic);
     f->ing = ingest_new(f->reg, f->ag, NULL, f->qt, &ic, err, sizeof err);
@@ -733,7 +734,7 @@ static int setup_ingest(void **state) {
 static int teardown_ingest(void **state) {
     struct fixture *f = *state;
     ingest_free(f->ing);
-    quota_table_free(f->qt);
+    quota_counts_free(f->qt);
     agents_free(f->ag);
     registry_free(f->reg);
     free(f);

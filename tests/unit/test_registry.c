@@ -99,6 +99,9 @@ static void registry_rejects_bad_files(void **state) {
         {"code,level,parent,name,type\n01,province,,A,T\n001,district,01,D,Huyện\n00001,commune,01,X,Xã\n", "must be a district"},
         {"code,level,parent,name,type\n01,province,,A,T\n00001,commune,,X,Xã\n", "no parent"},
         {"code,level,parent,name,type\n01,province,,A,T\n", "at least one province and one commune"},
+        /* The line of the record itself, blank lines counted. */
+        {"code,level,parent,name,type\n\n01,province,,A,T\n\n00001,commune,01,X\n", "line 5: expected 5 fields"},
+        {"code,level,parent,name,type\n01,province,,\"A,T\n", "line 2: expected 5 fields"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         err[0] = '\0';
@@ -122,6 +125,18 @@ static void registry_accepts_any_row_order_and_crlf(void **state) {
     const registry_unit *u = registry_find(reg, "00001");
     assert_string_equal(u->type, "Xã");
     assert_string_equal(u->province->name, "A");
+    registry_free(reg);
+}
+
+/* RFC 4180 names, as ispeedctl and spreadsheets write them. */
+static void registry_reads_quoted_names(void **state) {
+    (void)state;
+    char err[512];
+    registry_t *reg = load_text("code,level,parent,name,type\n01,province,,\"Tỉnh \"\"A\"\", B\",Tỉnh\n"
+                                "00001,commune,01,\"Xã\nMới\",Xã\n", err, sizeof err);
+    if (!reg) fail_msg("%s", err);
+    assert_string_equal(registry_find(reg, "01")->name, "Tỉnh \"A\", B");
+    assert_string_equal(registry_find(reg, "00001")->name, "Xã\nMới");
     registry_free(reg);
 }
 
@@ -163,6 +178,7 @@ int main(void) {
         cmocka_unit_test(registry_2025_07_has_two_levels),
         cmocka_unit_test(registry_rejects_bad_files),
         cmocka_unit_test(registry_accepts_any_row_order_and_crlf),
+        cmocka_unit_test(registry_reads_quoted_names),
         cmocka_unit_test(registry_branch_keeps_one_unit_and_its_ancestors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

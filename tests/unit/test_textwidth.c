@@ -1,6 +1,6 @@
-/* ctl/textwidth.c, ctl/escape.c and ctl/report_lang.c: Vietnamese names
- * line up in tables (columns are glyphs, not bytes), survive CSV, JSON and
- * HTML quoting, and numbers are written as each language writes them. */
+/* ctl/textwidth.c and ctl/report_lang.c: Vietnamese names
+ * line up in tables (columns are glyphs, not bytes), and numbers are written
+ * as each language writes them (quoting is tests/unit/test_escape.c's). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include "escape.h"
 #include "report_lang.h"
 #include "textwidth.h"
 
@@ -75,16 +74,6 @@ static void truncate_never_splits_a_code_point_in_a_small_buffer(void **state) {
     assert_string_equal(out, "Phư…");
 }
 
-static char *capture(void (*fn)(FILE *, const char *), const char *s) {
-    static char buf[512];
-    memset(buf, 0, sizeof buf);
-    FILE *f = fmemopen(buf, sizeof buf, "w");
-    assert_non_null(f);
-    fn(f, s);
-    fclose(f);
-    return buf;
-}
-
 static void fput_pads_to_display_width(void **state) {
     (void)state;
     char buf[128];
@@ -98,29 +87,6 @@ static void fput_pads_to_display_width(void **state) {
     fputc('|', f);
     fclose(f);
     assert_string_equal(buf, "Phúc Xá  |   42|Phường …|");
-}
-
-static void csv_quotes_only_when_needed(void **state) {
-    (void)state;
-    assert_string_equal(capture(escape_csv, "Phường Phúc Xá"), "Phường Phúc Xá");
-    assert_string_equal(capture(escape_csv, "Xã A, B"), "\"Xã A, B\"");
-    assert_string_equal(capture(escape_csv, "Xã \"Mới\""), "\"Xã \"\"Mới\"\"\"");
-    assert_string_equal(capture(escape_csv, "two\nlines"), "\"two\nlines\"");
-    assert_string_equal(capture(escape_csv, " padded"), "\" padded\"");
-    assert_string_equal(capture(escape_csv, ""), "");
-}
-
-static void json_escapes_controls_and_keeps_utf8(void **state) {
-    (void)state;
-    assert_string_equal(capture(escape_json, "Phường \"Phúc\" Xá"), "\"Phường \\\"Phúc\\\" Xá\"");
-    assert_string_equal(capture(escape_json, "a\\b\tc\x01"), "\"a\\\\b\\tc\\u0001\"");
-    assert_string_equal(capture(escape_json, "bad\xFFz"), "\"bad\\ufffdz\"");
-}
-
-static void html_escapes_markup(void **state) {
-    (void)state;
-    assert_string_equal(capture(escape_html, "Xã \"Mới\" <b> & 'x'"), "Xã &quot;Mới&quot; &lt;b&gt; &amp; &#39;x&#39;");
-    assert_string_equal(capture(escape_html, "Phường Phúc Xá"), "Phường Phúc Xá");
 }
 
 /* The report's numbers: Vietnamese writes 96,8% and 10.047, English 96.8%
@@ -157,9 +123,6 @@ int main(void) {
         cmocka_unit_test(truncate_keeps_combining_marks_with_their_letter),
         cmocka_unit_test(truncate_never_splits_a_code_point_in_a_small_buffer),
         cmocka_unit_test(fput_pads_to_display_width),
-        cmocka_unit_test(csv_quotes_only_when_needed),
-        cmocka_unit_test(json_escapes_controls_and_keeps_utf8),
-        cmocka_unit_test(html_escapes_markup),
         cmocka_unit_test(report_numbers_per_language),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

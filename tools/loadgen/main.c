@@ -2,7 +2,7 @@
  * of one month to Kafka, fast, and writes the count every unit must end with
  * (the truth), so the collector's counts can be checked exactly. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -14,6 +14,7 @@
 
 #include "kafka.h"
 #include "log.h"
+#include "opttab.h"
 #include "plan.h"
 #include "registry.h"
 #include "sign.h"
@@ -26,76 +27,17 @@
 #define END_MARGIN_MS (60LL * 1000)
 
 struct loadgen {
-    const char *bootstrap, *units_path, *month, *truth_path, *prefix, *province_code, *registry_version;
+    char *bootstrap, *units_path, *month, *truth_path, *prefix, *province_code, *registry_version;
     kafka_props props;
     plan_options po;
     int64_t now_ms;
     int seed_given;
+    /* as the option table reads them; copied into po */
+    int64_t samples, agents, daily_cap, mobile_pct;
+    int network, spread;
 };
 
-enum {
-    OPT_BOOTSTRAP = 'b',
-    OPT_PROP = 'X',
-    OPT_HELP = 'h',
-    OPT_UNITS = 256,
-    OPT_MONTH,
-    OPT_SAMPLES,
-    OPT_AGENTS,
-    OPT_TRUTH,
-    OPT_SEED,
-    OPT_PREFIX,
-    OPT_NETWORK,
-    OPT_MOBILE_SHARE,
-    OPT_SPREAD,
-    OPT_PROVINCE,
-    OPT_DAILY_CAP,
-    OPT_REGISTRY_VERSION,
-};
-
-/* Every option once: getopt's table and --help are built from it. */
-static const struct {
-    const char *name;
-    int id, has_arg;
-    const char *arg, *help;
-} option_defs[] = {
-    {"bootstrap", OPT_BOOTSTRAP, 1, "BOOTSTRAP", "Kafka bootstrap list (required)"},
-    {"units", OPT_UNITS, 1, "FILE", "registry CSV code,level,parent,name,type (required)"},
-    {"month", OPT_MONTH, 1, "YYYY-MM", "month of the samples, Vietnam's time; not later than now (required)"},
-    {"samples", OPT_SAMPLES, 1, "N", "valid samples to produce (required)"},
-    {"agents", OPT_AGENTS, 1, "N", "at least N agents (default: as few as the daily cap allows)"},
-    {"truth", OPT_TRUTH, 1, "FILE", "write code,count per unit there, code,network,count to FILE.network.csv and "
-                                         "code,network,operator,count to FILE.operator.csv"},
-    {"seed", OPT_SEED, 1, "S", "seed: same seed, same agents and samples (default: random, logged)"},
-    {"topic-prefix", OPT_PREFIX, 1, "P", "prefix of every topic (default ispeed.)"},
-    {"network", OPT_NETWORK, 1, "N", "fixed, mobile or mixed (default mixed)"},
-    {"mobile-share", OPT_MOBILE_SHARE, 1, "PCT", "percent of mobile samples when mixed (default 40)"},
-    {"spread", OPT_SPREAD, 1, "HOW", "communes: uniform over communes (default); provinces: same share per province"},
-    {"province", OPT_PROVINCE, 1, "CODE", "only the communes of this province"},
-    {"daily-cap", OPT_DAILY_CAP, 1, "N", "the collector's cap per agent, unit and day, 0 = none (default 12)"},
-    {"registry-version", OPT_REGISTRY_VERSION, 1, "V", "Sample.registry_version (default: YYYY-MM from the file name)"},
-    {"help", OPT_HELP, 0, NULL, "this text"},
-};
-#define NOPTS (sizeof option_defs / sizeof option_defs[0])
-
-static void usage(FILE *out) {
-    fprintf(out, "usage: " PROG " -b BOOTSTRAP --units FILE --month YYYY-MM --samples N [options] [-X prop=value ...]\n\n"
-                 "Enrolls synthetic agents on <prefix>agents and produces N valid signed samples\n"
-                 "on <prefix>samples, spread over the communes of the registry and over the month\n"
-                 "(up to now for the current month), within the daily cap of every agent.\n"
-                 "A past month counts only with ispeed-collector --replay (otherwise it is late).\n\n");
-    for (size_t i = 0; i < NOPTS; i++) {
-        char left[64];
-        if (option_defs[i].id < 256)
-            snprintf(left, sizeof left, "-%c, --%s%s%s", option_defs[i].id, option_defs[i].name,
-                     option_defs[i].arg ? " " : "", option_defs[i].arg ? option_defs[i].arg : "");
-        else
-            snprintf(left, sizeof left, "    --%s%s%s", option_defs[i].name, option_defs[i].arg ? " " : "",
-                     option_defs[i].arg ? option_defs[i].arg : "");
-        fprintf(out, "  %-30s %s\n", left, option_defs[i].help);
-    }
-    fprintf(out, "  %-30s %s\n", "-X prop=value", "any librdkafka property of the producer (repeatable)");
-    fprintf(out, "\nExit status: 0 every record delivered, 1 failure, 2 bad usage.\n");
-}
+enum { ACT_HELP = 1 };
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
     char *end;
@@ -107,6 +49,65 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
     return 0;
 }
 
+static int set_seed(void *cfg, const char *value, char *err, size_t errsz) {
+    struct loadgen *lg = cfg;
+    if (parse_u64(value, 0, UINT64_MAX, &lg->po.seed) < 0) {
+        snprintf(err, errsz, "must be a whole number, not '%s'", value);
+        return -1;
+    }
+    lg->seed_given = 1;
+    return 0;
+}
+
+#define OFF(f) offsetof(struct loadgen, f)
+/* Every option once: parsing and --help come from it (common/opttab). */
+static const opttab_def option_defs[] = {
+    {.name = "bootstrap", .short_name = 'b', .type = OPTTAB_STRING, .offset = OFF(bootstrap), .metavar = "BOOTSTRAP",
+     .help = "Kafka bootstrap list (required)"},
+    {.name = "units", .type = OPTTAB_STRING, .offset = OFF(units_path), .metavar = "FILE",
+     .help = "registry CSV code,level,parent,name,type (required)"},
+    {.name = "month", .type = OPTTAB_STRING, .offset = OFF(month), .metavar = "YYYY-MM",
+     .help = "month of the samples, Vietnam's time; not later than now (required)"},
+    {.name = "samples", .type = OPTTAB_INT, .offset = OFF(samples), .lo = 0, .hi = 100000000,
+     .metavar = "N", .help = "valid samples to produce (required)"},
+    {.name = "agents", .type = OPTTAB_INT, .offset = OFF(agents), .lo = 0, .hi = 10000000, .metavar = "N",
+     .help = "at least N agents (default: as few as the daily cap allows)"},
+    {.name = "truth", .type = OPTTAB_STRING, .offset = OFF(truth_path), .metavar = "FILE",
+     .help = "write code,count per unit there, code,network,count to FILE.network.csv and "
+             "code,network,operator,count to FILE.operator.csv"},
+    {.name = "seed", .type = OPTTAB_CUSTOM, .set = set_seed, .metavar = "S",
+     .help = "seed: same seed, same agents and samples (default: random, logged)"},
+    {.name = "topic-prefix", .type = OPTTAB_STRING, .offset = OFF(prefix), .def = KAFKA_DEFAULT_PREFIX,
+     .metavar = "P", .help = "prefix of every topic"},
+    {.name = "network", .type = OPTTAB_CHOICE, .offset = OFF(network), .def = "mixed", .choices = "mixed|fixed|mobile",
+     .metavar = "N", .help = "fixed, mobile or mixed"},
+    {.name = "mobile-share", .type = OPTTAB_INT, .offset = OFF(mobile_pct), .def = "40", .lo = 0, .hi = 100,
+     .metavar = "PCT", .help = "percent of mobile samples when mixed"},
+    {.name = "spread", .type = OPTTAB_CHOICE, .offset = OFF(spread), .def = "communes", .choices = "communes|provinces",
+     .metavar = "HOW", .help = "communes: uniform over communes; provinces: same share per province"},
+    {.name = "province", .type = OPTTAB_STRING, .offset = OFF(province_code), .metavar = "CODE",
+     .help = "only the communes of this province"},
+    {.name = "daily-cap", .type = OPTTAB_INT, .offset = OFF(daily_cap), .def = "12", .lo = 0, .hi = 1000000,
+     .metavar = "N", .help = "the collector's cap per agent, unit and day, 0 = none"},
+    {.name = "registry-version", .type = OPTTAB_STRING, .offset = OFF(registry_version), .metavar = "V",
+     .help = "Sample.registry_version (default: YYYY-MM from the file name)"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "this text"},
+};
+
+static const opttab_spec option_spec = {
+    .program = PROG,
+    .usage = "usage: " PROG " -b BOOTSTRAP --units FILE --month YYYY-MM --samples N [options] [-X prop=value ...]\n\n"
+             "Enrolls synthetic agents on <prefix>agents and produces N valid signed samples\n"
+             "on <prefix>samples, spread over the communes of the registry and over the month\n"
+             "(up to now for the current month), within the daily cap of every agent.\n"
+             "A past month counts only with ispeed-collector --replay (otherwise it is late).",
+    .epilog = "Exit status: 0 every record delivered, 1 failure, 2 bad usage.\n\n" VNTIME_HELP,
+    .defs = option_defs,
+    .ndefs = sizeof option_defs / sizeof *option_defs,
+    .props = 1,
+    .props_offset = OFF(props),
+};
+
 #define USAGE_ERR(...)                                                                                            \
     do {                                                                                                          \
         fprintf(stderr, PROG ": " __VA_ARGS__);                                                                   \
@@ -116,73 +117,22 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
 
 /* 0 to go on, 1 after --help, 2 on bad usage. */
 static int parse_args(struct loadgen *lg, int argc, char **argv) {
-    struct option longopts[NOPTS + 1];
-    char err[512];
-    uint64_t v;
-    int have_samples = 0;
-    for (size_t i = 0; i < NOPTS; i++)
-        longopts[i] = (struct option){option_defs[i].name, option_defs[i].has_arg ? required_argument : no_argument,
-                                      NULL, option_defs[i].id};
-    memset(&longopts[NOPTS], 0, sizeof longopts[NOPTS]);
-    if (vntime_clock_init(err, sizeof err) < 0) USAGE_ERR("%s", err);
+    if (vntime_clock_start(PROG) < 0) return 2;
     lg->now_ms = vntime_now_ms();
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":b:X:h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_BOOTSTRAP: lg->bootstrap = optarg; break;
-        case OPT_PROP:
-            if (kafka_props_add(&lg->props, optarg, err, sizeof err) < 0) USAGE_ERR("%s", err);
-            break;
-        case OPT_HELP: usage(stdout); return 1;
-        case OPT_UNITS: lg->units_path = optarg; break;
-        case OPT_MONTH: lg->month = optarg; break;
-        case OPT_SAMPLES:
-            if (parse_u64(optarg, 0, 100000000, &v) < 0) USAGE_ERR("--samples must be a count 0..100000000, not '%s'", optarg);
-            lg->po.samples = v;
-            have_samples = 1;
-            break;
-        case OPT_AGENTS:
-            if (parse_u64(optarg, 0, 10000000, &v) < 0) USAGE_ERR("--agents must be a count 0..10000000, not '%s'", optarg);
-            lg->po.agents = v;
-            break;
-        case OPT_TRUTH: lg->truth_path = optarg; break;
-        case OPT_SEED:
-            if (parse_u64(optarg, 0, UINT64_MAX, &v) < 0) USAGE_ERR("--seed must be a whole number, not '%s'", optarg);
-            lg->po.seed = v;
-            lg->seed_given = 1;
-            break;
-        case OPT_PREFIX: lg->prefix = optarg; break;
-        case OPT_NETWORK:
-            if (!strcmp(optarg, "fixed")) lg->po.network = PLAN_FIXED;
-            else if (!strcmp(optarg, "mobile")) lg->po.network = PLAN_MOBILE;
-            else if (!strcmp(optarg, "mixed")) lg->po.network = PLAN_MIXED;
-            else USAGE_ERR("--network must be fixed, mobile or mixed, not '%s'", optarg);
-            break;
-        case OPT_MOBILE_SHARE:
-            if (parse_u64(optarg, 0, 100, &v) < 0) USAGE_ERR("--mobile-share must be a percentage 0..100, not '%s'", optarg);
-            lg->po.mobile_pct = (unsigned)v;
-            break;
-        case OPT_SPREAD:
-            if (!strcmp(optarg, "communes")) lg->po.spread = PLAN_SPREAD_COMMUNES;
-            else if (!strcmp(optarg, "provinces")) lg->po.spread = PLAN_SPREAD_PROVINCES;
-            else USAGE_ERR("--spread must be communes or provinces, not '%s'", optarg);
-            break;
-        case OPT_PROVINCE: lg->province_code = optarg; break;
-        case OPT_DAILY_CAP:
-            if (parse_u64(optarg, 0, 1000000, &v) < 0) USAGE_ERR("--daily-cap must be a count (0 = none), not '%s'", optarg);
-            lg->po.daily_cap = (unsigned)v;
-            break;
-        case OPT_REGISTRY_VERSION: lg->registry_version = optarg; break;
-        case ':': USAGE_ERR("option %s needs a value; see --help", argv[optind - 1]);
-        default: USAGE_ERR("unknown option %s; see --help", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) USAGE_ERR("unexpected argument '%s'; see --help", argv[optind]);
+    int ex = opttab_main(&option_spec, lg, argc, argv, 0, NULL, NULL);
+    if (ex >= 0) return ex == 0 ? 1 : 2;
+    static const enum plan_network networks[] = {PLAN_MIXED, PLAN_FIXED, PLAN_MOBILE};
+    static const enum plan_spread spreads[] = {PLAN_SPREAD_COMMUNES, PLAN_SPREAD_PROVINCES};
+    lg->po.network = networks[lg->network];
+    lg->po.spread = spreads[lg->spread];
+    lg->po.agents = (size_t)lg->agents;
+    lg->po.daily_cap = (unsigned)lg->daily_cap;
+    lg->po.mobile_pct = (unsigned)lg->mobile_pct;
     if (!lg->bootstrap) USAGE_ERR("missing -b BOOTSTRAP: give the Kafka bootstrap list, e.g. -b localhost:9092");
     if (!lg->units_path) USAGE_ERR("missing --units FILE: give the registry CSV, e.g. --units vn-units-2025-07.csv");
     if (!lg->month) USAGE_ERR("missing --month YYYY-MM: give the month of the samples, e.g. --month 2025-07");
-    if (!have_samples) USAGE_ERR("missing --samples N: say how many samples to produce");
+    if (lg->samples < 0) USAGE_ERR("missing --samples N: say how many samples to produce");
+    lg->po.samples = (size_t)lg->samples;
     int64_t start, end;
     if (vntime_month_bounds(lg->month, &start, &end) < 0)
         USAGE_ERR("--month must be YYYY-MM, e.g. 2025-07, not '%s'", lg->month);
@@ -221,27 +171,22 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 }
 
 static rd_kafka_t *producer_new(const struct loadgen *lg, struct delivery *d, char *err, size_t errsz) {
-    rd_kafka_conf_t *conf = kafka_conf_new(lg->bootstrap, NULL, err, errsz);
-    if (!conf) return NULL;
-    /* SPEC: samples go zstd, idempotent, acks=all. Large lingering batches
-     * are what make a million records a matter of seconds. -X comes last and
-     * wins. */
-    static const char *const defaults[][2] = {
-        {"enable.idempotence", "true"}, {"acks", "all"},
-        {"compression.type", "zstd"},   {"linger.ms", "100"},
-        {"batch.size", "1000000"},      {"queue.buffering.max.messages", "500000"},
+    /* Over the SPEC's producer defaults: large lingering batches are what
+     * make a million records a matter of seconds. -X comes last and wins. */
+    static const kafka_setting bulk[] = {
+        {"linger.ms", "100"},
+        {"batch.size", "1000000"},
+        {"queue.buffering.max.messages", "500000"},
         {"queue.buffering.max.kbytes", "1048576"},
     };
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-        if (kafka_conf_set(conf, defaults[i][0], defaults[i][1], err, errsz) < 0) goto fail;
-    for (size_t i = 0; i < lg->props.n; i++)
-        if (kafka_conf_set(conf, lg->props.key[i], lg->props.value[i], err, errsz) < 0) goto fail;
+    rd_kafka_conf_t *conf = kafka_producer_conf_new(lg->bootstrap, bulk, sizeof bulk / sizeof *bulk, &lg->props, err,
+                                                    errsz);
+    if (!conf) return NULL;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_opaque(conf, d);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errsz);
     if (rk) return rk;
-fail:
     rd_kafka_conf_destroy(conf);
     return NULL;
 }
@@ -264,7 +209,6 @@ static int produce(rd_kafka_t *rk, const char *topic, const void *key, size_t ke
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
                                                   RD_KAFKA_V_VALUE((void *)val, len),
-                                                  RD_KAFKA_V_TIMESTAMP(vntime_now_ms()),
                                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (!e) return 0;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -523,9 +467,7 @@ out:
 int main(int argc, char **argv) {
     struct loadgen lg;
     memset(&lg, 0, sizeof lg);
-    lg.prefix = KAFKA_DEFAULT_PREFIX;
-    lg.po.daily_cap = 12;
-    lg.po.mobile_pct = 40;
+    lg.samples = -1; /* required: -1 until given */
     signal(SIGPIPE, SIG_IGN);
     int pr = parse_args(&lg, argc, argv);
     if (pr == 0) {
@@ -538,6 +480,6 @@ int main(int argc, char **argv) {
     } else {
         pr = pr == 1 ? 0 : 2;
     }
-    kafka_props_clear(&lg.props);
+    opttab_free(&option_spec, &lg);
     return pr;
 }

@@ -4,7 +4,7 @@
  * commune at a steady rate and waits for each commune's count to rise on
  * <prefix>quota.<province>. Prints p50, p99 and max of the delays. Used by
  * bench/collector.sh against a running, caught-up collector. */
-#include <getopt.h>
+#include <stddef.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "kafka.h"
+#include "opttab.h"
 #include "registry.h"
 #include "synth.h"
 #include "vntime.h"
@@ -52,18 +53,48 @@ static void on_status(const rd_kafka_message_t *m, struct probe *p, size_t n, co
     ispeed__v1__quota_status__free_unpacked(st, NULL);
 }
 
+struct probe_opts {
+    char *bootstrap, *units, *prefix, *sent_path;
+    int64_t nprobes, rate, seed;
+    kafka_props props;
+};
+
+enum { ACT_HELP = 1 };
+
+#define OFF(f) offsetof(struct probe_opts, f)
+static const opttab_def option_defs[] = {
+    {.name = "bootstrap", .short_name = 'b', .type = OPTTAB_STRING, .offset = OFF(bootstrap), .metavar = "BOOTSTRAP",
+     .help = "Kafka bootstrap list (required)"},
+    {.name = "units", .type = OPTTAB_STRING, .offset = OFF(units), .metavar = "FILE", .help = "registry CSV (required)"},
+    {.name = "probes", .type = OPTTAB_INT, .offset = OFF(nprobes), .def = "200", .lo = 1, .hi = 1000000,
+     .metavar = "N", .help = "samples to send, one per commune"},
+    {.name = "rate", .type = OPTTAB_INT, .offset = OFF(rate), .def = "20", .lo = 1, .hi = 1000000, .metavar = "PER_S",
+     .help = "samples per second"},
+    {.name = "seed", .type = OPTTAB_INT, .offset = OFF(seed), .def = "77", .lo = 0, .hi = INT64_MAX, .metavar = "S",
+     .help = "seed of the synthetic agents"},
+    {.name = "topic-prefix", .type = OPTTAB_STRING, .offset = OFF(prefix), .def = KAFKA_DEFAULT_PREFIX,
+     .metavar = "P", .help = "prefix of every topic"},
+    {.name = "sent", .type = OPTTAB_STRING, .offset = OFF(sent_path), .metavar = "FILE",
+     .help = "list the communes sampled in the order sent, \"commune,province,delay_ms\" a line (delay_ms -1: not seen)"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "this text"},
+};
+
+static const opttab_spec option_spec = {
+    .program = PROG,
+    .usage = "usage: " PROG " -b BOOTSTRAP --units FILE [--probes N] [--rate PER_S] [--seed S] [--topic-prefix P] "
+             "[--sent FILE]\n"
+             "Sends N samples, one per commune of the current month, and prints the delay\n"
+             "from each produce to the QuotaStatus counting it: p50, p99, max (ms).",
+    .defs = option_defs,
+    .ndefs = sizeof option_defs / sizeof *option_defs,
+    .props = 1,
+    .props_offset = OFF(props),
+};
+
 int main(int argc, char **argv) {
-    static const struct option opts[] = {{"units", required_argument, NULL, 'u'},  {"probes", required_argument, NULL, 'n'},
-                                         {"rate", required_argument, NULL, 'r'},   {"seed", required_argument, NULL, 's'},
-                                         {"topic-prefix", required_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
-                                         {"sent", required_argument, NULL, 'S'},
-                                         {NULL, 0, NULL, 0}};
-    const char *bootstrap = NULL, *units = NULL, *prefix = KAFKA_DEFAULT_PREFIX, *sent_path = NULL;
-    long nprobes = 200, rate = 20;
-    uint64_t seed = 77;
-    kafka_props props = {0};
-    char err[512], topic[192], month[8];
-    int c, rc = 1;
+    struct probe_opts o = {0};
+    char err[600], topic[192], month[8];
+    int rc = 1;
     registry_t *reg = NULL;
     rd_kafka_t *prod = NULL, *cons = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
@@ -71,31 +102,15 @@ int main(int argc, char **argv) {
     struct probe *p = NULL;
     size_t n = 0;
 
-    while ((c = getopt_long(argc, argv, "b:X:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b': bootstrap = optarg; break;
-        case 'X':
-            if (kafka_props_add(&props, optarg, err, sizeof err) < 0) {
-                fprintf(stderr, PROG ": %s\n", err);
-                return 2;
-            }
-            break;
-        case 'u': units = optarg; break;
-        case 'n': nprobes = strtol(optarg, NULL, 10); break;
-        case 'r': rate = strtol(optarg, NULL, 10); break;
-        case 's': seed = strtoull(optarg, NULL, 10); break;
-        case 'P': prefix = optarg; break;
-        case 'S': sent_path = optarg; break;
-        case 'h':
-            printf("usage: " PROG " -b BOOTSTRAP --units FILE [--probes N] [--rate PER_S] [--seed S] [--topic-prefix P] [--sent FILE]\n"
-                   "Sends N samples (default 200, 20/s), one per commune of the current month, and prints the\n"
-                   "delay from each produce to the QuotaStatus counting it: p50, p99, max (ms).\n"
-                   "--sent FILE lists the communes sampled in the order sent, \"commune,province,delay_ms\" a line\n"
-                   "  (delay_ms -1: not seen).\n");
-            return 0;
-        default: fprintf(stderr, PROG ": unknown option; see --help\n"); return 2;
-        }
+    int ex = opttab_main(&option_spec, &o, argc, argv, 0, NULL, NULL);
+    if (ex >= 0) {
+        opttab_free(&option_spec, &o);
+        return ex;
     }
+    const char *bootstrap = o.bootstrap, *units = o.units, *prefix = o.prefix, *sent_path = o.sent_path;
+    long nprobes = (long)o.nprobes, rate = (long)o.rate;
+    uint64_t seed = (uint64_t)o.seed;
+    kafka_props props = o.props;
     if (!bootstrap || !units || nprobes < 1 || rate < 1) {
         fprintf(stderr, PROG ": need -b BOOTSTRAP --units FILE, --probes and --rate positive; see --help\n");
         return 2;
@@ -128,10 +143,8 @@ int main(int argc, char **argv) {
         if (n == before) break;
     }
 
-    rd_kafka_conf_t *conf = kafka_conf_new(bootstrap, &props, err, sizeof err);
-    if (!conf || kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err) < 0 ||
-        kafka_conf_set(conf, "compression.type", "zstd", err, sizeof err) < 0 ||
-        !(prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
+    rd_kafka_conf_t *conf = kafka_producer_conf_new(bootstrap, NULL, 0, &props, err, sizeof err);
+    if (!conf || !(prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
         fprintf(stderr, PROG ": %s\n", err);
         goto out;
     }
@@ -264,6 +277,6 @@ out:
     }
     free(p);
     registry_free(reg);
-    kafka_props_clear(&props);
+    opttab_free(&option_spec, &o); /* props is o.props */
     return rc;
 }

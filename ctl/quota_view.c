@@ -1,6 +1,6 @@
 /* Last-value-per-key view of a quota topic: an open-addressing hash of key
  * to decoded QuotaStatus, then a sorted, filtered print. */
-#include "quota_table.h"
+#include "quota_view.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "escape.h"
+#include "hashmap.h"
+#include "pbnames.h"
 #include "textwidth.h"
 #include "vntime.h"
 
@@ -18,42 +20,18 @@ struct slot {
     Ispeed__V1__QuotaStatus *qs; /* NULL with a key: deleted by a tombstone */
 };
 
-struct quota_table {
+struct quota_view {
     quota_filter filter;
     struct slot *slots;
     size_t cap;  /* power of two */
     size_t used; /* slots with a key */
+    hashmap_seed seed; /* keys come from Kafka: seeded, so none can be aimed at one slot */
 };
 
-const char *quota_state_name(Ispeed__V1__QuotaState s) {
-    switch (s) {
-    case ISPEED__V1__QUOTA_STATE__QUOTA_STATE_ON_TRACK: return "ON_TRACK";
-    case ISPEED__V1__QUOTA_STATE__QUOTA_STATE_BEHIND: return "BEHIND";
-    case ISPEED__V1__QUOTA_STATE__QUOTA_STATE_MET: return "MET";
-    default: return "UNKNOWN";
-    }
-}
-
-const char *quota_level_name(Ispeed__V1__Level l) {
-    switch (l) {
-    case ISPEED__V1__LEVEL__LEVEL_PROVINCE: return "province";
-    case ISPEED__V1__LEVEL__LEVEL_DISTRICT: return "district";
-    case ISPEED__V1__LEVEL__LEVEL_COMMUNE: return "commune";
-    default: return "unknown";
-    }
-}
-
-const char *quota_network_name(Ispeed__V1__Network n) {
-    switch (n) {
-    case ISPEED__V1__NETWORK__NETWORK_FIXED: return "fixed";
-    case ISPEED__V1__NETWORK__NETWORK_MOBILE: return "mobile";
-    default: return "unknown";
-    }
-}
-
-quota_table_t *quota_table_new(const quota_filter *filter) {
-    quota_table_t *qt = calloc(1, sizeof *qt);
+quota_view_t *quota_view_new(const quota_filter *filter) {
+    quota_view_t *qt = calloc(1, sizeof *qt);
     if (!qt) return NULL;
+    hashmap_seed_random(&qt->seed);
     qt->filter = *filter;
     qt->cap = 256;
     qt->slots = calloc(qt->cap, sizeof *qt->slots);
@@ -64,7 +42,7 @@ quota_table_t *quota_table_new(const quota_filter *filter) {
     return qt;
 }
 
-void quota_table_free(quota_table_t *qt) {
+void quota_view_free(quota_view_t *qt) {
     if (!qt) return;
     for (size_t i = 0; i < qt->cap; i++) {
         free(qt->slots[i].key);
@@ -74,33 +52,27 @@ void quota_table_free(quota_table_t *qt) {
     free(qt);
 }
 
-static uint64_t hash_key(const char *k, size_t len) {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
-    return h;
-}
-
 /* The slot holding key, or the empty slot where it would go. */
-static struct slot *find_slot(struct slot *slots, size_t cap, const char *key, size_t len) {
-    size_t i = (size_t)hash_key(key, len) & (cap - 1);
+static struct slot *find_slot(const hashmap_seed *seed, struct slot *slots, size_t cap, const char *key, size_t len) {
+    size_t i = (size_t)hashmap_hash(seed, key, len) & (cap - 1);
     while (slots[i].key && !(strlen(slots[i].key) == len && memcmp(slots[i].key, key, len) == 0))
         i = (i + 1) & (cap - 1);
     return &slots[i];
 }
 
-static int grow(quota_table_t *qt) {
+static int grow(quota_view_t *qt) {
     size_t cap = qt->cap * 2;
     struct slot *slots = calloc(cap, sizeof *slots);
     if (!slots) return -1;
     for (size_t i = 0; i < qt->cap; i++)
-        if (qt->slots[i].key) *find_slot(slots, cap, qt->slots[i].key, strlen(qt->slots[i].key)) = qt->slots[i];
+        if (qt->slots[i].key) *find_slot(&qt->seed, slots, cap, qt->slots[i].key, strlen(qt->slots[i].key)) = qt->slots[i];
     free(qt->slots);
     qt->slots = slots;
     qt->cap = cap;
     return 0;
 }
 
-int quota_table_put(quota_table_t *qt, const char *key, size_t keylen, const void *value, size_t len,
+int quota_view_put(quota_view_t *qt, const char *key, size_t keylen, const void *value, size_t len,
                     char *err, size_t errsz) {
     Ispeed__V1__QuotaStatus *qs = NULL;
     char synth[256];
@@ -113,7 +85,7 @@ int quota_table_put(quota_table_t *qt, const char *key, size_t keylen, const voi
         }
         /* A producer that forgot the key still names the unit in the value. */
         if (!key || keylen == 0) {
-            snprintf(synth, sizeof synth, "%s/%s/%s", qs->unit, qs->month, quota_network_name(qs->network));
+            snprintf(synth, sizeof synth, "%s/%s/%s", qs->unit, qs->month, pbnames_network(qs->network));
             key = synth;
             keylen = strlen(synth);
         }
@@ -125,7 +97,7 @@ int quota_table_put(quota_table_t *qt, const char *key, size_t keylen, const voi
         return 0;
     }
     if ((qt->used + 1) * 4 > qt->cap * 3 && grow(qt) < 0) goto oom;
-    struct slot *s = find_slot(qt->slots, qt->cap, key, keylen);
+    struct slot *s = find_slot(&qt->seed, qt->slots, qt->cap, key, keylen);
     if (!s->key) {
         if (!qs) return 0; /* tombstone of a key we never kept */
         if (!(s->key = strndup(key, keylen))) goto oom;
@@ -147,7 +119,7 @@ static int matches(const quota_filter *f, const Ispeed__V1__QuotaStatus *qs) {
     return 1;
 }
 
-size_t quota_table_count(const quota_table_t *qt) {
+size_t quota_view_count(const quota_view_t *qt) {
     size_t n = 0;
     for (size_t i = 0; i < qt->cap; i++)
         if (qt->slots[i].qs && matches(&qt->filter, qt->slots[i].qs)) n++;
@@ -198,9 +170,9 @@ static void csv_row(const Ispeed__V1__QuotaStatus *q, int by_operator, const Isp
     escape_csv(out, q->unit);
     fputc(',', out);
     escape_csv(out, q->name);
-    fprintf(out, ",%s,%s,%llu,%u,%s,%s,%s,%llu,%llu,%s,%llu,%llu,", quota_level_name(q->level),
-            quota_network_name(q->network), (unsigned long long)q->count, q->target, exp,
-            quota_state_name(q->state), proj, (unsigned long long)q->median_download_bps,
+    fprintf(out, ",%s,%s,%llu,%u,%s,%s,%s,%llu,%llu,%s,%llu,%llu,", pbnames_level(q->level),
+            pbnames_network(q->network), (unsigned long long)q->count, q->target, exp,
+            pbnames_quota_state(q->state), proj, (unsigned long long)q->median_download_bps,
             (unsigned long long)q->median_upload_bps, lat, (unsigned long long)q->count_5g,
             (unsigned long long)q->late_count);
     escape_csv(out, q->parent);
@@ -247,8 +219,8 @@ static void print_json(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, si
         fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"count\":%llu,\"target\":%u,\"expected\":%s,"
                      "\"expected_now\":%s,\"state\":\"%s\",\"projection\":%s,\"median_download_bps\":%llu,"
                      "\"median_upload_bps\":%llu,\"median_latency_ms\":%s,\"count_5g\":%llu,\"late_count\":%llu,",
-                quota_level_name(q->level), quota_network_name(q->network), (unsigned long long)q->count,
-                q->target, exp, expnow, quota_state_name(q->state), proj, (unsigned long long)q->median_download_bps,
+                pbnames_level(q->level), pbnames_network(q->network), (unsigned long long)q->count,
+                q->target, exp, expnow, pbnames_quota_state(q->state), proj, (unsigned long long)q->median_download_bps,
                 (unsigned long long)q->median_upload_bps, lat, (unsigned long long)q->count_5g,
                 (unsigned long long)q->late_count);
         fputs("\"parent\":", out);
@@ -281,13 +253,13 @@ static void table_cells(const quota_filter *f, const Ispeed__V1__QuotaStatus *q,
     double expected = expected_now(f, q);
     snprintf(cell[C_CODE], CELL, "%s", q->unit);
     cell[C_NAME][0] = '\0'; /* printed from q->name, which may be longer */
-    snprintf(cell[C_LEVEL], CELL, "%s", quota_level_name(q->level));
-    snprintf(cell[C_NET], CELL, "%s", quota_network_name(q->network));
+    snprintf(cell[C_LEVEL], CELL, "%s", pbnames_level(q->level));
+    snprintf(cell[C_NET], CELL, "%s", pbnames_network(q->network));
     snprintf(cell[C_COUNT], CELL, "%llu", (unsigned long long)q->count);
     snprintf(cell[C_TARGET], CELL, "%u", q->target);
     if (isfinite(expected)) snprintf(cell[C_EXPECT], CELL, "%.0f", expected);
     else snprintf(cell[C_EXPECT], CELL, "-");
-    snprintf(cell[C_STATE], CELL, "%s", quota_state_name(q->state));
+    snprintf(cell[C_STATE], CELL, "%s", pbnames_quota_state(q->state));
     if (isfinite(q->projection)) snprintf(cell[C_PROJ], CELL, "%.0f", q->projection);
     else snprintf(cell[C_PROJ], CELL, "-");
     fmt_mbps(cell[C_DOWN], CELL, q->median_download_bps);
@@ -335,8 +307,13 @@ static void print_table(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, s
         /* Under the unit, indented past its code: operator, count, share. */
         for (size_t k = 0; f->by_operator && k < rows[i]->n_operators; k++) {
             const Ispeed__V1__OperatorCount *op = rows[i]->operators[k];
+            char name[256];
+            escape_buf b;
+            /* An operator name is an agent's words: escaped for the terminal. */
+            escape_buf_init(&b, name, sizeof name);
+            escape_term_to(escape_buf_sink, &b, op->operator_ ? op->operator_ : "");
             fprintf(out, "%*s", (int)w[C_CODE] + 1, "");
-            textwidth_fput(out, op->operator_ ? op->operator_ : "", 32, 1);
+            textwidth_fput(out, name, 32, 1);
             fprintf(out, " %8llu %5.1f%%\n", (unsigned long long)op->count,
                     rows[i]->count ? 100.0 * (double)op->count / (double)rows[i]->count : 0.0);
         }
@@ -345,8 +322,8 @@ static void print_table(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, s
             behind, met, n - behind - met);
 }
 
-int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char *title, FILE *out) {
-    size_t n = 0, cap = quota_table_count(qt);
+int quota_view_print(const quota_view_t *qt, enum quota_format fmt, const char *title, FILE *out) {
+    size_t n = 0, cap = quota_view_count(qt);
     Ispeed__V1__QuotaStatus **rows = calloc(cap ? cap : 1, sizeof *rows);
     if (!rows) return -1;
     for (size_t i = 0; i < qt->cap; i++)

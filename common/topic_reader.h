@@ -1,9 +1,9 @@
 /* Reads Kafka topics from their beginning, without a consumer group or
  * commits, either up to the high watermarks it had at start (a snapshot) or
- * on and on until told to stop (--follow). Every ispeedctl subcommand reads
- * through it. */
-#ifndef ISPEED_CTL_TOPIC_READER_H
-#define ISPEED_CTL_TOPIC_READER_H
+ * on and on until told to stop (--follow): how ispeedctl reads every topic,
+ * and how a tool reads one to its end. */
+#ifndef ISPEED_TOPIC_READER_H
+#define ISPEED_TOPIC_READER_H
 
 #include <librdkafka/rdkafka.h>
 #include <signal.h>

@@ -3,39 +3,41 @@
  * memory), answers streamed from the random payload without copies, and
  * limits on header size and on time without progress. What each URL answers
  * is endpoints.c's job. */
-#ifndef ISPEED_SERVER_HTTP_H
-#define ISPEED_SERVER_HTTP_H
+#ifndef ISPEED_SERVER_TESTHTTP_H
+#define ISPEED_SERVER_TESTHTTP_H
 
 #include <event2/event.h>
 #include <stddef.h>
 
 #include "endpoints.h"
+#include "payload.h"
 
-#define HTTP_MAX_HEADER 16384  /* request line and headers; more is answered 431 */
+#define TESTHTTP_MAX_HEADER 16384  /* request line and headers; more is answered 431 */
 
-typedef struct http_server_opts {
+typedef struct testhttp_opts {
     const char *listen;       /* "ADDR:PORT", "[::]:PORT"; port 0 picks a free one */
     int idle_timeout_s;       /* keep-alive wait and longest time without progress */
     int header_timeout_s;     /* from a request's first byte to the end of its header */
     size_t max_conns;         /* more are closed at accept, counted over every server of the process */
-    int group;                /* HTTP_LISTEN_*: several servers on one port */
-} http_server_opts;
+    int group;                /* TESTHTTP_LISTEN_*: several servers on one port */
+    const payload_t *payload; /* downloads are cut from it; the caller's, for the server's life */
+} testhttp_opts;
 
 /* Worker threads each serve their own socket on one port (SO_REUSEPORT), so
  * the kernel spreads connections evenly; one shared socket would let
  * whichever loop wakes first take a burst of them. The first of a group
  * still fails when anything else holds the port, as a lone server does. */
-enum { HTTP_LISTEN_ALONE = 0, HTTP_LISTEN_GROUP_FIRST, HTTP_LISTEN_GROUP_JOIN };
+enum { TESTHTTP_LISTEN_ALONE = 0, TESTHTTP_LISTEN_GROUP_FIRST, TESTHTTP_LISTEN_GROUP_JOIN };
 
-typedef struct http_server http_server_t;
+typedef struct testhttp testhttp_t;
 
 /* Binds and listens on base; NULL with a message (which address, why) on
- * failure. A group's later members join the first's http_server_address. */
-http_server_t *http_server_new(struct event_base *base, const http_server_opts *opts, const endpoints_t *ep,
+ * failure. A group's later members join the first's testhttp_address. */
+testhttp_t *testhttp_new(struct event_base *base, const testhttp_opts *opts, const endpoints_t *ep,
                                char *err, size_t errsz);
 /* "ADDR:PORT" really bound (the chosen port when 0 was asked). */
-const char *http_server_address(const http_server_t *s);
+const char *testhttp_address(const testhttp_t *s);
 /* Stops listening and closes every connection. */
-void http_server_free(http_server_t *s);
+void testhttp_free(testhttp_t *s);
 
 #endif

@@ -1,7 +1,7 @@
 /* The latest QuotaStatus per key of a province's quota topic, filtered and
  * printed as a table, CSV or JSON, most-behind unit first. */
-#ifndef ISPEED_CTL_QUOTA_TABLE_H
-#define ISPEED_CTL_QUOTA_TABLE_H
+#ifndef ISPEED_CTL_QUOTA_VIEW_H
+#define ISPEED_CTL_QUOTA_VIEW_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,30 +29,27 @@ typedef struct quota_filter {
     int by_operator;
 } quota_filter;
 
-typedef struct quota_table quota_table_t;
+typedef struct quota_view quota_view_t;
 
-quota_table_t *quota_table_new(const quota_filter *filter);
-void quota_table_free(quota_table_t *qt);
+quota_view_t *quota_view_new(const quota_filter *filter);
+void quota_view_free(quota_view_t *qt);
 
 /* Records the value as the latest state of key, replacing an earlier one
  * (the topic is compacted on a real cluster, not on the embedded one, so
  * the last value read wins). A NULL value is a tombstone and forgets key.
  * Values of other months are not kept. Returns -1 if the value does not
  * decode, with a message; the table is unchanged then. */
-int quota_table_put(quota_table_t *qt, const char *key, size_t keylen, const void *value, size_t len,
+int quota_view_put(quota_view_t *qt, const char *key, size_t keylen, const void *value, size_t len,
                     char *err, size_t errsz);
 
 /* Units matching the filter. */
-size_t quota_table_count(const quota_table_t *qt);
+size_t quota_view_count(const quota_view_t *qt);
 
 /* Prints the matching units sorted by count - expected now ascending (the
  * most behind first). title heads the table format and is ignored by the others.
  * -1 only when out of memory. */
-int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char *title, FILE *out);
+int quota_view_print(const quota_view_t *qt, enum quota_format fmt, const char *title, FILE *out);
 
 /* Names shared with the other subcommands' output. */
-const char *quota_state_name(Ispeed__V1__QuotaState s);   /* ON_TRACK, BEHIND, MET */
-const char *quota_level_name(Ispeed__V1__Level l);        /* commune, district, province */
-const char *quota_network_name(Ispeed__V1__Network n);    /* fixed, mobile */
 
 #endif

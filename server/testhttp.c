@@ -1,8 +1,8 @@
-/* The test endpoint's HTTP/1.1 connections (see http.h). Plain sockets and
+/* The test endpoint's HTTP/1.1 connections (see testhttp.h). Plain sockets and
  * events rather than bufferevents: libevent 2.1 reads at most 4 KiB per
  * evbuffer_read, which caps an upload near a few Gbit/s on one core, while a
  * recv into a large sink buffer does not. */
-#include "http.h"
+#include "testhttp.h"
 
 #include <errno.h>
 #include <event2/listener.h>
@@ -15,12 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "httphdr.h"
 #include "log.h"
 #include "payload.h"
 #include "vntime.h"
@@ -49,13 +48,13 @@ typedef struct request {
 } request;
 
 typedef struct conn {
-    http_server_t *srv;
+    testhttp_t *srv;
     struct conn *prev, *next;
     evutil_socket_t fd;
     struct event *rev, *wev, *timer;
     char peer[64];
     enum conn_state state;
-    char in[HTTP_MAX_HEADER];
+    char in[TESTHTTP_MAX_HEADER];
     size_t in_len;
     size_t consumed;        /* bytes of in belonging to the current request */
     size_t scanned;         /* bytes of in already searched for the header's end */
@@ -70,10 +69,10 @@ typedef struct conn {
     int rev_paused;         /* the read event was removed while answering */
 } conn;
 
-struct http_server {
+struct testhttp {
     struct event_base *base;
     const endpoints_t *ep;
-    http_server_opts opts;
+    testhttp_opts opts;
     struct evconnlistener *listener;
     struct event *resume; /* re-enables accept after running out of descriptors */
     conn *conns;
@@ -106,7 +105,7 @@ static const char *reason(int status) {
 }
 
 static void conn_free(conn *c) {
-    http_server_t *s = c->srv;
+    testhttp_t *s = c->srv;
 
     if (c->prev) c->prev->next = c->next;
     else s->conns = c->next;
@@ -123,7 +122,7 @@ static void conn_free(conn *c) {
 /* The one time limit that applies in the current state, counted from the
  * last progress; the timer is re-armed for whatever is left of it. */
 static int64_t conn_deadline_us(const conn *c) {
-    const http_server_opts *o = &c->srv->opts;
+    const testhttp_opts *o = &c->srv->opts;
 
     switch (c->state) {
     case ST_HEADER:
@@ -223,19 +222,6 @@ static void conn_dispatch(conn *c) {
     conn_respond(c, &r, head);
 }
 
-static int token_has(const char *value, const char *tok) {
-    size_t tl = strlen(tok);
-    const char *p = value;
-
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        if (strncasecmp(p, tok, tl) == 0 && (p[tl] == '\0' || p[tl] == ',' || p[tl] == ' ' || p[tl] == '\t'))
-            return 1;
-        while (*p && *p != ',') p++;
-    }
-    return 0;
-}
-
 /* Parses the header in in[0..hdr_len) in place. Returns 0, or an HTTP status
  * with *why set for a request that must be refused. */
 static int parse_request(conn *c, size_t hdr_len, const char **why) {
@@ -286,7 +272,7 @@ static int parse_request(conn *c, size_t hdr_len, const char **why) {
 
     /* Header fields; only those that frame the body or the connection matter. */
     while (p < end) {
-        char *colon, *value;
+        char *value;
         line = p;
         p = memchr(line, '\n', (size_t)(end - line));
         if (!p) p = end;
@@ -299,20 +285,10 @@ static int parse_request(conn *c, size_t hdr_len, const char **why) {
             return 431;
         }
         if (line[0] == ' ' || line[0] == '\t') goto bad; /* obsolete line folding */
-        colon = strchr(line, ':');
-        if (!colon || colon == line) goto bad;
-        *colon = '\0';
-        value = colon + 1;
-        while (*value == ' ' || *value == '\t') value++;
-        vend = value + strlen(value);
-        while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t')) *--vend = '\0';
+        if (httphdr_field(line, &line, &value) < 0) goto bad;
         if (strcasecmp(line, "Content-Length") == 0) {
             uint64_t v = 0;
-            if (!*value) goto bad;
-            for (q = value; *q; q++) {
-                if (*q < '0' || *q > '9' || v > (UINT64_MAX - 9) / 10) goto bad;
-                v = v * 10 + (uint64_t)(*q - '0');
-            }
+            if (httphdr_content_length(value, &v) < 0) goto bad;
             if (have_length && v != r->content_length) goto bad;
             r->content_length = v;
             have_length = 1;
@@ -320,8 +296,8 @@ static int parse_request(conn *c, size_t hdr_len, const char **why) {
             *why = "chunked request bodies are not accepted: send Content-Length";
             return 411;
         } else if (strcasecmp(line, "Connection") == 0) {
-            if (token_has(value, "close")) r->keep_alive = 0;
-            else if (token_has(value, "keep-alive")) r->keep_alive = 1;
+            if (httphdr_has_token(value, "close")) r->keep_alive = 0;
+            else if (httphdr_has_token(value, "keep-alive")) r->keep_alive = 1;
         } else if (strcasecmp(line, "Expect") == 0) {
             if (strcasecmp(value, "100-continue") == 0) r->expect_continue = 1;
         }
@@ -371,7 +347,7 @@ static void conn_process(conn *c) {
     }
     hend = header_end(c->in, c->in_len, &c->scanned);
     if (!hend) {
-        if (c->in_len >= HTTP_MAX_HEADER) conn_reject(c, 431, "request header over 16384 bytes");
+        if (c->in_len >= TESTHTTP_MAX_HEADER) conn_reject(c, 431, "request header over 16384 bytes");
         return;
     }
     status = parse_request(c, hend, &why);
@@ -410,7 +386,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg) {
 
     switch (c->state) {
     case ST_HEADER:
-        n = recv(fd, c->in + c->in_len, HTTP_MAX_HEADER - c->in_len, 0);
+        n = recv(fd, c->in + c->in_len, TESTHTTP_MAX_HEADER - c->in_len, 0);
         break;
     case ST_BODY:
         n = recv(fd, c->srv->sink, c->body_left < SINK_SIZE ? (size_t)c->body_left : SINK_SIZE, 0);
@@ -474,47 +450,10 @@ static void conn_answered(conn *c) {
     conn_process(c);
 }
 
-/* One step of sending what is left of an answer: the header (and small
- * body) with MSG_MORE when payload follows, so both share segments; the
- * payload by sendfile from the memfd, or by writev from memory without one.
- * Returns the bytes the kernel took, or -1 with errno; *want is what was
- * offered, so a short count means the socket buffer is full. */
+/* One step of sending what is left of an answer (see payload_send). */
 static ssize_t conn_send_some(conn *c, size_t *want) {
-    const unsigned char *pl = payload_data();
-    int pfd = payload_fd();
-    struct iovec iov[3];
-    int niov = 0;
-
-    *want = 0;
-    if (c->out_off < c->out_len) {
-        *want = c->out_len - c->out_off;
-        if (pfd >= 0 || c->payload_left == 0)
-            return send(c->fd, c->out + c->out_off, *want, MSG_NOSIGNAL | (c->payload_left ? MSG_MORE : 0));
-        iov[niov].iov_base = c->out + c->out_off;
-        iov[niov++].iov_len = *want;
-    }
-    if (pfd >= 0) {
-        /* The payload repeats: one call runs at most to the memfd's end. */
-        off_t off = (off_t)c->payload_off;
-        *want = PAYLOAD_SIZE - c->payload_off;
-        if (*want > c->payload_left) *want = (size_t)c->payload_left;
-        return sendfile(c->fd, pfd, &off, *want);
-    }
-    {
-        uint64_t left = c->payload_left;
-        size_t off = c->payload_off;
-        for (int k = 0; k < 2 && left > 0; k++) {
-            size_t len = PAYLOAD_SIZE - off;
-            if (len > left) len = (size_t)left;
-            iov[niov].iov_base = (void *)(pl + off);
-            iov[niov].iov_len = len;
-            *want += len;
-            niov++;
-            left -= len;
-            off = 0;
-        }
-    }
-    return writev(c->fd, iov, niov);
+    return payload_send(c->srv->opts.payload, c->fd, c->out + c->out_off, c->out_len - c->out_off, c->payload_left,
+                        c->payload_off, want);
 }
 
 static void conn_on_write(evutil_socket_t fd, short what, void *arg) {
@@ -550,7 +489,7 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg) {
             }
         }
         c->payload_left -= (uint64_t)n;
-        c->payload_off = (c->payload_off + (size_t)n) % PAYLOAD_SIZE;
+        c->payload_off = (c->payload_off + (size_t)n) % payload_size(c->srv->opts.payload);
         /* A short write means the socket buffer is full: wait for room. */
         if ((size_t)wrote < want || slice >= WRITE_SLICE) break;
     }
@@ -592,7 +531,7 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg) {
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg) {
-    http_server_t *s = arg;
+    testhttp_t *s = arg;
     conn *c;
     int one = 1;
     (void)l;
@@ -642,7 +581,7 @@ fail:
 }
 
 static void on_resume(evutil_socket_t fd, short what, void *arg) {
-    http_server_t *s = arg;
+    testhttp_t *s = arg;
     (void)fd;
     (void)what;
     evconnlistener_enable(s->listener);
@@ -651,7 +590,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg) {
 /* Out of descriptors (EMFILE) the listening socket stays readable, and
  * retrying at once would spin: pause accepting for a second instead. */
 static void on_accept_error(struct evconnlistener *l, void *arg) {
-    http_server_t *s = arg;
+    testhttp_t *s = arg;
     struct timeval one = {1, 0};
     int e = EVUTIL_SOCKET_ERROR();
 
@@ -721,9 +660,9 @@ static int port_taken(const struct sockaddr_storage *ss, int sslen, struct socka
     return 0;
 }
 
-http_server_t *http_server_new(struct event_base *base, const http_server_opts *opts, const endpoints_t *ep,
+testhttp_t *testhttp_new(struct event_base *base, const testhttp_opts *opts, const endpoints_t *ep,
                                char *err, size_t errsz) {
-    http_server_t *s;
+    testhttp_t *s;
     struct sockaddr_storage ss;
     int sslen = (int)sizeof ss;
     socklen_t blen = sizeof ss;
@@ -748,14 +687,14 @@ http_server_t *http_server_new(struct event_base *base, const http_server_opts *
         snprintf(err, errsz, "out of memory");
         goto fail;
     }
-    if (opts->group == HTTP_LISTEN_GROUP_FIRST && port_taken(&ss, sslen, &ss) < 0) {
+    if (opts->group == TESTHTTP_LISTEN_GROUP_FIRST && port_taken(&ss, sslen, &ss) < 0) {
         snprintf(err, errsz, "cannot listen on %s: %s (is the port in use or the address not local?)", opts->listen,
                  strerror(errno));
         goto fail;
     }
     s->listener = evconnlistener_new_bind(base, on_accept, s,
                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                              (opts->group != HTTP_LISTEN_ALONE ? LEV_OPT_REUSEABLE_PORT : 0),
+                                              (opts->group != TESTHTTP_LISTEN_ALONE ? LEV_OPT_REUSEABLE_PORT : 0),
                                           1024, (struct sockaddr *)&ss, sslen);
     if (!s->listener) {
         snprintf(err, errsz, "cannot listen on %s: %s (is the port in use or the address not local?)",
@@ -776,14 +715,14 @@ http_server_t *http_server_new(struct event_base *base, const http_server_opts *
     }
     return s;
 fail:
-    http_server_free(s);
+    testhttp_free(s);
     return NULL;
 }
 
-const char *http_server_address(const http_server_t *s) { return s->address; }
+const char *testhttp_address(const testhttp_t *s) { return s->address; }
 
 
-void http_server_free(http_server_t *s) {
+void testhttp_free(testhttp_t *s) {
     if (!s) return;
     while (s->conns) conn_free(s->conns);
     if (s->listener) evconnlistener_free(s->listener);

@@ -1,8 +1,9 @@
 /* Separate chaining with power-of-two buckets: simple, and removal during
- * pruning needs no tombstones. */
-#include "strmap.h"
+ * pruning needs no tombstones. SipHash (libsodium's crypto_shorthash) under
+ * a random key instead of FNV: FNV's collisions can be computed offline. */
+#include "hashmap.h"
 
-#include <stdint.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,24 +14,35 @@ struct node {
     char key[]; /* NUL-terminated copy */
 };
 
-struct strmap {
+struct hashmap {
     struct node **buckets;
     size_t nbuckets; /* power of two */
     size_t size;
+    hashmap_seed seed;
 };
 
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
+void hashmap_seed_random(hashmap_seed *seed) {
+    if (sodium_init() < 0) abort(); /* no randomness: nothing safe to do */
+    randombytes_buf(seed->key, sizeof seed->key);
 }
 
-strmap_t *strmap_new(void) {
-    strmap_t *m = calloc(1, sizeof *m);
+uint64_t hashmap_hash(const hashmap_seed *seed, const void *data, size_t len) {
+    unsigned char out[crypto_shorthash_BYTES];
+    uint64_t h;
+    crypto_shorthash(out, data, len, seed->key);
+    memcpy(&h, out, sizeof h);
+    return h;
+}
+
+static uint64_t hash_str(const hashmap_t *m, const char *s) { return hashmap_hash(&m->seed, s, strlen(s)); }
+
+hashmap_t *hashmap_new(const hashmap_seed *seed) {
+    hashmap_t *m = calloc(1, sizeof *m);
     if (!m) return NULL;
+    if (seed)
+        m->seed = *seed;
+    else
+        hashmap_seed_random(&m->seed);
     m->nbuckets = 64;
     m->buckets = calloc(m->nbuckets, sizeof *m->buckets);
     if (!m->buckets) {
@@ -40,7 +52,7 @@ strmap_t *strmap_new(void) {
     return m;
 }
 
-void strmap_free(strmap_t *m, void (*free_value)(void *)) {
+void hashmap_free(hashmap_t *m, void (*free_value)(void *)) {
     if (!m) return;
     for (size_t i = 0; i < m->nbuckets; i++) {
         struct node *n = m->buckets[i];
@@ -55,18 +67,18 @@ void strmap_free(strmap_t *m, void (*free_value)(void *)) {
     free(m);
 }
 
-static struct node **find_slot(const strmap_t *m, const char *key, uint64_t h) {
+static struct node **find_slot(const hashmap_t *m, const char *key, uint64_t h) {
     struct node **p = &m->buckets[h & (m->nbuckets - 1)];
     while (*p && ((*p)->hash != h || strcmp((*p)->key, key) != 0)) p = &(*p)->next;
     return p;
 }
 
-void *strmap_get(const strmap_t *m, const char *key) {
-    struct node **p = find_slot(m, key, hash_str(key));
+void *hashmap_get(const hashmap_t *m, const char *key) {
+    struct node **p = find_slot(m, key, hash_str(m, key));
     return *p ? (*p)->value : NULL;
 }
 
-static void grow(strmap_t *m) {
+static void grow(hashmap_t *m) {
     size_t nb = m->nbuckets * 2;
     struct node **b = calloc(nb, sizeof *b);
     if (!b) return; /* stay at the old size: slower, still correct */
@@ -84,8 +96,8 @@ static void grow(strmap_t *m) {
     m->nbuckets = nb;
 }
 
-int strmap_put(strmap_t *m, const char *key, void *value, void **old) {
-    uint64_t h = hash_str(key);
+int hashmap_put(hashmap_t *m, const char *key, void *value, void **old) {
+    uint64_t h = hash_str(m, key);
     struct node **p = find_slot(m, key, h);
     if (*p) {
         if (old) *old = (*p)->value;
@@ -106,8 +118,8 @@ int strmap_put(strmap_t *m, const char *key, void *value, void **old) {
     return 0;
 }
 
-void *strmap_remove(strmap_t *m, const char *key) {
-    struct node **p = find_slot(m, key, hash_str(key));
+void *hashmap_remove(hashmap_t *m, const char *key) {
+    struct node **p = find_slot(m, key, hash_str(m, key));
     if (!*p) return NULL;
     struct node *n = *p;
     void *v = n->value;
@@ -117,10 +129,10 @@ void *strmap_remove(strmap_t *m, const char *key) {
     return v;
 }
 
-size_t strmap_size(const strmap_t *m) { return m->size; }
+size_t hashmap_size(const hashmap_t *m) { return m->size; }
 
-size_t strmap_remove_if(strmap_t *m, int (*pred)(const char *key, void *value, void *ctx), void *ctx,
-                        void (*free_value)(void *)) {
+size_t hashmap_remove_if(hashmap_t *m, int (*pred)(const char *key, void *value, void *ctx), void *ctx,
+                         void (*free_value)(void *)) {
     size_t removed = 0;
     for (size_t i = 0; i < m->nbuckets; i++) {
         struct node **p = &m->buckets[i];
@@ -140,7 +152,7 @@ size_t strmap_remove_if(strmap_t *m, int (*pred)(const char *key, void *value, v
     return removed;
 }
 
-void strmap_foreach(const strmap_t *m, int (*fn)(const char *key, void *value, void *ctx), void *ctx) {
+void hashmap_foreach(const hashmap_t *m, int (*fn)(const char *key, void *value, void *ctx), void *ctx) {
     for (size_t i = 0; i < m->nbuckets; i++)
         for (struct node *n = m->buckets[i]; n; n = n->next)
             if (fn(n->key, n->value, ctx)) return;

@@ -1,4 +1,4 @@
-/* Unit tests of ctl/quota_table.c's --by-operator output: CSV one row per
+/* Unit tests of ctl/quota_view.c's --by-operator output: CSV one row per
  * unit, class and operator (operator, operator_count last; a unit without
  * samples one row with an empty operator), JSON an "operators" object, the
  * table a line per operator; without the flag, no trace of operators.
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "ispeed.pb-c.h"
-#include "quota_table.h"
+#include "quota_view.h"
 
 /* Packs a commune's QuotaStatus of 2025-07 with the given operators. */
 static size_t pack_status(const char *unit, uint64_t count, size_t nops, const char *const *names,
@@ -40,29 +40,29 @@ static size_t pack_status(const char *unit, uint64_t count, size_t nops, const c
     return ispeed__v1__quota_status__pack(&q, buf);
 }
 
-static char *print(quota_table_t *qt, enum quota_format fmt) {
+static char *print(quota_view_t *qt, enum quota_format fmt) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
-    assert_int_equal(quota_table_print(qt, fmt, "title", f), 0);
+    assert_int_equal(quota_view_print(qt, fmt, "title", f), 0);
     fclose(f);
     return text;
 }
 
-static quota_table_t *table(int by_operator) {
+static quota_view_t *table(int by_operator) {
     quota_filter f = {0};
     snprintf(f.month, sizeof f.month, "2025-07");
     f.by_operator = by_operator;
-    quota_table_t *qt = quota_table_new(&f);
+    quota_view_t *qt = quota_view_new(&f);
     uint8_t buf[1024];
     char err[128];
     static const char *const names[] = {"VNPT", "Viettel", "other"};
     static const uint64_t counts[] = {7, 4, 1};
     size_t n = pack_status("00001", 12, 3, names, counts, buf);
-    assert_int_equal(quota_table_put(qt, "00001/2025-07/fixed", 19, buf, n, err, sizeof err), 0);
+    assert_int_equal(quota_view_put(qt, "00001/2025-07/fixed", 19, buf, n, err, sizeof err), 0);
     n = pack_status("00004", 0, 0, NULL, NULL, buf);
-    assert_int_equal(quota_table_put(qt, "00004/2025-07/fixed", 19, buf, n, err, sizeof err), 0);
+    assert_int_equal(quota_view_put(qt, "00004/2025-07/fixed", 19, buf, n, err, sizeof err), 0);
     return qt;
 }
 
@@ -70,7 +70,7 @@ static quota_table_t *table(int by_operator) {
  * first, with their counts, and no trace of operators. */
 static void test_default_unchanged(void **state) {
     (void)state;
-    quota_table_t *qt = table(0);
+    quota_view_t *qt = table(0);
     for (int fmt = QUOTA_FORMAT_TABLE; fmt <= QUOTA_FORMAT_JSON; fmt++) {
         char *out = print(qt, (enum quota_format)fmt);
         assert_null(strstr(out, "operator"));
@@ -98,12 +98,12 @@ static void test_default_unchanged(void **state) {
     assert_non_null(strstr(json, "\"code\":\"00001\",\"name\":\"Phuc Xa\",\"level\":\"commune\",\"network\":\"fixed\",\"count\":12,\"target\":300,"));
     assert_non_null(strstr(json, "\"code\":\"00004\",\"name\":\"Phuc Xa\",\"level\":\"commune\",\"network\":\"fixed\",\"count\":0,\"target\":300,"));
     free(json);
-    quota_table_free(qt);
+    quota_view_free(qt);
 }
 
 static void test_by_operator(void **state) {
     (void)state;
-    quota_table_t *qt = table(1);
+    quota_view_t *qt = table(1);
     char *out = print(qt, QUOTA_FORMAT_CSV);
     /* Header: the usual columns, then operator,operator_count. */
     assert_true(strncmp(out, "code,name,level,network,count,target,", strlen("code,name,level,network,count,target,")) == 0);
@@ -130,7 +130,7 @@ static void test_by_operator(void **state) {
     assert_non_null(strstr(out, "VNPT"));
     assert_non_null(strstr(out, "7  58.3%"));
     free(out);
-    quota_table_free(qt);
+    quota_view_free(qt);
 }
 
 int main(void) {

@@ -1,0 +1,243 @@
+/* The batch pipeline: each loop turn polls up to BATCH_MAX records, lists
+ * their signature checks as one sigpool batch, and handles the records one by
+ * one in their order (validate, de-duplicate, cap, count; rejects to the
+ * DLQ). In a backlog one batch stays in flight while the next is handled. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "ispeed.pb-c.h"
+#include "log.h"
+#include "sign.h"
+#include "vntime.h"
+
+/* One loop turn's records, polled first so that their signatures are
+ * verified together on the sigpool's threads, then handled one by one in the
+ * order they came. hint[i] and env[i] belong to msg[i]; job[k] and res[k] to
+ * msg[at[k]] for k < nj, and to the enrollment check chk[k - nj] after. */
+struct batch {
+    int n, nj, nchk;
+    rd_kafka_message_t *msg[BATCH_MAX];
+    Ispeed__V1__SignedSample *env[BATCH_MAX];
+    sig_hint hint[BATCH_MAX];
+    sigpool_job job[BATCH_MAX + CHECK_MAX];
+    int res[BATCH_MAX + CHECK_MAX];
+    int at[BATCH_MAX];
+    agents_check chk[CHECK_MAX];
+};
+
+/* ---- samples ---- */
+
+static void handle_sample(struct collector *c, const rd_kafka_message_t *msg, const sig_hint *hint) {
+    char detail[256];
+    enum reject_reason reason = REJECT_NONE;
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
+    struct part *pt = consumer_part(c, msg->partition);
+    if (pt) pt->next = msg->offset + 1;
+    metrics_inc(c->m, M_SAMPLES_CONSUMED);
+
+    enum ingest_result r = ingest_sample_ex(c->ing, msg->partition, msg->key, msg->key_len, msg->payload, msg->len,
+                                            hint, ts, vntime_now_ms(), &reason, detail, sizeof detail);
+    switch (r) {
+    case INGEST_COUNTED: metrics_inc(c->m, M_SAMPLES_COUNTED); break;
+    case INGEST_LATE: metrics_inc(c->m, M_SAMPLES_LATE); break;
+    case INGEST_FAILED_TEST: metrics_inc(c->m, M_SAMPLES_FAILED_TEST); break;
+    case INGEST_OVER_CAP:
+        /* Valid but not counted: it goes to the DLQ too, so nothing that
+         * does not count disappears silently (SPEC: anti-gaming). */
+        metrics_inc(c->m, M_SAMPLES_OVER_CAP);
+        metrics_inc(c->m, M_SAMPLES_ACCEPTED);
+        reason = REJECT_DAILY_CAP;
+        snprintf(detail, sizeof detail, "agent over its daily cap for the unit");
+        /* fall through */
+    case INGEST_REJECTED: {
+        char source[256], err[256];
+        snprintf(source, sizeof source, "%s/%d@%lld", c->samples_topic, msg->partition, (long long)msg->offset);
+        metrics_reject(c->m, reason);
+        log_info(COMP, "sample rejected reason=%s source=%s detail=\"%s\"", reject_reason_name(reason), source,
+                 detail);
+        if (publish_dlq(c->pb, msg->key, msg->key_len, msg->payload, msg->len, reject_reason_name(reason), source,
+                        err, sizeof err) < 0)
+            log_error(COMP, "%s; rejected record %s not in the DLQ", err, source);
+        return;
+    }
+    case INGEST_ERROR:
+        log_error(COMP, "cannot count sample: %s", detail);
+        c->rc = 1;
+        event_base_loopbreak(c->base);
+        return;
+    }
+    metrics_inc(c->m, M_SAMPLES_ACCEPTED);
+    if (r != INGEST_COUNTED)
+        log_debug(COMP, "sample not counted why=%s partition=%d offset=%lld", ingest_result_name(r),
+                  msg->partition, (long long)msg->offset);
+}
+
+/* Decodes each sample's envelope and lists the signature checks the batch
+ * needs: each sample whose agent has a key, and each enrollment not checked
+ * yet (at most CHECK_MAX). Nothing is decided here: a sample's outcome is a
+ * hint that validate uses only if the agent's key is unchanged when the
+ * sample's turn comes; unknown or undecodable ones are left to it. */
+static void batch_prepare(struct collector *c, struct batch *b) {
+    b->nj = b->nchk = 0;
+    for (int i = 0; i < b->n; i++) {
+        const rd_kafka_message_t *msg = b->msg[i];
+        Ispeed__V1__SignedSample *ss = NULL;
+        const uint8_t *key;
+        int need_check = 0;
+        memset(&b->hint[i], 0, sizeof b->hint[i]);
+        b->env[i] = NULL;
+        if (msg->err || !msg->payload) continue;
+        if (!(ss = ispeed__v1__signed_sample__unpack(NULL, msg->len, msg->payload))) continue;
+        b->env[i] = ss;
+        b->hint[i].envelope = ss;
+        key = agents_peek(c->agents, ss->agent_id, b->nchk < CHECK_MAX ? &b->chk[b->nchk] : NULL, &need_check);
+        if (need_check) b->nchk++;
+        if (!key) continue;
+        /* A copy of the key: the table may change before the sample's turn. */
+        memcpy(b->hint[i].public_key, key, SIGN_PUBLIC_BYTES);
+        b->job[b->nj] = (sigpool_job){b->hint[i].public_key, ss->sample.data, ss->sample.len, ss->signature.data,
+                                      ss->signature.len};
+        b->at[b->nj++] = i;
+    }
+    for (int k = 0; k < b->nchk; k++) {
+        const agents_check *chk = &b->chk[k];
+        b->job[b->nj + k] = (sigpool_job){chk->public_key, chk->msg, chk->len, chk->signature, chk->siglen};
+    }
+}
+
+/* Waits for the batch's checks (verifying alongside the workers), then
+ * settles its enrollments and writes its samples' hints. */
+static void batch_settle(struct collector *c, struct batch *b) {
+    sigpool_wait(c->sigpool);
+    for (int k = 0; k < b->nchk; k++) agents_check_settle(c->agents, &b->chk[k], b->res[b->nj + k] == 0);
+    for (int k = 0; k < b->nj; k++) b->hint[b->at[k]].sig = b->res[k] == 0 ? SIG_GOOD : SIG_BAD;
+}
+
+/* Handles the batch's records in order, exactly as if each had been handled
+ * when it was polled, and empties it. */
+static void batch_handle(struct collector *c, struct batch *b) {
+    for (int i = 0; i < b->n; i++) {
+        rd_kafka_message_t *msg = b->msg[i];
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            struct part *pt = consumer_part(c, msg->partition);
+            if (pt && pt->assigned && pt->next < 0 && msg->offset >= 0) pt->next = msg->offset; /* empty so far */
+            if (pt && pt->assigned && !pt->eof) {
+                pt->eof = 1;
+                log_debug(COMP, "partition read to its end partition=%d offset=%lld", msg->partition,
+                          (long long)msg->offset);
+                consumer_update_caught_up(c);
+            }
+        } else if (msg->err) {
+            log_error(COMP, "consumer: %s", rd_kafka_message_errstr(msg));
+            if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
+                c->rc = 1;
+                event_base_loopbreak(c->base);
+            }
+        } else {
+            handle_sample(c, msg, &b->hint[i]);
+        }
+        if (b->env[i]) ispeed__v1__signed_sample__free_unpacked(b->env[i], NULL);
+        rd_kafka_message_destroy(msg);
+    }
+    b->n = 0;
+}
+
+/* Handles every record polled so far: the batch in flight, then what fill
+ * holds. After it nothing is pending (a rebalance, the end of a backlog,
+ * shutdown). */
+void pipeline_drain(struct collector *c) {
+    if (c->flight) {
+        batch_settle(c, c->flight);
+        batch_handle(c, c->flight);
+        c->flight = NULL;
+    }
+    if (c->fill->n > 0) {
+        batch_prepare(c, c->fill);
+        sigpool_submit(c->sigpool, c->fill->job, (size_t)(c->fill->nj + c->fill->nchk), c->fill->res);
+        batch_settle(c, c->fill);
+        batch_handle(c, c->fill);
+    }
+}
+
+/* librdkafka writes a byte to c->wake[1] when the consumer queue goes from
+ * empty to non-empty (rd_kafka_queue_io_event_enable): the loop sleeps until
+ * there is work, with no polling latency. A wake-up only comes after the
+ * queue was empty, so each turn either drains it or schedules the next.
+ * A rebalance served inside a poll handles the records polled before it
+ * first (consumer.c's on_rebalance), so none is handled after its partition moved.
+ *
+ * In a backlog one batch stays in flight from a turn to the next: its
+ * signatures are verified on the workers while this thread handles the batch
+ * before it and polls the one after, so Ed25519 (most of the cost) is not
+ * waited for. Checkpoints taken between turns cover only handled records. */
+void pipeline_on_wake(evutil_socket_t fd, short what, void *arg) {
+    (void)what;
+    struct collector *c = arg;
+    char buf[256];
+    while (fd >= 0 && read(fd, buf, sizeof buf) > 0) {
+    }
+    int n;
+    for (n = 0; n < BATCH_MAX; n++) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->rk, 0);
+        if (!msg) break;
+        c->fill->msg[c->fill->n++] = msg;
+    }
+    if (n < BATCH_MAX) {
+        pipeline_drain(c);
+        return;
+    }
+    struct batch *b = c->fill, *prev = c->flight;
+    batch_prepare(c, b);
+    if (prev) batch_settle(c, prev);
+    sigpool_submit(c->sigpool, b->job, (size_t)(b->nj + b->nchk), b->res);
+    c->flight = b;
+    c->fill = b == c->batches[0] ? c->batches[1] : c->batches[0];
+    if (prev) batch_handle(c, prev);
+    /* More to read: continue from a zero timeout, not event_active. libevent
+     * runs an event activated from its own callback in the same pass, so a
+     * replay never let the loop poll: /metrics, timers (checkpoints) and
+     * signals all waited for the backlog to end. A timer fires after the
+     * next poll. */
+    struct timeval zero = {0, 0};
+    evtimer_add(c->ev_more, &zero);
+}
+
+/* ---- agents ---- */
+
+void pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx) {
+    struct collector *c = ctx;
+    char err[256];
+    if (agents_apply(c->agents, msg->key, msg->key_len, msg->payload, msg->payload ? msg->len : 0, err,
+                     sizeof err) < 0) {
+        metrics_inc(c->m, M_ENROLLMENTS_REJECTED);
+        log_warn(COMP, "enrollment rejected partition=%d offset=%lld reason=\"%s\"", msg->partition,
+                 (long long)msg->offset, err);
+        return;
+    }
+    metrics_inc(c->m, M_ENROLLMENTS_ACCEPTED);
+    metrics_gauge(c->m, G_AGENTS, (double)agents_count(c->agents));
+}
+
+void pipeline_refresh_agents(void *ctx) {
+    struct collector *c = ctx;
+    char err[256];
+    metrics_inc(c->m, M_AGENT_CATCHUPS);
+    if (feed_catch_up(c->agents_feed, AGENT_CATCHUP_MS, err, sizeof err) < 0) log_warn(COMP, "%s", err);
+}
+
+int pipeline_init(struct collector *c) {
+    if (!(c->batches[0] = calloc(1, sizeof *c->batches[0])) || !(c->batches[1] = calloc(1, sizeof *c->batches[1])))
+        return -1;
+    c->fill = c->batches[0];
+    return 0;
+}
+
+void pipeline_free(struct collector *c) {
+    free(c->batches[0]);
+    free(c->batches[1]);
+    c->batches[0] = c->batches[1] = c->fill = c->flight = NULL;
+}
