@@ -41,13 +41,6 @@ enum conn_state {
     ST_LINGER, /* answered and shut down for writing; draining input until EOF */
 };
 
-typedef struct request {
-    const char *method, *path, *query; /* point into conn.in */
-    int keep_alive;
-    int expect_continue;
-    uint64_t content_length;
-} request;
-
 typedef struct conn {
     http_server_t *srv;
     struct conn *prev, *next;
@@ -61,7 +54,7 @@ typedef struct conn {
     size_t scanned;         /* bytes of in already searched for the header's end */
     int64_t req_start_us;   /* first byte of the header being read, 0 before */
     int64_t last_io_us;
-    request req;
+    http_request req;  /* points into in */
     uint64_t body_left, body_got;
     char out[1024];         /* status line, headers and a small body */
     size_t out_len, out_off;
@@ -236,18 +229,15 @@ static int token_has(const char *value, const char *tok) {
     return 0;
 }
 
-/* Parses the header in in[0..hdr_len) in place. Returns 0, or an HTTP status
- * with *why set for a request that must be refused. */
-static int parse_request(conn *c, size_t hdr_len, const char **why) {
-    request *r = &c->req;
-    char *p = c->in, *end = c->in + hdr_len, *line, *sp1, *sp2, *q, *vend;
+int http_request_parse(char *in, size_t hdr_len, http_request *r, const char **why) {
+    char *p = in, *end = in + hdr_len, *line, *sp1, *sp2, *q, *vend;
     int lines = 0, have_length = 0;
 
     memset(r, 0, sizeof *r);
-    if (memchr(c->in, '\0', hdr_len)) goto bad;
+    if (memchr(in, '\0', hdr_len)) goto bad;
     /* Terminate on the header's own last LF: the byte after it may already
      * be the next pipelined request. */
-    c->in[hdr_len - 1] = '\0';
+    in[hdr_len - 1] = '\0';
     /* Request line: METHOD SP target SP HTTP/1.x */
     line = p;
     p = memchr(line, '\n', (size_t)(end - line));
@@ -332,11 +322,7 @@ bad:
     return 400;
 }
 
-/* Where the header in buf[0..len) ends (just past its blank line), or 0
- * while it is incomplete; scanning resumes at *scanned so a header sent a
- * byte at a time costs linear work. Bare LF line ends are accepted, as most
- * servers do. */
-static size_t header_end(const char *buf, size_t len, size_t *scanned) {
+size_t http_request_header_end(const char *buf, size_t len, size_t *scanned) {
     size_t i = *scanned > 3 ? *scanned - 3 : 1;
 
     *scanned = len;
@@ -369,12 +355,12 @@ static void conn_process(conn *c) {
         c->req_start_us = vntime_mono_us();
         conn_arm_timer(c);
     }
-    hend = header_end(c->in, c->in_len, &c->scanned);
+    hend = http_request_header_end(c->in, c->in_len, &c->scanned);
     if (!hend) {
         if (c->in_len >= HTTP_MAX_HEADER) conn_reject(c, 431, "request header over 16384 bytes");
         return;
     }
-    status = parse_request(c, hend, &why);
+    status = http_request_parse(c->in, hend, &c->req, &why);
     if (status) {
         conn_reject(c, status, why);
         return;
