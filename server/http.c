@@ -230,7 +230,7 @@ static int token_has(const char *value, const char *tok) {
 }
 
 int http_request_parse(char *in, size_t hdr_len, http_request *r, const char **why) {
-    char *p = in, *end = in + hdr_len, *line, *sp1, *sp2, *q, *vend;
+    char *p = in, *end = in + hdr_len, *line, *sp1, *sp2, *q, *vend, *rest;
     int lines = 0, have_length = 0;
 
     memset(r, 0, sizeof *r);
@@ -253,11 +253,13 @@ int http_request_parse(char *in, size_t hdr_len, http_request *r, const char **w
     if (!sp2) goto bad;
     *sp2 = '\0';
     r->method = line;
-    r->path = sp1 + 1;
-    /* absolute-form (through a proxy): keep the path only */
-    if (strncasecmp(r->path, "http://", 7) == 0) {
-        r->path = strchr(r->path + 7, '/');
-        if (!r->path) r->path = "/";
+    r->path = rest = sp1 + 1;
+    /* absolute-form (through a proxy): keep the path only. The authority
+     * ends at the first '/' or '?' (RFC 3986 3.2): a '?' there starts the
+     * query of an empty path, and one before it is no query of the path. */
+    if (strncasecmp(rest, "http://", 7) == 0) {
+        rest += 7 + strcspn(rest + 7, "/?");
+        r->path = *rest == '/' ? rest : "/";
     }
     if (r->path[0] != '/') goto bad;
     if (strcmp(sp2 + 1, "HTTP/1.1") == 0) r->keep_alive = 1;
@@ -266,7 +268,7 @@ int http_request_parse(char *in, size_t hdr_len, http_request *r, const char **w
         *why = "only HTTP/1.0 and HTTP/1.1 are served";
         return 505;
     } else goto bad;
-    q = strchr(sp1 + 1, '?');
+    q = strchr(rest, '?');
     if (q) {
         *q = '\0';
         r->query = q + 1;
