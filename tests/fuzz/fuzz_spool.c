@@ -23,7 +23,18 @@
 
 /* FZ_RAW_ZST: the second segment's bytes are its .zst file as they are
  * (a damaged frame), not compressed by the harness. */
-enum { FZ_SEALED = 1, FZ_FIX_CRC = 2, FZ_MARK = 4, FZ_TWO = 8, FZ_SEALED2 = 16, FZ_RAW_ZST = 32 };
+/* FZ_HIGH_FIRST, FZ_HIGH_MARK: the first id, the mark count down from
+ * 2^64 - 1 (damaged names and marks). */
+enum {
+    FZ_SEALED = 1,
+    FZ_FIX_CRC = 2,
+    FZ_MARK = 4,
+    FZ_TWO = 8,
+    FZ_SEALED2 = 16,
+    FZ_RAW_ZST = 32,
+    FZ_HIGH_FIRST = 64,
+    FZ_HIGH_MARK = 128,
+};
 
 /* The spool's record framing (agent/spool.c's comment): magic, payload
  * length, CRC-32C of id and payload, id; 20 bytes. */
@@ -137,7 +148,8 @@ static int on_record(const spool_record *rec, void *arg) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 3) return 0;
     unsigned flags = data[0];
-    uint64_t first = data[1], mark = data[2];
+    uint64_t first = flags & FZ_HIGH_FIRST ? UINT64_MAX - data[1] : data[1];
+    uint64_t mark = flags & FZ_HIGH_MARK ? UINT64_MAX - data[2] : data[2];
     size_t len = size - 3;
     uint8_t *seg = malloc(len ? len : 1);
     memcpy(seg, data + 3, len);
@@ -165,7 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!sp) return 0; /* refused with a message: the agent says so and stops */
     spool_stats st;
     spool_get_stats(sp, &st);
-    struct visit v = {.acked = (flags & FZ_MARK) ? mark : 0};
+    /* A damaged (high) mark may be ignored: everything is then sent again. */
+    struct visit v = {.acked = (flags & FZ_MARK) && !(flags & FZ_HIGH_MARK) ? mark : 0};
     if (spool_foreach_pending(sp, 0, on_record, &v, err, sizeof err) != 0) die("visit stopped without being asked");
     if (v.n > st.pending) die("more records visited than are pending");
     /* A new record is never lost behind what was read back. */
