@@ -18,17 +18,26 @@ command -v clang >/dev/null || { echo "SKIP: clang is not installed (deploy/deps
 mkdir -p "$OUT/corpus/$TARGET" "$OUT/seeds" "$OUT/artifacts"
 (
   flock 9
-  # Debian ships libFuzzer and the sanitizers' runtimes apart from clang.
-  printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' >"$OUT/probe.c"
-  clang -fsanitize=fuzzer,address,undefined "$OUT/probe.c" -o "$OUT/probe" >"$OUT/probe.log" 2>&1 \
-    || { echo "FAIL: clang cannot link -fsanitize=fuzzer,address,undefined: install libclang-rt-14-dev (deploy/deps.sh does)" >&2; exit 1; }
-  cmake -S "$SRC/tests/fuzz" -B "$OUT" -DCMAKE_C_COMPILER=clang >"$OUT/cmake.log" 2>&1 \
-    || { echo "FAIL: cmake of tests/fuzz: $(tail -5 "$OUT/cmake.log")" >&2; exit 1; }
+  # Configured once; make re-runs cmake when a file it read changes.
+  if [ ! -f "$OUT/Makefile" ]; then
+    cmake -S "$SRC/tests/fuzz" -B "$OUT" -DCMAKE_C_COMPILER=clang >"$OUT/cmake.log" 2>&1 \
+      || { echo "FAIL: cmake of tests/fuzz: $(tail -5 "$OUT/cmake.log")" >&2; exit 1; }
+  fi
   # Every target at once: the first test to get here builds for the others.
-  make -C "$OUT" -j2 >"$OUT/make.log" 2>&1 \
-    || { echo "FAIL: build of the fuzz targets: $(grep -m3 -E 'error|Error' "$OUT/make.log")" >&2; exit 1; }
-  "$OUT/fuzz_seeds" "$OUT/seeds" >"$OUT/seeds.log" 2>&1 \
-    || { echo "FAIL: seed corpus: $(tail -3 "$OUT/seeds.log")" >&2; exit 1; }
+  if ! make -C "$OUT" -j2 >"$OUT/make.log" 2>&1; then
+    # Debian ships libFuzzer and the sanitizers' runtimes apart from clang.
+    printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' >"$OUT/probe.c"
+    clang -fsanitize=fuzzer,address,undefined "$OUT/probe.c" -o "$OUT/probe" >"$OUT/probe.log" 2>&1 \
+      || { echo "FAIL: clang cannot link -fsanitize=fuzzer,address,undefined: install libclang-rt-14-dev (deploy/deps.sh does)" >&2; exit 1; }
+    echo "FAIL: build of the fuzz targets: $(grep -m3 -E 'error|Error' "$OUT/make.log")" >&2
+    exit 1
+  fi
+  # Seeds are written again only by a rebuilt generator.
+  if [ ! -f "$OUT/seeds/.done" ] || [ "$OUT/fuzz_seeds" -nt "$OUT/seeds/.done" ]; then
+    "$OUT/fuzz_seeds" "$OUT/seeds" >"$OUT/seeds.log" 2>&1 \
+      || { echo "FAIL: seed corpus: $(tail -3 "$OUT/seeds.log")" >&2; exit 1; }
+    touch "$OUT/seeds/.done"
+  fi
 ) 9>"$OUT/build.lock"
 
 CORPORA=("$OUT/corpus/$TARGET")
