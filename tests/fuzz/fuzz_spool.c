@@ -90,6 +90,11 @@ static void empty_dir(void) {
     closedir(d);
 }
 
+static void remove_dir(void) {
+    empty_dir();
+    rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
@@ -98,7 +103,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                                                                    : "/tmp/ispeed-fuzz-spool.XXXXXX");
     if (!mkdtemp(dir)) die("cannot create a directory");
     log_set_level(LOG_ERROR); /* damage is the normal case here */
-    atexit(empty_dir);
+    atexit(remove_dir);
     return 0;
 }
 
