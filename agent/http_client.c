@@ -749,3 +749,45 @@ static void on_check(evutil_socket_t fd, short what, void *arg) {
 out:
     if (--c->depth == 0 && c->zombie) really_free(c);
 }
+
+int http_client_feed(http_client *c, const void *buf, size_t n) {
+    const unsigned char *p = buf;
+
+    if (c->fd >= 0 || c->zombie) return -1;
+    if (c->state == R_IDLE) {
+        /* As http_client_request leaves a request that went out. */
+        c->hdr_len = 0;
+        c->status = 0;
+        c->resp_body = 0;
+        c->state = R_HEADER;
+    }
+    c->depth++;
+    if (n == 0) {
+        /* The server closed: as on_read's end of stream. */
+        if (c->state == R_BODY && c->framing == F_CLOSE) finish_response(c);
+        else fail(c, ISPEED__V1__OUTCOME__OUTCOME_CLOSED, "%s closed the connection mid-response", c->label);
+    }
+    while (n > 0 && !c->zombie && c->state != R_IDLE) {
+        if (c->state == R_HEADER) {
+            /* Bytes land in hdr as recv puts them there, as much as fits. */
+            size_t old = c->hdr_len, t = sizeof c->hdr - c->hdr_len;
+            if (t > n) t = n;
+            memcpy(c->hdr + c->hdr_len, p, t);
+            c->hdr_len += t;
+            p += t;
+            n -= t;
+            take_header(c, old);
+        } else {
+            size_t counted;
+            int r = take_body(c, p, n, &counted);
+            n = 0;
+            if (r < 0 || deliver_body(c, counted)) break;
+            if (r == 1) finish_response(c);
+        }
+    }
+    if (--c->depth == 0 && c->zombie) {
+        really_free(c);
+        return 1;
+    }
+    return 0;
+}

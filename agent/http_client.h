@@ -57,6 +57,13 @@ uint64_t http_client_body_acked(http_client *c);
  * response complete (no connection set-up in it). */
 int64_t http_client_rtt_us(const http_client *c);
 
+/* Hands n bytes to the response parser as if recv had read them, without a
+ * socket (the client must never have connected): a response is awaited as
+ * after a request, and the callbacks run as from the loop. n == 0 is the
+ * server closing the connection. For the fuzz target (tests/fuzz/). 1 if a
+ * callback freed the client, 0 otherwise, -1 on a connected client. */
+int http_client_feed(http_client *c, const void *buf, size_t n);
+
 /* CLOCK_MONOTONIC in microseconds, the clock of every measurement. */
 int64_t http_client_now_us(void);
 

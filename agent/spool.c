@@ -25,6 +25,9 @@
 #define SPOOL_MAGIC 0x4c505349u /* "ISPL" little-endian */
 #define SPOOL_HEADER 20
 #define SPOOL_MAX_RECORD (1u << 20)
+/* Ids count records from 1 and never come near this; a delivery mark or a
+ * segment name at or past it is damage, which would wrap next_id. */
+#define SPOOL_ID_LIMIT (1ull << 62)
 
 typedef struct spool_segment {
     uint64_t first_id, last_id; /* last_id 0: no record */
@@ -181,12 +184,17 @@ static int pending_push(spool_t *sp, uint64_t id) {
 typedef struct open_scan {
     spool_t *sp;
     spool_segment *seg;
+    size_t len;          /* of the segment's raw bytes */
     int oom;
 } open_scan;
 
 static int on_open_record(const spool_record *rec, void *arg) {
     open_scan *os = arg;
-    if (rec->id < os->seg->first_id) return 0; /* cannot belong here: damage that passed the CRC */
+    /* A segment's ids run on from its first, one per record of at least
+     * SPOOL_HEADER + 3 bytes: any other id cannot belong here, and is
+     * damage that passed the CRC. Taken, an id near 2^64 would wrap
+     * next_id, and new records would never be delivered. */
+    if (rec->id < os->seg->first_id || rec->id - os->seg->first_id > os->len / (SPOOL_HEADER + 3)) return 0;
     if (rec->id > os->seg->last_id) os->seg->last_id = rec->id;
     if (rec->id >= os->sp->next_id) os->sp->next_id = rec->id + 1;
     if (rec->id > os->sp->acked && pending_push(os->sp, rec->id) < 0) os->oom = 1;
@@ -337,7 +345,7 @@ spool_t *spool_open(const char *dir, const spool_opts *opts, char *err, size_t e
         snprintf(path, sizeof path, "%s/acked", dir);
         FILE *f = fopen(path, "r");
         if (f) {
-            if (fscanf(f, "%" SCNu64, &sp->acked) != 1) {
+            if (fscanf(f, "%" SCNu64, &sp->acked) != 1 || sp->acked >= SPOOL_ID_LIMIT) {
                 log_warn("spool", "delivery mark unreadable, every spooled record will be sent again dir=%s", dir);
                 sp->acked = 0;
             }
@@ -352,7 +360,9 @@ spool_t *spool_open(const char *dir, const spool_opts *opts, char *err, size_t e
         char ext[8], tail;
         struct stat st;
         char path[600];
-        if (sscanf(de->d_name, "%16" SCNx64 ".%3s%c", &first, ext, &tail) != 2 || strlen(de->d_name) != 20) continue;
+        if (sscanf(de->d_name, "%16" SCNx64 ".%3s%c", &first, ext, &tail) != 2 || strlen(de->d_name) != 20 ||
+            first >= SPOOL_ID_LIMIT)
+            continue;
         int sealed = strcmp(ext, "zst") == 0;
         if (!sealed && strcmp(ext, "seg") != 0) continue;
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
@@ -377,6 +387,7 @@ spool_t *spool_open(const char *dir, const spool_opts *opts, char *err, size_t e
                      strerror(errno));
             continue;
         }
+        os.len = len;
         seg_scan(sp, &sp->segs[i], data, len, 1, on_open_record, &os);
         free(data);
         if (os.oom) goto fail_errno;

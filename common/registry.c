@@ -273,6 +273,11 @@ registry_t *registry_load_branch(const char *path, const char *code, char *err, 
                  path, strerror(errno));
         return NULL;
     }
+    if (!code[0] || strlen(code) >= sizeof want) {
+        snprintf(err, errsz, "unit code '%.20s' is not a GSO code of the registry %s", code, path);
+        fclose(f);
+        return NULL;
+    }
     snprintf(want, sizeof want, "%s", code);
     /* Commune, district, province: at most three levels above nothing. */
     for (int depth = 0; want[0] && depth < 4; depth++) {

@@ -8,7 +8,7 @@ packages=(
   librdkafka-dev libevent-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libsodium-dev libinih-dev
   libcmocka-dev
   protobuf-compiler kcat curl python3 iproute2 procps
-  clang
+  clang libclang-rt-14-dev
   chromium
 )
 if [ "${ISPEED_DEPS_EXTRA:-}" ]; then read -r -a extra <<<"$ISPEED_DEPS_EXTRA"; packages+=("${extra[@]}"); fi

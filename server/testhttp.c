@@ -40,13 +40,6 @@ enum conn_state {
     ST_LINGER, /* answered and shut down for writing; draining input until EOF */
 };
 
-typedef struct request {
-    const char *method, *path, *query; /* point into conn.in */
-    int keep_alive;
-    int expect_continue;
-    uint64_t content_length;
-} request;
-
 typedef struct conn {
     testhttp_t *srv;
     struct conn *prev, *next;
@@ -60,7 +53,7 @@ typedef struct conn {
     size_t scanned;         /* bytes of in already searched for the header's end */
     int64_t req_start_us;   /* first byte of the header being read, 0 before */
     int64_t last_io_us;
-    request req;
+    http_request req;  /* points into in */
     uint64_t body_left, body_got;
     char out[1024];         /* status line, headers and a small body */
     size_t out_len, out_off;
@@ -224,16 +217,15 @@ static void conn_dispatch(conn *c) {
 
 /* Parses the header in in[0..hdr_len) in place. Returns 0, or an HTTP status
  * with *why set for a request that must be refused. */
-static int parse_request(conn *c, size_t hdr_len, const char **why) {
-    request *r = &c->req;
-    char *p = c->in, *end = c->in + hdr_len, *line, *sp1, *sp2, *q, *vend;
+int http_request_parse(char *in, size_t hdr_len, http_request *r, const char **why) {
+    char *p = in, *end = in + hdr_len, *line, *sp1, *sp2, *q, *vend, *rest;
     int lines = 0, have_length = 0;
 
     memset(r, 0, sizeof *r);
-    if (memchr(c->in, '\0', hdr_len)) goto bad;
+    if (memchr(in, '\0', hdr_len)) goto bad;
     /* Terminate on the header's own last LF: the byte after it may already
      * be the next pipelined request. */
-    c->in[hdr_len - 1] = '\0';
+    in[hdr_len - 1] = '\0';
     /* Request line: METHOD SP target SP HTTP/1.x */
     line = p;
     p = memchr(line, '\n', (size_t)(end - line));
@@ -249,11 +241,13 @@ static int parse_request(conn *c, size_t hdr_len, const char **why) {
     if (!sp2) goto bad;
     *sp2 = '\0';
     r->method = line;
-    r->path = sp1 + 1;
-    /* absolute-form (through a proxy): keep the path only */
-    if (strncasecmp(r->path, "http://", 7) == 0) {
-        r->path = strchr(r->path + 7, '/');
-        if (!r->path) r->path = "/";
+    r->path = rest = sp1 + 1;
+    /* absolute-form (through a proxy): keep the path only. The authority
+     * ends at the first '/' or '?' (RFC 3986 3.2): a '?' there starts the
+     * query of an empty path, and one before it is no query of the path. */
+    if (strncasecmp(rest, "http://", 7) == 0) {
+        rest += 7 + strcspn(rest + 7, "/?");
+        r->path = *rest == '/' ? rest : "/";
     }
     if (r->path[0] != '/') goto bad;
     if (strcmp(sp2 + 1, "HTTP/1.1") == 0) r->keep_alive = 1;
@@ -262,7 +256,7 @@ static int parse_request(conn *c, size_t hdr_len, const char **why) {
         *why = "only HTTP/1.0 and HTTP/1.1 are served";
         return 505;
     } else goto bad;
-    q = strchr(sp1 + 1, '?');
+    q = strchr(rest, '?');
     if (q) {
         *q = '\0';
         r->query = q + 1;
@@ -308,11 +302,7 @@ bad:
     return 400;
 }
 
-/* Where the header in buf[0..len) ends (just past its blank line), or 0
- * while it is incomplete; scanning resumes at *scanned so a header sent a
- * byte at a time costs linear work. Bare LF line ends are accepted, as most
- * servers do. */
-static size_t header_end(const char *buf, size_t len, size_t *scanned) {
+size_t http_request_header_end(const char *buf, size_t len, size_t *scanned) {
     size_t i = *scanned > 3 ? *scanned - 3 : 1;
 
     *scanned = len;
@@ -345,12 +335,12 @@ static void conn_process(conn *c) {
         c->req_start_us = vntime_mono_us();
         conn_arm_timer(c);
     }
-    hend = header_end(c->in, c->in_len, &c->scanned);
+    hend = http_request_header_end(c->in, c->in_len, &c->scanned);
     if (!hend) {
         if (c->in_len >= TESTHTTP_MAX_HEADER) conn_reject(c, 431, "request header over 16384 bytes");
         return;
     }
-    status = parse_request(c, hend, &why);
+    status = http_request_parse(c->in, hend, &c->req, &why);
     if (status) {
         conn_reject(c, status, why);
         return;

@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "endpoints.h"
 #include "payload.h"
@@ -30,6 +31,25 @@ typedef struct testhttp_opts {
 enum { TESTHTTP_LISTEN_ALONE = 0, TESTHTTP_LISTEN_GROUP_FIRST, TESTHTTP_LISTEN_GROUP_JOIN };
 
 typedef struct testhttp testhttp_t;
+
+/* A request's line and the header fields that frame its body and the
+ * connection; the strings point into the parsed header. */
+typedef struct http_request {
+    const char *method, *path, *query; /* query: after '?', "" if none */
+    int keep_alive;
+    int expect_continue;
+    uint64_t content_length;
+} http_request;
+
+/* Where a request header in buf[0..len) ends (just past its blank line), or
+ * 0 while it is incomplete; scanning resumes at *scanned (0 at first) so a
+ * header sent a byte at a time costs linear work. Bare LF line ends are
+ * accepted, as most servers do. */
+size_t http_request_header_end(const char *buf, size_t len, size_t *scanned);
+/* Parses the header in in[0..hdr_len) (hdr_len from http_request_header_end)
+ * in place. Returns 0, or an HTTP status with *why set for a request that
+ * must be refused. Public for the fuzz target; the connections use it. */
+int http_request_parse(char *in, size_t hdr_len, http_request *r, const char **why);
 
 /* Binds and listens on base; NULL with a message (which address, why) on
  * failure. A group's later members join the first's testhttp_address. */

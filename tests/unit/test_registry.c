@@ -163,6 +163,11 @@ static void registry_branch_keeps_one_unit_and_its_ancestors(void **state) {
     assert_non_null(strstr(err, "unknown unit code '99999'"));
     /* A prefix of a code is not the code. */
     assert_null(registry_load_branch(path, "0000", err, sizeof err));
+    /* No code at all is refused with a message, not parsed as an empty file
+     * (fuzz_registry found that one). */
+    err[0] = '\0';
+    assert_null(registry_load_branch(path, "", err, sizeof err));
+    assert_non_null(strstr(err, "is not a GSO code"));
     char orphan[] = "/tmp/ispeed-branch-XXXXXX";
     fixture_write_tmp(orphan, "code,level,parent,name,type\n00001,commune,777,X,Xã\n");
     assert_null(registry_load_branch(orphan, "00001", err, sizeof err));
