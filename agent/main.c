@@ -18,6 +18,7 @@
 #include "log.h"
 #include "measure.h"
 #include "session.h"
+#include "trust.h"
 
 #define AGENT_FLUSH_MS 10000
 
@@ -168,6 +169,8 @@ static int cmd_test(agent_cli *cli) {
     measure_opts mo = {.servers = (const char *const *)cfg->servers, .nservers = cfg->nservers,
                        .duration_s = (int)cfg->duration_s, .streams = (int)cfg->streams,
                        .max_bytes = cfg->max_bytes, .pings = 10};
+    /* Only a produced sample needs a receipt: a plain test stays unattested. */
+    if (have_session) mo.tickets = session_get_tickets(&s);
     if (!(base = event_base_new())) {
         snprintf(err, sizeof err, "cannot create the event loop");
         goto fail;
@@ -199,6 +202,22 @@ static int cmd_enroll(agent_cli *cli) {
     char err[512];
     session s;
     if (!*cli->cfg.commune || !*cli->cfg.brokers) return bad_usage("enroll needs --commune CODE and -b BOOTSTRAP");
+    if (*cli->cfg.token) {
+        /* A token pasted wrong, or for another commune, is said here rather
+         * than found out as a rejected enrollment at the collector. */
+        trust_token t;
+        int named = 0;
+        if (trust_token_decode(cli->cfg.token, &t, err, sizeof err) != TRUST_OK) {
+            fprintf(stderr, "ispeed-agent: --token: %s; paste the whole ispt1.... string your province gave\n", err);
+            return 2;
+        }
+        for (size_t i = 0; i < t.ncommunes; i++) named |= strcmp(t.communes[i], cli->cfg.commune) == 0;
+        if (!named) {
+            fprintf(stderr, "ispeed-agent: --token does not name commune %s; ask your province for a token for it\n",
+                    cli->cfg.commune);
+            return 2;
+        }
+    }
     if (session_open(&s, &cli->cfg, 30000, err, sizeof err) < 0) goto fail;
     if (session_enroll(&s, *cli->cfg.token != '\0', err, sizeof err) < 0) goto fail_session;
     if (outbox_flush(s.outbox, AGENT_FLUSH_MS) != 0 || !identity_is_enrolled(s.id, s.ctx.commune->code)) {

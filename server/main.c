@@ -21,6 +21,13 @@
 #include "http.h"
 #include "log.h"
 #include "payload.h"
+#include "sign.h"
+#include "tickets.h"
+#include "trust.h"
+
+/* A ticket lives through its test (at most a few minutes) and the receipt
+ * request after it; then it is dropped. */
+#define TICKET_TTL_MS (10 * 60 * 1000)
 
 typedef struct server_config {
     const char *listen;
@@ -30,6 +37,8 @@ typedef struct server_config {
     int header_timeout_s;
     int max_conns;
     int workers;
+    const char *key;
+    int max_tickets;
 } server_config;
 
 enum opt_type { OPT_STR, OPT_INT };
@@ -59,6 +68,10 @@ static const struct server_option {
     {"max-conns", OPT_INT, "4096", NULL, offsetof(server_config, max_conns), "N", "most connections served at once"},
     {"workers", OPT_INT, NULL, NULL, offsetof(server_config, workers), "N",
      "event loops, each on its own thread (default: one per CPU, at most 16)"},
+    {"key", OPT_STR, NULL, NULL, offsetof(server_config, key), "FILE",
+     "Ed25519 key that signs test receipts, created (mode 0600) if missing (default: no attestation)"},
+    {"max-tickets", OPT_INT, "4096", NULL, offsetof(server_config, max_tickets), "N",
+     "most test tickets held at once; the oldest gives way"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -209,6 +222,7 @@ int main(int argc, char **argv) {
     struct event_base *base = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     endpoints_t *ep = NULL;
+    tickets_t *tickets = NULL;
     http_server_t *srv = NULL;
     worker workers[MAX_WORKERS];
     int nworkers = 0, stop_pipe[2] = {-1, -1};
@@ -255,6 +269,27 @@ int main(int argc, char **argv) {
     if (!ep) {
         fprintf(stderr, "ispeed-server: %s\n", err);
         goto done;
+    }
+    if (cfg.max_tickets < 1) {
+        fprintf(stderr, "ispeed-server: --max-tickets %d: use a positive number\n", cfg.max_tickets);
+        goto done;
+    }
+    if (cfg.key) {
+        uint8_t pk[SIGN_PUBLIC_BYTES], sk[SIGN_SECRET_BYTES];
+        char hex[2 * SIGN_PUBLIC_BYTES + 1];
+        int created = 0;
+        rc = 1;
+        if (sign_init() < 0 || trust_key_load(cfg.key, 1, pk, sk, &created, err, sizeof err) < 0 ||
+            !(tickets = tickets_new(sk, (size_t)cfg.max_tickets, TICKET_TTL_MS, err, sizeof err))) {
+            fprintf(stderr, "ispeed-server: --key: %s\n", err);
+            goto done;
+        }
+        trust_hex(pk, SIGN_PUBLIC_BYTES, hex);
+        /* The line for the collector's servers.csv, on stdout so a script can keep it. */
+        printf("%s,%s,%s\n", tickets_server_id(tickets), hex, cfg.id);
+        fflush(stdout);
+        log_info("server", "attesting server_id=%s key=%s created=%d", tickets_server_id(tickets), cfg.key, created);
+        endpoints_set_tickets(ep, tickets);
     }
     rc = 1;
     /* A client that vanishes mid-answer must cost an error code, not the process. */
@@ -346,6 +381,7 @@ done:
     if (sigterm) event_free(sigterm);
     http_server_free(srv);
     endpoints_free(ep);
+    tickets_free(tickets);
     if (base) event_base_free(base);
     conffile_args_free(ca);
     return rc;
