@@ -19,6 +19,7 @@
 #include "measure.h"
 #include "session.h"
 #include "trust.h"
+#include "vntime.h"
 
 #define AGENT_FLUSH_MS 10000
 
@@ -32,6 +33,7 @@ static void usage(FILE *out) {
             "usage: ispeed-agent test --server URL [--json] [--duration S] [--streams N]\n"
             "                         [--commune CODE -b BOOTSTRAP --produce]\n"
             "       ispeed-agent enroll --commune CODE -b BOOTSTRAP [--token T] [--state-dir DIR]\n"
+            "       ispeed-agent withdraw --commune CODE -b BOOTSTRAP [--state-dir DIR]\n"
             "       ispeed-agent run [--config FILE]\n"
             "       ispeed-agent status [--json] [--state-dir DIR]\n"
             "       ispeed-agent config-example\n"
@@ -239,6 +241,36 @@ fail:
     return 1;
 }
 
+/* Withdraws this agent from ispeed.agents with a record signed by its own
+ * key: the collector honours no unsigned tombstone. */
+static int cmd_withdraw(agent_cli *cli) {
+    char err[512];
+    session s;
+    uint8_t *buf = NULL;
+    size_t len;
+    if (!*cli->cfg.commune || !*cli->cfg.brokers) return bad_usage("withdraw needs --commune CODE and -b BOOTSTRAP");
+    if (session_open(&s, &cli->cfg, 30000, err, sizeof err) < 0) goto fail;
+    if (record_withdrawal(&s.ctx, vntime_now_ms(), &buf, &len, err, sizeof err) < 0) goto fail_session;
+    int rc = outbox_put(s.outbox, "agents", identity_agent_id(s.id), buf, len, err, sizeof err);
+    free(buf);
+    if (rc < 0) goto fail_session;
+    if (outbox_flush(s.outbox, AGENT_FLUSH_MS) != 0) {
+        session_save_state(&s);
+        snprintf(err, sizeof err, "Kafka at %s did not confirm the withdrawal within %d s; it stays spooled in %s; check -b",
+                 cli->cfg.brokers, AGENT_FLUSH_MS / 1000, cli->cfg.state_dir);
+        goto fail_session;
+    }
+    session_save_state(&s);
+    printf("withdrew agent %s (signed with its key)\n", identity_agent_id(s.id));
+    session_close(&s);
+    return 0;
+fail_session:
+    session_close(&s);
+fail:
+    fprintf(stderr, "ispeed-agent: %s\n", err);
+    return 1;
+}
+
 static int cmd_status(agent_cli *cli) {
     char err[512];
     agentstate st;
@@ -267,7 +299,8 @@ static int cmd_run(agent_cli *cli) {
 
 int main(int argc, char **argv) {
     static const struct { const char *name; int (*run)(agent_cli *); const char *default_config; } commands[] = {
-        {"test", cmd_test, NULL}, {"enroll", cmd_enroll, NULL}, {"status", cmd_status, NULL},
+        {"test", cmd_test, NULL}, {"enroll", cmd_enroll, NULL}, {"withdraw", cmd_withdraw, NULL},
+        {"status", cmd_status, NULL},
         {"run", cmd_run, CONFIG_DEFAULT_PATH},
     };
     agent_cli cli;
@@ -300,6 +333,6 @@ int main(int argc, char **argv) {
         return rc < 0 ? 0 : rc;
     }
     char msg[128];
-    snprintf(msg, sizeof msg, "unknown command '%.40s' (test, enroll, run, status or config-example)", argv[1]);
+    snprintf(msg, sizeof msg, "unknown command '%.40s' (test, enroll, withdraw, run, status or config-example)", argv[1]);
     return bad_usage(msg);
 }

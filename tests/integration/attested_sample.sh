@@ -7,7 +7,8 @@
 # exit 2), a token of another province, an expired token, a receipt checked
 # against a list without the server, a second receipt for a spent ticket,
 # a sample signed by another key. A LibreSpeed-style URL and a server
-# without --key leave samples unattested.
+# without --key leave samples unattested. `ispeed-agent withdraw` puts a
+# withdrawal signed by the agent's key on ispeed.agents.
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
 UNITS="$DATA/vn-units-2025-03.csv"
@@ -149,4 +150,12 @@ set +e
 "$CHECK" receipt --servers "$WORK/servers.csv" <"$WORK/sample2.bin" 2>"$WORK/x.err"; rc=$?
 set -e
 [ $rc = 1 ] && grep -q receipt_missing "$WORK/x.err" || fail "unattested sample has a receipt? rc=$rc $(cat "$WORK/x.err")"
+# Withdrawal: a record on ispeed.agents signed by the agent's own key.
+"$AGENT" withdraw --commune "$COMMUNE" --units "$UNITS" --state-dir "$WORK/agent" -b "$BOOTSTRAP" \
+  >"$WORK/withdraw.out" 2>"$WORK/withdraw.err" || fail "withdraw failed: $(cat "$WORK/withdraw.err")"
+kcat -b "$BOOTSTRAP" -C -t ispeed.agents -o -1 -c 1 -e -q -f '%s' >"$WORK/withdrawal.bin"
+protoc --proto_path="$(dirname "$0")/../../proto" --decode ispeed.v1.AgentEnrollment ispeed.proto \
+  <"$WORK/withdrawal.bin" >"$WORK/withdrawal.txt" || fail "withdrawal does not decode"
+grep -q "^withdrawal {" "$WORK/withdrawal.txt" && grep -q "signature: " "$WORK/withdrawal.txt" \
+  || fail "last record on ispeed.agents is not a signed withdrawal: $(cat "$WORK/withdrawal.txt")"
 echo PASS
