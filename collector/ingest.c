@@ -36,6 +36,11 @@ struct ingest {
 
 void ingest_config_default(ingest_config *cfg) {
     cfg->daily_cap = 12;
+    cfg->cap_across_units = 1;
+    cfg->bind_commune = 1;
+    cfg->reject_zero_rate = 1;
+    cfg->attestation = VALIDATE_ATTEST_OFF;
+    cfg->servers = NULL;
     cfg->replay = 0;
     cfg->grace_ms = 4 * DAY_MS; /* month end (1st 00:00) + 4 days = the 5th 00:00 */
 }
@@ -57,7 +62,13 @@ ingest_t *ingest_new(const registry_t *reg, agents_t *agents, const merges_t *me
     ingest_t *ing = calloc(1, sizeof *ing);
     if (!ing) goto oom;
     ing->reg = reg;
-    ing->vctx = (validate_ctx){reg, agents, merges};
+    ing->vctx = (validate_ctx){.reg = reg,
+                               .agents = agents,
+                               .merges = merges,
+                               .bind_commune = cfg->bind_commune,
+                               .reject_zero_rate = cfg->reject_zero_rate,
+                               .attestation = cfg->attestation,
+                               .servers = cfg->servers};
     ing->qt = qt;
     ing->cfg = *cfg;
     ing->nunits = registry_size(reg);
@@ -128,6 +139,11 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
     if (arrival_ms < 0 || arrival_ms > now_ms) arrival_ms = now_ms;
 
     const Ispeed__V1__Sample *s = v.sample;
+    /* The test's time: the server's when it attested it, else the agent's. */
+    int64_t test_ms = v.attested ? v.attested_start_ms : s->start_ms;
+    /* A producer sets the Kafka timestamp: it may only make a sample later
+     * than the server saw its test end, never earlier. */
+    if (v.attested && arrival_ms < v.attested_end_ms) arrival_ms = v.attested_end_ms;
     struct province_state *ps = province_get(ing, v.commune->province);
     if (!ps) goto oom;
     ps->partition = partition;
@@ -145,10 +161,18 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
         res = INGEST_FAILED_TEST;
         goto done;
     }
+    if (!v.attested && ing->vctx.attestation == VALIDATE_ATTEST_OPTIONAL) {
+        /* Valid but unattested: never in the attested count. It goes to the
+         * DLQ under its own reason, where it can be counted apart. */
+        snprintf(detail, detailsz, "agent %s seq %llu: valid, unattested", s->agent_id, (unsigned long long)s->seq);
+        *reason = REJECT_UNATTESTED;
+        res = INGEST_REJECTED;
+        goto done;
+    }
 
     char month[8];
     int64_t mstart, mend;
-    vntime_month(s->start_ms, month);
+    vntime_month(test_ms, month);
     vntime_month_bounds(month, &mstart, &mend);
     int late = !ing->cfg.replay && arrival_ms >= mend + ing->cfg.grace_ms;
 
@@ -161,7 +185,12 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
         ps->pruned_day = ps->max_day - CAP_KEEP_DAYS;
         dailycap_prune(ps->cap, ps->pruned_day);
     }
-    int c = dailycap_take(ps->cap, s->agent_id, v.commune->code, dailycap_day(s->start_ms));
+    /* Across units, the count is kept under the province's code: one count
+     * per agent and day whatever the commune, so one key cannot spread 12 a
+     * day over many communes (and binding keeps an agent in one province).
+     * A checkpoint restores it like any cap: the code is a registry unit. */
+    int c = dailycap_take(ps->cap, s->agent_id, ing->cfg.cap_across_units ? v.commune->province->code : v.commune->code,
+                          dailycap_day(test_ms));
     if (c < 0) goto oom;
     if (c > 0) {
         res = INGEST_OVER_CAP;

@@ -16,7 +16,16 @@
 #include "validate.h"
 
 typedef struct ingest_config {
-    unsigned daily_cap; /* samples per agent per unit per day; 0 = no cap (SPEC default 12) */
+    unsigned daily_cap; /* samples per agent per day (across all units with cap_across_units); 0 = no cap (SPEC default 12) */
+    int cap_across_units; /* 1: the cap is per agent and day, whatever the unit (SPEC: Trust); 0: per unit too */
+    int bind_commune;     /* validate_ctx.bind_commune */
+    int reject_zero_rate; /* validate_ctx.reject_zero_rate */
+    /* Receipts (validate_ctx.attestation, .servers). OFF by default here
+     * until the option table sets it: the collector's --attestation
+     * defaults to required. With a receipt, the month, the day of the cap
+     * and lateness follow the server's attested times. */
+    enum validate_attestation attestation;
+    const trust_keys *servers;
     int replay;         /* --replay: count every sample in its month whenever it arrives */
     int64_t grace_ms;   /* after the month's end, late samples still count (until the 5th 00:00) */
 } ingest_config;
