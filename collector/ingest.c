@@ -8,6 +8,7 @@
 
 #include "dailycap.h"
 #include "dedupe.h"
+#include "strmap.h"
 #include "vntime.h"
 
 #define DAY_MS 86400000LL
@@ -15,9 +16,90 @@
  * samples that are late anyway (month end + grace < 37 days after any start). */
 #define CAP_KEEP_DAYS 40
 
+/* Uses of enrollment tokens (SPEC: Trust): which agents took one, and how
+ * many each token has given. An agent takes its use with its first counted
+ * sample, once: enrolling again keeps its history. Kept per province beside
+ * the sequence marks and checkpointed with them, so uses stay exact across
+ * crashes and rebalances. A national token is counted per province. */
+struct ingest_tokens {
+    strmap_t *taken; /* "token_id/agent_id" -> (void *)1 */
+    strmap_t *used;  /* token_id -> (void *)(uintptr_t)uses taken */
+};
+
+static void tokens_free(struct ingest_tokens *t) {
+    if (!t) return;
+    strmap_free(t->taken, NULL);
+    strmap_free(t->used, NULL);
+    free(t);
+}
+
+static struct ingest_tokens *tokens_new(void) {
+    struct ingest_tokens *t = calloc(1, sizeof *t);
+    if (!t || !(t->taken = strmap_new()) || !(t->used = strmap_new())) {
+        tokens_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+int ingest_tokens_restore(struct ingest_tokens *t, const char *token_id, const char *agent_id) {
+    char k[2 * SIGN_AGENT_ID_CHARS + 4];
+    snprintf(k, sizeof k, "%.32s/%.32s", token_id, agent_id);
+    if (strmap_get(t->taken, k)) return 0;
+    uintptr_t n = (uintptr_t)strmap_get(t->used, token_id);
+    if (strmap_put(t->taken, k, (void *)1, NULL) < 0) return -1;
+    if (strmap_put(t->used, token_id, (void *)(n + 1), NULL) < 0) {
+        strmap_remove(t->taken, k);
+        return -1;
+    }
+    return 0;
+}
+
+struct tokens_iter {
+    int (*fn)(const char *, const char *, void *);
+    void *ctx;
+};
+
+static int tokens_iter_one(const char *key, void *value, void *ctx) {
+    struct tokens_iter *it = ctx;
+    char tok[TRUST_TOKEN_ID_CHARS + 1];
+    (void)value;
+    const char *slash = strchr(key, '/');
+    if (!slash || (size_t)(slash - key) > TRUST_TOKEN_ID_CHARS) return 0;
+    memcpy(tok, key, (size_t)(slash - key));
+    tok[slash - key] = '\0';
+    return it->fn(tok, slash + 1, it->ctx);
+}
+
+void ingest_tokens_foreach(const struct ingest_tokens *t, int (*fn)(const char *token_id, const char *agent_id,
+                                                                    void *ctx),
+                           void *ctx) {
+    struct tokens_iter it = {fn, ctx};
+    if (t) strmap_foreach(t->taken, tokens_iter_one, &it);
+}
+
+/* 0 when the agent holds a use of its token (taking one now if it can), or
+ * the reason it cannot; -1 out of memory. */
+static int tokens_take(struct ingest_tokens *t, const agent_info *ai, const char *agent_id, int64_t test_ms,
+                       enum reject_reason *why) {
+    char k[2 * SIGN_AGENT_ID_CHARS + 4];
+    snprintf(k, sizeof k, "%.32s/%.32s", ai->token_id, agent_id);
+    if (strmap_get(t->taken, k)) return 0;
+    if (test_ms >= ai->token_expires_ms) {
+        *why = REJECT_TOKEN_EXPIRED;
+        return 1;
+    }
+    if ((uintptr_t)strmap_get(t->used, ai->token_id) >= ai->token_uses) {
+        *why = REJECT_TOKEN_USED_UP;
+        return 1;
+    }
+    return ingest_tokens_restore(t, ai->token_id, agent_id);
+}
+
 struct province_state {
     dedupe_t *dd;
     dailycap_t *cap;
+    struct ingest_tokens *tokens;
     int32_t partition;
     int64_t max_day;     /* newest arrival day seen, for pruning caps */
     int64_t pruned_day;
@@ -84,6 +166,7 @@ static void province_free(struct province_state *ps) {
     if (!ps) return;
     dedupe_free(ps->dd);
     dailycap_free(ps->cap);
+    tokens_free(ps->tokens);
     free(ps);
 }
 
@@ -106,7 +189,8 @@ static struct province_state *province_get(ingest_t *ing, const registry_unit *p
     if (!ps) return NULL;
     ps->dd = dedupe_new();
     ps->cap = dailycap_new(ing->cfg.daily_cap);
-    if (!ps->dd || !ps->cap) {
+    ps->tokens = tokens_new();
+    if (!ps->dd || !ps->cap || !ps->tokens) {
         province_free(ps);
         return NULL;
     }
@@ -170,6 +254,21 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
         goto done;
     }
 
+    /* An agent enrolled with a token counts once it holds one of the
+     * token's uses: taken with its first counted sample, at that sample's
+     * (attested) time, so expiry and uses are judged where they are exact. */
+    const agent_info *ai = agents_find(ing->vctx.agents, s->agent_id);
+    if (ai && ai->token_id[0]) {
+        int t = tokens_take(ps->tokens, ai, s->agent_id, test_ms, reason);
+        if (t < 0) goto oom;
+        if (t > 0) {
+            snprintf(detail, detailsz, "agent %s: token %.8s... %s", s->agent_id, ai->token_id,
+                     *reason == REJECT_TOKEN_EXPIRED ? "expired before its first sample" : "has no use left");
+            res = INGEST_REJECTED;
+            goto done;
+        }
+    }
+
     char month[8];
     int64_t mstart, mend;
     vntime_month(test_ms, month);
@@ -231,7 +330,7 @@ int32_t ingest_province_partition(const ingest_t *ing, const registry_unit *prov
 int ingest_province_get(const ingest_t *ing, const registry_unit *province, ingest_province *out) {
     const struct province_state *ps = ing->prov[province->index];
     if (!ps) return -1;
-    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day};
+    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day, ps->tokens};
     return 0;
 }
 
@@ -245,6 +344,6 @@ int ingest_province_reset(ingest_t *ing, const registry_unit *province, int32_t 
     ps->partition = partition;
     ps->max_day = max_day;
     ps->pruned_day = pruned_day;
-    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day};
+    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day, ps->tokens};
     return 0;
 }

@@ -74,7 +74,15 @@ typedef struct ingest_province {
     dedupe_t *dd;
     dailycap_t *cap;
     int64_t max_day, pruned_day;
+    struct ingest_tokens *tokens; /* enrollment-token uses taken in the province */
 } ingest_province;
+
+/* Token uses, for checkpoints: fn gets every (token, agent) use; stops on
+ * non-zero. ingest_tokens_restore adds one back. */
+void ingest_tokens_foreach(const struct ingest_tokens *t, int (*fn)(const char *token_id, const char *agent_id,
+                                                                    void *ctx),
+                           void *ctx);
+int ingest_tokens_restore(struct ingest_tokens *t, const char *token_id, const char *agent_id);
 /* 0 and fills *out when the province has state, -1 otherwise. */
 int ingest_province_get(const ingest_t *ing, const registry_unit *province, ingest_province *out);
 /* Forgets the province (counters and stream state; alerted states stay) and

@@ -22,6 +22,8 @@ static const char *const reason_names[REJECT__COUNT] = {
     [REJECT_UNATTESTED] = "unattested",
     [REJECT_BAD_RECEIPT] = "bad_receipt",
     [REJECT_RECEIPT_RATE] = "receipt_rate",
+    [REJECT_TOKEN_EXPIRED] = "token_expired",
+    [REJECT_TOKEN_USED_UP] = "token_used_up",
 };
 
 const char *reject_reason_name(enum reject_reason r) {

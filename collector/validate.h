@@ -32,6 +32,8 @@ enum reject_reason {
     REJECT_UNATTESTED,         /* no receipt, and --attestation required */
     REJECT_BAD_RECEIPT,        /* receipt malformed, from an unlisted server, badly signed, or of another sample */
     REJECT_RECEIPT_RATE,       /* the receipt's bytes cannot carry the reported bytes and rates */
+    REJECT_TOKEN_EXPIRED,      /* the agent's first counted sample came after its token expired (ingest.c) */
+    REJECT_TOKEN_USED_UP,      /* the agent's token has no use left (ingest.c) */
     REJECT__COUNT
 };
 

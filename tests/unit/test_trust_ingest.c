@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "agents.h"
+#include "checkpoint.h"
 #include "enrollment_fixture.h"
 #include "ingest.h"
 #include "ispeed.pb-c.h"
@@ -214,6 +215,13 @@ static uint64_t count_of(struct fx *f, const char *unit, const char *month, uint
     return st.count;
 }
 
+/* Every province on partition 0. */
+static int32_t owner0(const registry_unit *p, void *ctx) {
+    (void)p;
+    (void)ctx;
+    return 0;
+}
+
 static void test_commune_binding(void **state) {
     (void)state;
     struct fx *f = fx_new(VALIDATE_ATTEST_OFF, 1);
@@ -376,11 +384,231 @@ static void test_receipt_optional(void **state) {
     fx_free(f);
 }
 
+/* ---- enrollment tokens ---- */
+
+/* The enrollment of agent a for commune with token (may be ""). */
+static size_t enrollment_with_token(const struct agent *a, const char *commune, const char *token, uint8_t *buf) {
+    Ispeed__V1__AgentEnrollment en = ISPEED__V1__AGENT_ENROLLMENT__INIT;
+    uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES];
+    size_t ml = sign_enrollment_message(a->pk, a->id, commune, msg, sizeof msg);
+    sign_detached(a->sk, msg, ml, sig);
+    en.agent_id = (char *)a->id;
+    en.public_key.data = (uint8_t *)a->pk;
+    en.public_key.len = SIGN_PUBLIC_BYTES;
+    en.commune = (char *)commune;
+    en.token = (char *)token;
+    en.signature.data = sig;
+    en.signature.len = sizeof sig;
+    return ispeed__v1__agent_enrollment__pack(&en, buf);
+}
+
+struct tfx {
+    struct fx *f;
+    struct agent auth01, auth79;
+    trust_keys *authorities;
+};
+
+static void issue(const struct agent *auth, const char *province, const char *commune, uint32_t uses, int64_t expires,
+                  char *out) {
+    trust_token t;
+    char err[128];
+    memset(&t, 0, sizeof t);
+    strcpy(t.province, province);
+    strcpy(t.communes[0], commune);
+    t.ncommunes = 1;
+    t.uses = uses;
+    t.issued_ms = JUL_START;
+    t.expires_ms = expires;
+    assert_int_equal(trust_token_issue(auth->sk, &t, out, TRUST_TOKEN_MAX_CHARS + 1, err, sizeof err), TRUST_OK);
+}
+
+static struct tfx *tfx_new(void) {
+    struct tfx *t = calloc(1, sizeof *t);
+    char line[512], h1[65], h2[65], err[256], path[] = "/tmp/test_trust_auth_XXXXXX";
+    t->f = fx_new(VALIDATE_ATTEST_REQUIRED, 1);
+    new_agent(&t->auth01);
+    new_agent(&t->auth79);
+    trust_hex(t->auth01.pk, 32, h1);
+    trust_hex(t->auth79.pk, 32, h2);
+    snprintf(line, sizeof line, "01,%s,Ha Noi\n79,%s,HCMC\n", h1, h2);
+    fixture_write_tmp(path, line);
+    t->authorities = trust_authorities_load(path, err, sizeof err);
+    unlink(path);
+    assert_non_null(t->authorities);
+    agents_trust at = {.require_token = 1, .authorities = t->authorities, .reg = t->f->reg, .signed_withdrawals = 1};
+    agents_set_trust(t->f->ag, &at);
+    return t;
+}
+
+static void tfx_free(struct tfx *t) {
+    fx_free(t->f);
+    trust_keys_free(t->authorities);
+    free(t);
+}
+
+/* Enrolls agent a (a fresh key) for 00001 with token. */
+static void enroll_token(struct tfx *t, struct agent *a, const char *token) {
+    uint8_t buf[AGENTS_MAX_RECORD];
+    char err[256];
+    new_agent(a);
+    size_t n = enrollment_with_token(a, "00001", token, buf);
+    assert_int_equal(agents_apply(t->f->ag, a->id, strlen(a->id), buf, n, err, sizeof err), 0);
+}
+
+/* One honest attested sample of agent a; what ingest said. */
+static enum ingest_result feed_as(struct tfx *t, const struct agent *a, uint64_t seq, int64_t when,
+                                  enum reject_reason *why) {
+    struct agent saved = t->f->a;
+    t->f->a = *a;
+    sample_spec sp = honest(seq, when);
+    enum ingest_result r = feed(t->f, &sp, when, why);
+    t->f->a = saved;
+    return r;
+}
+
+static void test_enrollment_tokens(void **state) {
+    (void)state;
+    struct tfx *t = tfx_new();
+    char tok[TRUST_TOKEN_MAX_CHARS + 1], tok79[TRUST_TOKEN_MAX_CHARS + 1], tokx[TRUST_TOKEN_MAX_CHARS + 1];
+    char tokold[TRUST_TOKEN_MAX_CHARS + 1];
+    struct agent a1, a2, a3, none, wrong, other, late;
+    enum reject_reason why;
+    issue(&t->auth01, "01", "00001", 2, JUL_15_NOON + DAY, tok);
+    issue(&t->auth79, "79", "00001", 5, JUL_15_NOON + DAY, tok79);  /* another province's authority */
+    issue(&t->auth01, "01", "00004", 5, JUL_15_NOON + DAY, tokx);   /* names another commune */
+    issue(&t->auth01, "01", "00001", 5, JUL_15_NOON - DAY, tokold); /* expired before the samples */
+
+    enroll_token(t, &a1, tok);
+    enroll_token(t, &a2, tok);
+    enroll_token(t, &a3, tok);
+    enroll_token(t, &none, "");
+    enroll_token(t, &wrong, tok79);
+    enroll_token(t, &other, tokx);
+    enroll_token(t, &late, tokold);
+    /* Honest ones first: two uses, two agents. */
+    assert_int_equal(feed_as(t, &a1, 1, JUL_15_NOON, &why), INGEST_COUNTED);
+    assert_int_equal(feed_as(t, &a2, 1, JUL_15_NOON, &why), INGEST_COUNTED);
+    /* A third agent on the same token: no use left. */
+    assert_int_equal(feed_as(t, &a3, 1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_TOKEN_USED_UP);
+    /* The first agent keeps counting, and enrolling again keeps its use. */
+    assert_int_equal(feed_as(t, &a1, 2, JUL_15_NOON + 60000, &why), INGEST_COUNTED);
+    {
+        uint8_t buf[AGENTS_MAX_RECORD];
+        char err[256];
+        size_t n = enrollment_with_token(&a1, "00001", tok, buf);
+        assert_int_equal(agents_apply(t->f->ag, a1.id, strlen(a1.id), buf, n, err, sizeof err), 0);
+    }
+    assert_int_equal(feed_as(t, &a1, 3, JUL_15_NOON + 120000, &why), INGEST_COUNTED);
+    /* No token, a foreign authority, a token for another commune: unknown. */
+    assert_int_equal(feed_as(t, &none, 1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_UNKNOWN_AGENT);
+    assert_int_equal(feed_as(t, &wrong, 1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_UNKNOWN_AGENT);
+    assert_int_equal(feed_as(t, &other, 1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_UNKNOWN_AGENT);
+    /* Expired before its first sample (by the server's time). */
+    assert_int_equal(feed_as(t, &late, 1, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_TOKEN_EXPIRED);
+    assert_int_equal(count_of(t->f, "00001", "2025-07", NULL), 4);
+    assert_true(agents_rejected(t->f->ag) >= 3);
+
+    /* Uses survive a checkpoint: a collector restored from it still
+     * refuses the third agent and still counts the first two. */
+    uint8_t *cp;
+    size_t cplen;
+    char err[256];
+    int64_t next;
+    assert_int_equal(checkpoint_encode(t->f->reg, t->f->ing, t->f->qt, "ispeed.samples", 0, 10, JUL_15_NOON,
+                                       owner0, NULL, &cp, &cplen, err, sizeof err),
+                     0);
+    ingest_config ic;
+    ingest_config_default(&ic);
+    ic.attestation = VALIDATE_ATTEST_REQUIRED;
+    ic.servers = t->f->servers;
+    quota_config qc;
+    quota_config_default(&qc);
+    quota_table_t *qt2 = quota_table_new(t->f->reg, &qc, err, sizeof err);
+    ingest_t *ing2 = ingest_new(t->f->reg, t->f->ag, NULL, qt2, &ic, err, sizeof err);
+    assert_int_equal(checkpoint_restore(t->f->reg, ing2, qt2, cp, cplen, 0, &next, NULL, NULL, err, sizeof err), 0);
+    free(cp);
+    ingest_t *ing1 = t->f->ing;
+    quota_table_t *qt1 = t->f->qt;
+    t->f->ing = ing2;
+    t->f->qt = qt2;
+    assert_int_equal(feed_as(t, &a3, 2, JUL_15_NOON + 180000, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_TOKEN_USED_UP);
+    assert_int_equal(feed_as(t, &a2, 2, JUL_15_NOON + 180000, &why), INGEST_COUNTED);
+    assert_int_equal(count_of(t->f, "00001", "2025-07", NULL), 5);
+    t->f->ing = ing1;
+    t->f->qt = qt1;
+    ingest_free(ing2);
+    quota_table_free(qt2);
+    tfx_free(t);
+}
+
+static void test_withdrawals_and_bounds(void **state) {
+    (void)state;
+    struct tfx *t = tfx_new();
+    char tok[TRUST_TOKEN_MAX_CHARS + 1], err[256];
+    struct agent a, rogue;
+    enum reject_reason why;
+    issue(&t->auth01, "01", "00001", 5, JUL_15_NOON + DAY, tok);
+    enroll_token(t, &a, tok);
+    new_agent(&rogue);
+    assert_int_equal(feed_as(t, &a, 1, JUL_15_NOON, &why), INGEST_COUNTED);
+    /* An unsigned tombstone changes nothing. */
+    assert_int_equal(agents_apply(t->f->ag, a.id, strlen(a.id), NULL, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unsigned_tombstone"));
+    assert_int_equal(feed_as(t, &a, 2, JUL_15_NOON + 60000, &why), INGEST_COUNTED);
+    /* A withdrawal signed with the wrong key changes nothing. */
+    uint8_t msg[128], sig[64], buf[AGENTS_MAX_RECORD + 16];
+    Ispeed__V1__AgentEnrollment en = ISPEED__V1__AGENT_ENROLLMENT__INIT;
+    Ispeed__V1__AgentWithdrawal w = ISPEED__V1__AGENT_WITHDRAWAL__INIT;
+    size_t ml = trust_withdrawal_message(a.id, JUL_15_NOON, msg, sizeof msg);
+    sign_detached(rogue.sk, msg, ml, sig);
+    w.agent_id = a.id;
+    w.time_ms = JUL_15_NOON;
+    w.signer_key.data = rogue.pk;
+    w.signer_key.len = 32;
+    w.signature.data = sig;
+    w.signature.len = 64;
+    en.agent_id = a.id;
+    en.withdrawal = &w;
+    size_t n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    assert_int_equal(agents_apply(t->f->ag, a.id, strlen(a.id), buf, n, err, sizeof err), -1);
+    assert_non_null(strstr(err, "bad_withdrawal"));
+    assert_int_equal(feed_as(t, &a, 3, JUL_15_NOON + 120000, &why), INGEST_COUNTED);
+    /* Signed by the agent itself: honoured. */
+    sign_detached(a.sk, msg, ml, sig);
+    w.signer_key.data = a.pk;
+    n = ispeed__v1__agent_enrollment__pack(&en, buf);
+    assert_int_equal(agents_apply(t->f->ag, a.id, strlen(a.id), buf, n, err, sizeof err), 0);
+    assert_int_equal(feed_as(t, &a, 4, JUL_15_NOON + 180000, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_UNKNOWN_AGENT);
+    /* Bounds: an oversized record and a long commune are refused as read. */
+    memset(buf, 0, sizeof buf);
+    assert_int_equal(agents_apply(t->f->ag, a.id, strlen(a.id), buf, AGENTS_MAX_RECORD + 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, "oversized"));
+    struct agent b;
+    new_agent(&b);
+    n = enrollment_with_token(&b, "0000100001000010000100001", tok, buf);
+    assert_int_equal(agents_apply(t->f->ag, b.id, strlen(b.id), buf, n, err, sizeof err), -1);
+    assert_non_null(strstr(err, "bad_commune"));
+    /* A commune not in the registry is refused when the agent is checked. */
+    n = enrollment_with_token(&b, "77777", tok, buf);
+    assert_int_equal(agents_apply(t->f->ag, b.id, strlen(b.id), buf, n, err, sizeof err), 0);
+    assert_null(agents_find(t->f->ag, b.id));
+    assert_int_equal(count_of(t->f, "00001", "2025-07", NULL), 3);
+    tfx_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commune_binding),  cmocka_unit_test(test_zero_rate),
         cmocka_unit_test(test_cap_across_units), cmocka_unit_test(test_receipt_required),
         cmocka_unit_test(test_attested_time),    cmocka_unit_test(test_receipt_optional),
+        cmocka_unit_test(test_enrollment_tokens), cmocka_unit_test(test_withdrawals_and_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
