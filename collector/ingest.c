@@ -100,6 +100,7 @@ struct province_state {
     dedupe_t *dd;
     dailycap_t *cap;
     struct ingest_tokens *tokens;
+    dailycap_t *prefix_cap;
     int32_t partition;
     int64_t max_day;     /* newest arrival day seen, for pruning caps */
     int64_t pruned_day;
@@ -123,6 +124,7 @@ void ingest_config_default(ingest_config *cfg) {
     cfg->reject_zero_rate = 1;
     cfg->attestation = VALIDATE_ATTEST_OFF;
     cfg->servers = NULL;
+    cfg->prefix_daily_cap = 36;
     cfg->replay = 0;
     cfg->grace_ms = 4 * DAY_MS; /* month end (1st 00:00) + 4 days = the 5th 00:00 */
 }
@@ -167,6 +169,7 @@ static void province_free(struct province_state *ps) {
     dedupe_free(ps->dd);
     dailycap_free(ps->cap);
     tokens_free(ps->tokens);
+    dailycap_free(ps->prefix_cap);
     free(ps);
 }
 
@@ -190,7 +193,8 @@ static struct province_state *province_get(ingest_t *ing, const registry_unit *p
     ps->dd = dedupe_new();
     ps->cap = dailycap_new(ing->cfg.daily_cap);
     ps->tokens = tokens_new();
-    if (!ps->dd || !ps->cap || !ps->tokens) {
+    ps->prefix_cap = dailycap_new(ing->cfg.prefix_daily_cap);
+    if (!ps->dd || !ps->cap || !ps->tokens || !ps->prefix_cap) {
         province_free(ps);
         return NULL;
     }
@@ -283,6 +287,7 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
     if (!ing->cfg.replay && ps->max_day - CAP_KEEP_DAYS > ps->pruned_day + 1) {
         ps->pruned_day = ps->max_day - CAP_KEEP_DAYS;
         dailycap_prune(ps->cap, ps->pruned_day);
+        dailycap_prune(ps->prefix_cap, ps->pruned_day);
     }
     /* Across units, the count is kept under the province's code: one count
      * per agent and day whatever the commune, so one key cannot spread 12 a
@@ -294,6 +299,19 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
     if (c > 0) {
         res = INGEST_OVER_CAP;
         goto done;
+    }
+    /* The prefix's share of the commune's day, taken after the agent's own
+     * cap so that an agent over its cap uses none of it. */
+    if (v.attested && ing->cfg.prefix_daily_cap) {
+        c = dailycap_take(ps->prefix_cap, v.client_prefix, v.commune->code, dailycap_day(test_ms));
+        if (c < 0) goto oom;
+        if (c > 0) {
+            snprintf(detail, detailsz, "client prefix %s over its daily cap for commune %s", v.client_prefix,
+                     v.commune->code);
+            *reason = REJECT_PREFIX_CAP;
+            res = INGEST_REJECTED;
+            goto done;
+        }
     }
     if (quota_add(ing->qt, v.commune, month, v.network, v.is_5g, late, s->operator_, now_ms) < 0) goto oom;
     if (!late && quota_observe(ing->qt, v.commune, month, v.network, s->download_bps, s->upload_bps,
@@ -330,7 +348,7 @@ int32_t ingest_province_partition(const ingest_t *ing, const registry_unit *prov
 int ingest_province_get(const ingest_t *ing, const registry_unit *province, ingest_province *out) {
     const struct province_state *ps = ing->prov[province->index];
     if (!ps) return -1;
-    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day, ps->tokens};
+    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day, ps->tokens, ps->prefix_cap};
     return 0;
 }
 
@@ -344,6 +362,6 @@ int ingest_province_reset(ingest_t *ing, const registry_unit *province, int32_t 
     ps->partition = partition;
     ps->max_day = max_day;
     ps->pruned_day = pruned_day;
-    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day, ps->tokens};
+    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day, ps->tokens, ps->prefix_cap};
     return 0;
 }

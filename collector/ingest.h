@@ -26,6 +26,12 @@ typedef struct ingest_config {
      * and lateness follow the server's attested times. */
     enum validate_attestation attestation;
     const trust_keys *servers;
+    /* Attested samples per client address prefix (/24, /48) per commune per
+     * day; 0 = no cap. Default 36: three agents' daily caps, so one
+     * household with many keys cannot fill a commune (300 a month is ~10 a
+     * day), while a few volunteers behind one mobile operator's NAT prefix
+     * still count. */
+    unsigned prefix_daily_cap;
     int replay;         /* --replay: count every sample in its month whenever it arrives */
     int64_t grace_ms;   /* after the month's end, late samples still count (until the 5th 00:00) */
 } ingest_config;
@@ -75,6 +81,7 @@ typedef struct ingest_province {
     dailycap_t *cap;
     int64_t max_day, pruned_day;
     struct ingest_tokens *tokens; /* enrollment-token uses taken in the province */
+    dailycap_t *prefix_cap;       /* (client prefix, commune, day) counts of attested samples */
 } ingest_province;
 
 /* Token uses, for checkpoints: fn gets every (token, agent) use; stops on

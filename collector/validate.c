@@ -24,6 +24,7 @@ static const char *const reason_names[REJECT__COUNT] = {
     [REJECT_RECEIPT_RATE] = "receipt_rate",
     [REJECT_TOKEN_EXPIRED] = "token_expired",
     [REJECT_TOKEN_USED_UP] = "token_used_up",
+    [REJECT_PREFIX_CAP] = "prefix_cap",
 };
 
 const char *reject_reason_name(enum reject_reason r) {

@@ -34,6 +34,7 @@ enum reject_reason {
     REJECT_RECEIPT_RATE,       /* the receipt's bytes cannot carry the reported bytes and rates */
     REJECT_TOKEN_EXPIRED,      /* the agent's first counted sample came after its token expired (ingest.c) */
     REJECT_TOKEN_USED_UP,      /* the agent's token has no use left (ingest.c) */
+    REJECT_PREFIX_CAP,         /* the client prefix is over its daily cap for the commune (ingest.c) */
     REJECT__COUNT
 };
 

@@ -603,12 +603,54 @@ static void test_withdrawals_and_bounds(void **state) {
     tfx_free(t);
 }
 
+/* One /24 with many keys cannot fill a commune: 36 attested samples a day
+ * per prefix and commune, whatever the agents; exact across a checkpoint. */
+static void test_prefix_cap(void **state) {
+    (void)state;
+    struct fx *f = fx_new(VALIDATE_ATTEST_REQUIRED, 1);
+    struct agent keys[4], saved = f->a;
+    enum reject_reason why;
+    for (int k = 0; k < 4; k++) enroll(f->ag, &keys[k], "00001");
+    for (int k = 0; k < 3; k++) {
+        f->a = keys[k];
+        for (uint64_t i = 0; i < 12; i++) {
+            sample_spec sp = honest(1 + i, JUL_15_NOON - (int64_t)i * 60000);
+            assert_int_equal(feed(f, &sp, JUL_15_NOON, &why), INGEST_COUNTED);
+        }
+    }
+    f->a = keys[3];
+    sample_spec sp = honest(1, JUL_15_NOON);
+    assert_int_equal(feed(f, &sp, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_PREFIX_CAP);
+    assert_int_equal(count_of(f, "00001", "2025-07", NULL), 36);
+
+    uint8_t *cp;
+    size_t cplen;
+    char err[256];
+    int64_t next;
+    assert_int_equal(checkpoint_encode(f->reg, f->ing, f->qt, "ispeed.samples", 0, 10, JUL_15_NOON, owner0, NULL, &cp,
+                                       &cplen, err, sizeof err),
+                     0);
+    ingest_drop_partition(f->ing, 0);
+    assert_int_equal(checkpoint_restore(f->reg, f->ing, f->qt, cp, cplen, 0, &next, NULL, NULL, err, sizeof err), 0);
+    free(cp);
+    sp = honest(2, JUL_15_NOON + 60000);
+    assert_int_equal(feed(f, &sp, JUL_15_NOON, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_PREFIX_CAP);
+    /* The next day the prefix counts again. */
+    sp = honest(3, JUL_15_NOON + DAY);
+    assert_int_equal(feed(f, &sp, JUL_15_NOON + DAY, &why), INGEST_COUNTED);
+    f->a = saved;
+    fx_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commune_binding),  cmocka_unit_test(test_zero_rate),
         cmocka_unit_test(test_cap_across_units), cmocka_unit_test(test_receipt_required),
         cmocka_unit_test(test_attested_time),    cmocka_unit_test(test_receipt_optional),
         cmocka_unit_test(test_enrollment_tokens), cmocka_unit_test(test_withdrawals_and_bounds),
+        cmocka_unit_test(test_prefix_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
