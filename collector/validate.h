@@ -115,6 +115,16 @@ typedef struct sig_hint {
     uint8_t public_key[SIGN_PUBLIC_BYTES];
 } sig_hint;
 
+/* The one signature a sample needs checked, for a caller that verifies
+ * ahead on other threads: the receipt's, by its listed server, when
+ * attestation is on and the sample carries one (then sig_hint.public_key is
+ * the server's key), else the agent's over the sample (agent_key). Fills
+ * key, msg (up to msgsz) and sig; 0, or -1 when there is nothing worth
+ * verifying ahead (malformed or unlisted receipt: validate says why). */
+int validate_sig_job(const validate_ctx *v, const Ispeed__V1__SignedSample *ss,
+                     const uint8_t agent_key[SIGN_PUBLIC_BYTES], uint8_t key[SIGN_PUBLIC_BYTES], uint8_t *msg,
+                     size_t msgsz, size_t *msglen, const uint8_t **sig, size_t *siglen);
+
 /* validate_sample with an optional hint (NULL: same as validate_sample). The
  * outcome is the same as without the hint. */
 enum reject_reason validate_sample_ex(const validate_ctx *v, const void *key, size_t keylen, const void *value,

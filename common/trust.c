@@ -444,6 +444,22 @@ out:
     return rc;
 }
 
+size_t trust_receipt_message(const uint8_t *receipt, size_t len, uint8_t *out, size_t outsz) {
+    size_t dl = strlen(RECEIPT_DOMAIN);
+    if (len > TRUST_RECEIPT_MAX_BYTES || dl + len > outsz) return 0;
+    memcpy(out, RECEIPT_DOMAIN, dl);
+    memcpy(out + dl, receipt, len);
+    return dl + len;
+}
+
+int trust_receipt_covers(const trust_receipt *r, const uint8_t agent_key[SIGN_PUBLIC_BYTES],
+                         const uint8_t digest[TRUST_DIGEST_BYTES]) {
+    return sodium_memcmp(r->agent_key, agent_key, SIGN_PUBLIC_BYTES) == 0 &&
+                   sodium_memcmp(r->sample_digest, digest, TRUST_DIGEST_BYTES) == 0
+               ? TRUST_OK
+               : TRUST_E_DIGEST;
+}
+
 int trust_receipt_verify(const uint8_t *buf, size_t len, const uint8_t *sig, size_t siglen,
                          const trust_keys *servers, const uint8_t agent_key[SIGN_PUBLIC_BYTES],
                          const uint8_t digest[TRUST_DIGEST_BYTES], trust_receipt *r, char *err, size_t errsz) {

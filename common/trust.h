@@ -88,6 +88,15 @@ typedef struct trust_receipt {
     uint8_t sample_digest[TRUST_DIGEST_BYTES];
 } trust_receipt;
 
+/* The bytes a receipt's signature covers: "ispeed-receipt-v1" || receipt.
+ * Length written, or 0 if out is too small. For verifiers that batch
+ * signature checks on other threads. */
+size_t trust_receipt_message(const uint8_t *receipt, size_t len, uint8_t *out, size_t outsz);
+/* After trust_receipt_decode and a signature check made elsewhere: whether
+ * r covers this sample of this agent (TRUST_OK or TRUST_E_DIGEST). */
+int trust_receipt_covers(const trust_receipt *r, const uint8_t agent_key[SIGN_PUBLIC_BYTES],
+                         const uint8_t digest[TRUST_DIGEST_BYTES]);
+
 /* BLAKE2b-256 of the signed sample bytes: what a receipt covers. */
 void trust_sample_digest(const void *sample, size_t len, uint8_t out[TRUST_DIGEST_BYTES]);
 /* Serialises and signs r; *receipt and *sig are malloc'd (free both). */

@@ -644,13 +644,53 @@ static void test_prefix_cap(void **state) {
     fx_free(f);
 }
 
+/* validate_sig_job names the one check a sample needs (the receipt's, by
+ * the server's key); its outcome, handed back as a hint, is used only when
+ * reached with that key. */
+static void test_sig_job_hint(void **state) {
+    (void)state;
+    struct fx *f = fx_new(VALIDATE_ATTEST_REQUIRED, 1);
+    uint8_t buf[2048], key[32], msg[1024];
+    const uint8_t *sig;
+    size_t msglen, siglen;
+    char detail[256];
+    enum reject_reason why;
+    sample_spec sp = honest(1, JUL_15_NOON);
+    size_t n = make(f, &sp, buf, NULL);
+    Ispeed__V1__SignedSample *ss = ispeed__v1__signed_sample__unpack(NULL, n, buf);
+    assert_non_null(ss);
+    validate_ctx vc = {.reg = f->reg, .agents = f->ag, .attestation = VALIDATE_ATTEST_REQUIRED, .servers = f->servers};
+    assert_int_equal(validate_sig_job(&vc, ss, f->a.pk, key, msg, sizeof msg, &msglen, &sig, &siglen), 0);
+    assert_memory_equal(key, f->server.pk, 32);
+    assert_int_equal(sign_verify(key, msg, msglen, sig, siglen), 0);
+    /* A hint that says bad, with the server's key: refused without a check. */
+    sig_hint h = {.envelope = ss, .sig = SIG_BAD};
+    memcpy(h.public_key, key, 32);
+    assert_int_equal(ingest_sample_ex(f->ing, 0, "01", 2, buf, n, &h, JUL_15_NOON, JUL_15_NOON + DAY, &why, detail,
+                                      sizeof detail),
+                     INGEST_REJECTED);
+    assert_int_equal(why, REJECT_BAD_RECEIPT);
+    /* A "bad" hint reached with another key is ignored: verified here, counted. */
+    memcpy(h.public_key, f->a.pk, 32);
+    assert_int_equal(ingest_sample_ex(f->ing, 0, "01", 2, buf, n, &h, JUL_15_NOON, JUL_15_NOON + DAY, &why, detail,
+                                      sizeof detail),
+                     INGEST_COUNTED);
+    /* Without attestation the job is the agent's own signature. */
+    vc.attestation = VALIDATE_ATTEST_OFF;
+    assert_int_equal(validate_sig_job(&vc, ss, f->a.pk, key, msg, sizeof msg, &msglen, &sig, &siglen), 0);
+    assert_memory_equal(key, f->a.pk, 32);
+    assert_int_equal(sign_verify(key, msg, msglen, sig, siglen), 0);
+    ispeed__v1__signed_sample__free_unpacked(ss, NULL);
+    fx_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commune_binding),  cmocka_unit_test(test_zero_rate),
         cmocka_unit_test(test_cap_across_units), cmocka_unit_test(test_receipt_required),
         cmocka_unit_test(test_attested_time),    cmocka_unit_test(test_receipt_optional),
         cmocka_unit_test(test_enrollment_tokens), cmocka_unit_test(test_withdrawals_and_bounds),
-        cmocka_unit_test(test_prefix_cap),
+        cmocka_unit_test(test_prefix_cap),        cmocka_unit_test(test_sig_job_hint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
