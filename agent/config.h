@@ -15,7 +15,7 @@
 #define CONFIG_DEFAULT_PATH "/etc/ispeed/agent.conf"
 
 /* The subcommands, as opttab_def.cmds bits: which options each takes. */
-enum { CONFIG_CMD_TEST = 1, CONFIG_CMD_ENROLL = 2, CONFIG_CMD_RUN = 4, CONFIG_CMD_STATUS = 8 };
+enum { CONFIG_CMD_TEST = 1, CONFIG_CMD_ENROLL = 2, CONFIG_CMD_RUN = 4, CONFIG_CMD_STATUS = 8, CONFIG_CMD_WITHDRAW = 16 };
 /* What config_parse_args returns for --help and config-example's flag. */
 enum { CONFIG_ACT_HELP = 1 };
 

@@ -98,7 +98,8 @@ static void on_test_timer(evutil_socket_t fd, short what, void *arg) {
     if (remaining != UINT64_MAX && (max_bytes == 0 || remaining < max_bytes)) max_bytes = remaining;
     measure_opts mo = {.servers = (const char *const *)d->cfg->servers, .nservers = d->cfg->nservers,
                        .duration_s = (int)d->cfg->duration_s, .streams = (int)d->cfg->streams,
-                       .max_bytes = max_bytes, .pings = 10};
+                       .max_bytes = max_bytes, .pings = 10,
+                       .tickets = session_get_tickets(&d->s)};
     d->running = measure_start(d->base, &mo, on_test_done, d, err, sizeof err);
     if (!d->running) {
         log_error("agent", "cannot start a test: %s", err);

@@ -106,8 +106,11 @@ void http_url_target(const http_url *u, enum http_url_kind kind, uint64_t bytes,
     switch (kind) {
     case HTTP_URL_PING: snprintf(out, outsz, "%s/ispeed/v1/ping", u->prefix); break;
     case HTTP_URL_DOWNLOAD:
-        snprintf(out, outsz, "%s/ispeed/v1/download?bytes=%llu", u->prefix, (unsigned long long)bytes);
+        snprintf(out, outsz, "%s/ispeed/v1/download?bytes=%llu%s%s", u->prefix, (unsigned long long)bytes,
+                 u->ticket[0] ? "&ticket=" : "", u->ticket);
         break;
-    case HTTP_URL_UPLOAD: snprintf(out, outsz, "%s/ispeed/v1/upload", u->prefix); break;
+    case HTTP_URL_UPLOAD:
+        snprintf(out, outsz, "%s/ispeed/v1/upload%s%s", u->prefix, u->ticket[0] ? "?ticket=" : "", u->ticket);
+        break;
     }
 }

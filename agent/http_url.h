@@ -12,6 +12,7 @@ typedef struct http_url {
     char port[8];
     char prefix[256];  /* path before the endpoints, without a trailing '/'; "" at the root */
     int librespeed;
+    char ticket[33];   /* an ispeed-server's test ticket (hex), named on downloads and uploads; "" for none */
 } http_url;
 
 enum http_url_kind { HTTP_URL_PING, HTTP_URL_DOWNLOAD, HTTP_URL_UPLOAD };

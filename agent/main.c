@@ -19,6 +19,8 @@
 #include "vntime.h"
 #include "measure.h"
 #include "session.h"
+#include "trust.h"
+#include "vntime.h"
 
 #define AGENT_FLUSH_MS 10000
 
@@ -30,6 +32,7 @@ typedef struct agent_cli {
     "usage: ispeed-agent test --server URL [--json] [--duration S] [--streams N]\n"                            \
     "                         [--commune CODE -b BOOTSTRAP --produce]\n"                                       \
     "       ispeed-agent enroll --commune CODE -b BOOTSTRAP [--token T] [--state-dir DIR]\n"                   \
+    "       ispeed-agent withdraw --commune CODE -b BOOTSTRAP [--state-dir DIR]\n"                            \
     "       ispeed-agent run [--config FILE]\n"                                                               \
     "       ispeed-agent status [--json] [--state-dir DIR]\n"                                                 \
     "       ispeed-agent config-example\n"                                                                    \
@@ -101,6 +104,8 @@ static int cmd_test(agent_cli *cli) {
     measure_opts mo = {.servers = (const char *const *)cfg->servers, .nservers = cfg->nservers,
                        .duration_s = (int)cfg->duration_s, .streams = (int)cfg->streams,
                        .max_bytes = cfg->max_bytes, .pings = 10};
+    /* Only a produced sample needs a receipt: a plain test stays unattested. */
+    if (have_session) mo.tickets = session_get_tickets(&s);
     if (!(base = event_base_new())) {
         snprintf(err, sizeof err, "cannot create the event loop");
         goto fail;
@@ -132,6 +137,22 @@ static int cmd_enroll(agent_cli *cli) {
     char err[512];
     session s;
     if (!*cli->cfg.commune || !*cli->cfg.bootstrap) return bad_usage("enroll needs --commune CODE and -b BOOTSTRAP");
+    if (*cli->cfg.token) {
+        /* A token pasted wrong, or for another commune, is said here rather
+         * than found out as a rejected enrollment at the collector. */
+        trust_token t;
+        int named = 0;
+        if (trust_token_decode(cli->cfg.token, &t, err, sizeof err) != TRUST_OK) {
+            fprintf(stderr, "ispeed-agent: --token: %s; paste the whole ispt1.... string your province gave\n", err);
+            return 2;
+        }
+        for (size_t i = 0; i < t.ncommunes; i++) named |= strcmp(t.communes[i], cli->cfg.commune) == 0;
+        if (!named) {
+            fprintf(stderr, "ispeed-agent: --token does not name commune %s; ask your province for a token for it\n",
+                    cli->cfg.commune);
+            return 2;
+        }
+    }
     if (session_open(&s, &cli->cfg, 30000, err, sizeof err) < 0) goto fail;
     if (session_enroll(&s, *cli->cfg.token != '\0', err, sizeof err) < 0) goto fail_session;
     if (outbox_flush(s.outbox, AGENT_FLUSH_MS) != 0 || !identity_is_enrolled(s.id, s.ctx.commune->code)) {
@@ -144,6 +165,36 @@ static int cmd_enroll(agent_cli *cli) {
     session_save_state(&s);
     printf("enrolled agent %s for commune %s (%s)\n", identity_agent_id(s.id), s.ctx.commune->code,
            s.ctx.commune->name);
+    session_close(&s);
+    return 0;
+fail_session:
+    session_close(&s);
+fail:
+    fprintf(stderr, "ispeed-agent: %s\n", err);
+    return 1;
+}
+
+/* Withdraws this agent from ispeed.agents with a record signed by its own
+ * key: the collector honours no unsigned tombstone. */
+static int cmd_withdraw(agent_cli *cli) {
+    char err[512];
+    session s;
+    uint8_t *buf = NULL;
+    size_t len;
+    if (!*cli->cfg.commune || !*cli->cfg.bootstrap) return bad_usage("withdraw needs --commune CODE and -b BOOTSTRAP");
+    if (session_open(&s, &cli->cfg, 30000, err, sizeof err) < 0) goto fail;
+    if (record_withdrawal(&s.ctx, vntime_now_ms(), &buf, &len, err, sizeof err) < 0) goto fail_session;
+    int rc = outbox_put(s.outbox, "agents", identity_agent_id(s.id), buf, len, err, sizeof err);
+    free(buf);
+    if (rc < 0) goto fail_session;
+    if (outbox_flush(s.outbox, AGENT_FLUSH_MS) != 0) {
+        session_save_state(&s);
+        snprintf(err, sizeof err, "Kafka at %s did not confirm the withdrawal within %d s; it stays spooled in %s; check -b",
+                 cli->cfg.bootstrap, AGENT_FLUSH_MS / 1000, cli->cfg.state_dir);
+        goto fail_session;
+    }
+    session_save_state(&s);
+    printf("withdrew agent %s (signed with its key)\n", identity_agent_id(s.id));
     session_close(&s);
     return 0;
 fail_session:
@@ -188,6 +239,7 @@ int main(int argc, char **argv) {
     } commands[] = {
         {"test", cmd_test, CONFIG_CMD_TEST, NULL},
         {"enroll", cmd_enroll, CONFIG_CMD_ENROLL, NULL},
+        {"withdraw", cmd_withdraw, CONFIG_CMD_WITHDRAW, NULL},
         {"status", cmd_status, CONFIG_CMD_STATUS, NULL},
         {"run", cmd_run, CONFIG_CMD_RUN, CONFIG_DEFAULT_PATH},
     };
@@ -221,6 +273,6 @@ int main(int argc, char **argv) {
         return rc < 0 ? 0 : rc;
     }
     char msg[128];
-    snprintf(msg, sizeof msg, "unknown command '%.40s' (test, enroll, run, status or config-example)", argv[1]);
+    snprintf(msg, sizeof msg, "unknown command '%.40s' (test, enroll, withdraw, run, status or config-example)", argv[1]);
     return bad_usage(msg);
 }

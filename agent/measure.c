@@ -520,6 +520,8 @@ measure_t *measure_start(struct event_base *base, const measure_opts *opts, meas
             snprintf(err, errsz, "server URL over %zu characters", sizeof m->r.server - 1);
             goto fail;
         }
+        if (opts->tickets && opts->tickets[i] && !t->url.librespeed)
+            snprintf(t->url.ticket, sizeof t->url.ticket, "%.32s", opts->tickets[i]);
         {
             char label[sizeof t->label];
             snprintf(label, sizeof label, "%s%.100s%s:%s", strchr(t->url.host, ':') ? "[" : "", t->url.host,

@@ -60,6 +60,9 @@ typedef struct measure_opts {
     int streams;                /* parallel TCP streams, 1..16, default 4 */
     uint64_t max_bytes;         /* cap on the data of one test, 0 = none */
     int pings;                  /* idle pings, default 10 */
+    /* Test tickets, one per server (NULL, or "" for none): an ispeed-server
+     * counts the bytes of requests naming its ticket towards a receipt. */
+    const char *const *tickets;
 } measure_opts;
 
 typedef struct measure_result {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "ispeed.pb-c.h"
+#include "trust.h"
 
 static uint8_t *pack_or_fail(const ProtobufCMessage *msg, size_t *len, char *err, size_t errsz) {
     *len = protobuf_c_message_get_packed_size(msg);
@@ -85,6 +86,30 @@ int record_enrollment(const record_context *ctx, const char *token, int64_t now_
     e.token = (char *)(token ? token : "");
     e.signature.data = sig;
     e.signature.len = sizeof sig;
+    *out = pack_or_fail(&e.base, outlen, err, errsz);
+    return *out ? 0 : -1;
+}
+
+int record_withdrawal(const record_context *ctx, int64_t now_ms, uint8_t **out, size_t *outlen, char *err,
+                      size_t errsz) {
+    Ispeed__V1__AgentEnrollment e = ISPEED__V1__AGENT_ENROLLMENT__INIT;
+    Ispeed__V1__AgentWithdrawal w = ISPEED__V1__AGENT_WITHDRAWAL__INIT;
+    uint8_t msg[128], sig[SIGN_SIGNATURE_BYTES];
+    const char *agent_id = identity_agent_id(ctx->id);
+    size_t mlen = trust_withdrawal_message(agent_id, now_ms, msg, sizeof msg);
+    if (mlen == 0) {
+        snprintf(err, errsz, "agent id too long");
+        return -1;
+    }
+    sign_detached(identity_secret_key(ctx->id), msg, mlen, sig);
+    w.agent_id = (char *)agent_id;
+    w.time_ms = now_ms;
+    w.signer_key.data = (uint8_t *)identity_public_key(ctx->id);
+    w.signer_key.len = SIGN_PUBLIC_BYTES;
+    w.signature.data = sig;
+    w.signature.len = sizeof sig;
+    e.agent_id = (char *)agent_id;
+    e.withdrawal = &w;
     *out = pack_or_fail(&e.base, outlen, err, errsz);
     return *out ? 0 : -1;
 }

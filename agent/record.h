@@ -26,4 +26,10 @@ int record_signed_sample(const record_context *ctx, const measure_result *result
 int record_enrollment(const record_context *ctx, const char *token, int64_t now_ms, uint8_t **out, size_t *outlen,
                       char *err, size_t errsz);
 
+/* An AgentEnrollment record that withdraws the agent: only its withdrawal
+ * field set, signed by the agent's own key (an unsigned tombstone is not
+ * honoured); *out is malloc'd. */
+int record_withdrawal(const record_context *ctx, int64_t now_ms, uint8_t **out, size_t *outlen, char *err,
+                      size_t errsz);
+
 #endif

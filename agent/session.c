@@ -1,6 +1,7 @@
 /* The reporting side of the agent, shared by its commands. */
 #include "session.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,11 +145,47 @@ int session_enroll(session *s, int force, char *err, size_t errsz) {
     return rc;
 }
 
+const char *const *session_get_tickets(session *s) {
+    char err[256];
+    for (size_t i = 0; i < SESSION_MAX_SERVERS; i++) {
+        s->tickets[i][0] = '\0';
+        s->ticket_ptrs[i] = s->tickets[i];
+    }
+    for (size_t i = 0; i < s->cfg->nservers && i < SESSION_MAX_SERVERS; i++)
+        if (attest_ticket(s->cfg->servers[i], identity_public_key(s->id), s->tickets[i], err, sizeof err) < 0)
+            log_info("agent", "test unattested server=%s why=\"%s\"", s->cfg->servers[i], err);
+    return s->ticket_ptrs;
+}
+
+/* The ticket given for the server r was measured against, or NULL. */
+static const char *result_ticket(const session *s, const measure_result *r) {
+    for (size_t i = 0; i < s->cfg->nservers && i < SESSION_MAX_SERVERS; i++)
+        if (strcmp(s->cfg->servers[i], r->server) == 0 && s->tickets[i][0]) return s->tickets[i];
+    return NULL;
+}
+
 int session_put_result(session *s, const measure_result *r, uint64_t *seq, char *err, size_t errsz) {
     uint8_t *buf = NULL;
     size_t len;
     if (identity_next_seq(s->id, seq, err, errsz) < 0) return -1;
     if (record_signed_sample(&s->ctx, r, *seq, &buf, &len, err, errsz) < 0) return -1;
+    const char *ticket = result_ticket(s, r);
+    if (ticket && r->outcome == ISPEED__V1__OUTCOME__OUTCOME_OK) {
+        uint8_t *attested = NULL;
+        size_t alen = 0;
+        char why[256];
+        /* Without a receipt the sample still goes: a collector with
+         * --attestation optional counts it apart, and its record is kept. */
+        if (attest_receipt(r->server, ticket, buf, len, &attested, &alen, why, sizeof why) == 0) {
+            free(buf);
+            buf = attested;
+            len = alen;
+        } else {
+            log_warn("agent", "no receipt, sample unattested seq=%" PRIu64 " server=%s why=\"%s\"", *seq, r->server,
+                     why);
+        }
+    }
+    for (size_t i = 0; i < SESSION_MAX_SERVERS; i++) s->tickets[i][0] = '\0';
     int rc = outbox_put(s->outbox, "samples", s->ctx.commune->province->code, buf, len, err, errsz);
     free(buf);
     budget_roll(&s->state.data, r->start_ms ? r->start_ms : vntime_now_ms());

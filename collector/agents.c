@@ -20,6 +20,7 @@ struct enrollment {
     uint8_t signature[SIGN_SIGNATURE_BYTES];
     size_t siglen;
     char *commune;
+    char *token;       /* as enrolled, "" for none; checked with the signature */
     uint64_t serial;   /* unique in the table's life: tells a stale check */
     int check_out;     /* handed out by agents_peek, outcome not back yet */
 };
@@ -37,11 +38,19 @@ struct agents {
     hashmap_t *byid;
     size_t rejected;
     uint64_t next_serial;
+    int has_trust;
+    agents_trust trust;
 };
+
+void agents_set_trust(agents_t *ag, const agents_trust *t) {
+    ag->trust = *t;
+    ag->has_trust = 1;
+}
 
 static void enrollment_free(struct enrollment *en) {
     if (!en) return;
     free(en->commune);
+    free(en->token);
     free(en);
 }
 
@@ -78,8 +87,50 @@ static int enrollment_verifies(const struct enrollment *en, const char *agent_id
 
 /* Applies en's check: a good one becomes the entry's key (the signature is
  * not kept: 100 bytes an agent), a bad one is counted and dropped. Frees en. */
+/* With tokens required: the enrollment's token is an authority's of the
+ * commune's province (or national) and names the commune. Expiry and uses
+ * are judged as samples arrive (ingest.c), at their time. 1 when it passes
+ * (info filled), 0 with a log line otherwise. */
+static int token_ok(const agents_t *ag, const struct enrollment *en, const char *agent_id, agent_info *info) {
+    trust_token t;
+    char err[160];
+    const registry_unit *c = ag->trust.reg ? registry_find(ag->trust.reg, en->commune) : NULL;
+    int rc;
+    if (!c || c->level != REGISTRY_COMMUNE) {
+        log_warn("agents", "enrollment rejected agent=%s reason=bad_commune commune=%.16s", agent_id, en->commune);
+        return 0;
+    }
+    if (!en->token || !en->token[0]) {
+        log_warn("agents", "enrollment rejected agent=%s reason=token_missing", agent_id);
+        return 0;
+    }
+    /* INT64_MIN: never expired here; the sample's time decides. */
+    if ((rc = trust_token_decode(en->token, &t, err, sizeof err)) != TRUST_OK ||
+        (rc = trust_token_check(&t, ag->trust.authorities, en->commune, c->province->code, INT64_MIN, err,
+                                sizeof err)) != TRUST_OK) {
+        log_warn("agents", "enrollment rejected agent=%s reason=%s why=\"%s\"", agent_id, trust_reason("token", rc),
+                 err);
+        return 0;
+    }
+    memcpy(info->token_id, t.token_id, sizeof info->token_id);
+    info->token_uses = t.uses;
+    info->token_expires_ms = t.expires_ms;
+    return 1;
+}
+
 static void settle_checked(agents_t *ag, struct entry *e, struct enrollment *en, const char *agent_id, int verified) {
+    agent_info tok;
+    memset(&tok, 0, sizeof tok);
+    if (verified && ag->has_trust && ag->trust.require_token && !token_ok(ag, en, agent_id, &tok)) {
+        ag->rejected++;
+        if (e->state == UNCHECKED) e->state = BAD;
+        enrollment_free(en);
+        return;
+    }
     if (verified) {
+        memcpy(e->info.token_id, tok.token_id, sizeof tok.token_id);
+        e->info.token_uses = tok.token_uses;
+        e->info.token_expires_ms = tok.token_expires_ms;
         free(e->info.commune);
         e->info.commune = en->commune;
         en->commune = NULL;
@@ -106,6 +157,11 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
     if (!value) {
         /* Tombstone on the compacted topic: the agent is withdrawn. */
         char k[SIGN_AGENT_ID_CHARS + 1];
+        if (ag->has_trust && ag->trust.signed_withdrawals) {
+            /* Anyone who can produce can write one: it proves nothing. */
+            snprintf(err, errsz, "unsigned_tombstone: a withdrawal must be signed by the agent or an authority");
+            return -1;
+        }
         if (!key || keylen == 0 || keylen > SIGN_AGENT_ID_CHARS) {
             snprintf(err, errsz, "tombstone without a valid agent id key");
             return -1;
@@ -115,9 +171,37 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
         entry_free(hashmap_remove(ag->byid, k));
         return 0;
     }
+    if (len > AGENTS_MAX_RECORD) {
+        snprintf(err, errsz, "oversized: enrollment record of %zu bytes, at most %d", len, AGENTS_MAX_RECORD);
+        return -1;
+    }
     en = ispeed__v1__agent_enrollment__unpack(NULL, len, value);
     if (!en) {
-        snprintf(err, errsz, "enrollment does not decode as AgentEnrollment");
+        snprintf(err, errsz, "malformed: enrollment does not decode as AgentEnrollment");
+        goto fail;
+    }
+    if (en->withdrawal) {
+        const Ispeed__V1__AgentWithdrawal *w = en->withdrawal;
+        struct entry *e = strmap_get(ag->byid, w->agent_id);
+        const struct enrollment *cur = e ? (e->unchecked ? e->unchecked : e->pending) : NULL;
+        const uint8_t *agent_key = e && e->state == GOOD ? e->info.public_key : cur ? cur->public_key : NULL;
+        char why[160];
+        int rc = trust_withdrawal_verify(w->agent_id, w->time_ms, w->signer_key.data, w->signer_key.len,
+                                         w->signature.data, w->signature.len, agent_key,
+                                         ag->has_trust ? ag->trust.authorities : NULL, why, sizeof why);
+        if (rc != TRUST_OK || (key && (keylen != strlen(w->agent_id) || memcmp(key, w->agent_id, keylen) != 0))) {
+            snprintf(err, errsz, "bad_withdrawal: %s", rc != TRUST_OK ? why : "under another agent's key");
+            goto fail;
+        }
+        if (e) entry_free(strmap_remove(ag->byid, w->agent_id));
+        ispeed__v1__agent_enrollment__free_unpacked(en, NULL);
+        return 0;
+    }
+    /* A commune is a short code: anything else is refused before it is
+     * kept, and checked against the registry with the signature. */
+    size_t cl = strlen(en->commune);
+    if (cl == 0 || cl > TRUST_CODE_MAX || strspn(en->commune, "0123456789") != cl) {
+        snprintf(err, errsz, "bad_commune: enrollment of agent %.40s names commune '%.16s'", en->agent_id, en->commune);
         goto fail;
     }
     if (en->public_key.len != SIGN_PUBLIC_BYTES) {
@@ -139,7 +223,8 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
         snprintf(err, errsz, "enrollment of agent %s is under a different key", id);
         goto fail;
     }
-    if (!(rec = calloc(1, sizeof *rec)) || !(rec->commune = strdup(en->commune))) {
+    if (!(rec = calloc(1, sizeof *rec)) || !(rec->commune = strdup(en->commune)) ||
+        !(rec->token = strdup(en->token))) {
         snprintf(err, errsz, "out of memory");
         goto fail;
     }
@@ -169,8 +254,7 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
     ispeed__v1__agent_enrollment__free_unpacked(en, NULL);
     return 0;
 fail:
-    if (rec) free(rec->commune);
-    free(rec);
+    enrollment_free(rec);
     if (en) ispeed__v1__agent_enrollment__free_unpacked(en, NULL);
     return -1;
 }

@@ -8,21 +8,48 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "registry.h"
 #include "sign.h"
+#include "trust.h"
 
 typedef struct agents agents_t;
 
 typedef struct agent_info {
     uint8_t public_key[SIGN_PUBLIC_BYTES];
-    char *commune; /* commune it enrolled for; informational */
+    char *commune; /* commune it enrolled for: its samples count only there (validate.c) */
+    /* The token it enrolled with, when tokens are required (all zero
+     * otherwise): uses are counted per province as samples arrive
+     * (ingest.c), expiry is judged at the first sample's time. */
+    char token_id[TRUST_TOKEN_ID_CHARS + 1];
+    uint32_t token_uses;
+    int64_t token_expires_ms;
 } agent_info;
 
 agents_t *agents_new(void);
 void agents_free(agents_t *ag);
 
+/* Enrollment policy (SPEC: Trust). Without agents_set_trust (tests and
+ * tools that predate tokens): any well-signed enrollment counts and a
+ * tombstone withdraws. */
+typedef struct agents_trust {
+    int require_token;               /* --enrollment token (the default) vs open */
+    const trust_keys *authorities;   /* --authorities; tokens of keys not listed are refused */
+    const registry_t *reg;           /* communes must be in it; a token's province is its commune's */
+    int signed_withdrawals;          /* an unsigned tombstone changes nothing */
+} agents_trust;
+/* The pointers must outlive the table. */
+void agents_set_trust(agents_t *ag, const agents_trust *t);
+
+/* Longest enrollment record accepted (a token of 16 communes is ~600
+ * characters): the 900 KB enrollment of the issue is refused as it is read. */
+#define AGENTS_MAX_RECORD 4096
+
 /* Applies one record of the agents topic. value NULL is a tombstone and
- * removes the agent named by key. Returns 0 when stored (or removed), -1 with
- * the reason in err when the enrollment is malformed. */
+ * removes the agent named by key (refused, -1, with signed_withdrawals); an
+ * AgentEnrollment with its withdrawal set removes the agent when signed by
+ * its key or an authority. Returns 0 when stored (or removed), -1 with the
+ * reason in err (starting with a DLQ reason word: "unsigned_tombstone",
+ * "bad_withdrawal", "oversized", "malformed", "bad_commune") when refused. */
 int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value, size_t len, char *err,
                  size_t errsz);
 /* The agent's verified enrollment, or NULL (unknown, or its enrollment does

@@ -34,7 +34,7 @@ static int vec_push(struct vec *vc, void *p) {
 }
 
 struct enc {
-    struct vec counts, agents, caps, provs, blobs; /* blobs: strings and bytes to free */
+    struct vec counts, agents, caps, provs, tokens, pcaps, blobs; /* blobs: strings and bytes to free */
     const char *province;
     int oom;
 };
@@ -124,10 +124,23 @@ static int enc_mark(const char *agent_id, uint64_t high, const uint8_t *window, 
     return e->oom;
 }
 
+static int enc_cap_into(struct vec *v, const char *agent_id, const char *unit, int64_t day, unsigned count,
+                        struct enc *e);
+
 static int enc_cap(const char *agent_id, const char *unit, int64_t day, unsigned count, void *ctx) {
     struct enc *e = ctx;
+    return enc_cap_into(&e->caps, agent_id, unit, day, count, e);
+}
+
+static int enc_pcap(const char *prefix, const char *unit, int64_t day, unsigned count, void *ctx) {
+    struct enc *e = ctx;
+    return enc_cap_into(&e->pcaps, prefix, unit, day, count, e);
+}
+
+static int enc_cap_into(struct vec *v, const char *agent_id, const char *unit, int64_t day, unsigned count,
+                        struct enc *e) {
     Ispeed__V1__CapCount *cc = malloc(sizeof *cc);
-    if (!cc || vec_push(&e->caps, cc) < 0) {
+    if (!cc || vec_push(v, cc) < 0) {
         free(cc);
         return e->oom = 1;
     }
@@ -139,8 +152,22 @@ static int enc_cap(const char *agent_id, const char *unit, int64_t day, unsigned
     return e->oom;
 }
 
+static int enc_token(const char *token_id, const char *agent_id, void *ctx) {
+    struct enc *e = ctx;
+    Ispeed__V1__TokenUse *tu = malloc(sizeof *tu);
+    if (!tu || vec_push(&e->tokens, tu) < 0) {
+        free(tu);
+        return e->oom = 1;
+    }
+    ispeed__v1__token_use__init(tu);
+    tu->token_id = keep_str(e, token_id);
+    tu->agent_id = keep_str(e, agent_id);
+    tu->province = (char *)e->province;
+    return e->oom;
+}
+
 static void enc_free(struct enc *e) {
-    struct vec *vs[] = {&e->counts, &e->agents, &e->caps, &e->provs, &e->blobs};
+    struct vec *vs[] = {&e->counts, &e->agents, &e->caps, &e->provs, &e->tokens, &e->pcaps, &e->blobs};
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
         for (size_t k = 0; k < vs[i]->n; k++) free(vs[i]->v[k]);
         free(vs[i]->v);
@@ -172,6 +199,8 @@ int checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, 
             pm->pruned_day = ip.pruned_day;
             dedupe_foreach(ip.dd, enc_mark, &e);
             dailycap_foreach(ip.cap, enc_cap, &e);
+            ingest_tokens_foreach(ip.tokens, enc_token, &e);
+            dailycap_foreach(ip.prefix_cap, enc_pcap, &e);
         }
         quota_foreach_province(qt, p, enc_cell, &e);
     }
@@ -189,6 +218,10 @@ int checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, 
     cp.caps = (Ispeed__V1__CapCount **)e.caps.v;
     cp.n_provinces = e.provs.n;
     cp.provinces = (Ispeed__V1__ProvinceMark **)e.provs.v;
+    cp.n_token_uses = e.tokens.n;
+    cp.token_uses = (Ispeed__V1__TokenUse **)e.tokens.v;
+    cp.n_prefix_caps = e.pcaps.n;
+    cp.prefix_caps = (Ispeed__V1__CapCount **)e.pcaps.v;
     size_t rawlen = ispeed__v1__collector_checkpoint__get_packed_size(&cp);
     if (!(raw = malloc(rawlen ? rawlen : 1))) goto oom;
     ispeed__v1__collector_checkpoint__pack(&cp, raw);
@@ -261,6 +294,20 @@ int checkpoint_restore(const registry_t *reg, ingest_t *ing, quota_counts_t *qt,
         ingest_province ip;
         if (!p || ingest_province_get(ing, p, &ip) < 0) continue;
         if (dedupe_restore(ip.dd, am->agent_id, am->high_seq, am->window.data, am->window.len) < 0) goto oom;
+    }
+    for (size_t i = 0; i < cp->n_token_uses; i++) {
+        const Ispeed__V1__TokenUse *tu = cp->token_uses[i];
+        const registry_unit *p = registry_find(reg, tu->province);
+        ingest_province ip;
+        if (!p || ingest_province_get(ing, p, &ip) < 0) continue;
+        if (ingest_tokens_restore(ip.tokens, tu->token_id, tu->agent_id) < 0) goto oom;
+    }
+    for (size_t i = 0; i < cp->n_prefix_caps; i++) {
+        const Ispeed__V1__CapCount *cc = cp->prefix_caps[i];
+        const registry_unit *u = registry_find(reg, cc->unit);
+        ingest_province ip;
+        if (!u || ingest_province_get(ing, u->province, &ip) < 0) continue;
+        if (dailycap_set(ip.prefix_cap, cc->agent_id, cc->unit, cc->day, cc->count) < 0) goto oom;
     }
     for (size_t i = 0; i < cp->n_caps; i++) {
         const Ispeed__V1__CapCount *cc = cp->caps[i];

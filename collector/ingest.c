@@ -8,6 +8,7 @@
 
 #include "dailycap.h"
 #include "dedupe.h"
+#include "strmap.h"
 #include "vntime.h"
 
 #define DAY_MS 86400000LL
@@ -15,9 +16,91 @@
  * samples that are late anyway (month end + grace < 37 days after any start). */
 #define CAP_KEEP_DAYS 40
 
+/* Uses of enrollment tokens (SPEC: Trust): which agents took one, and how
+ * many each token has given. An agent takes its use with its first counted
+ * sample, once: enrolling again keeps its history. Kept per province beside
+ * the sequence marks and checkpointed with them, so uses stay exact across
+ * crashes and rebalances. A national token is counted per province. */
+struct ingest_tokens {
+    strmap_t *taken; /* "token_id/agent_id" -> (void *)1 */
+    strmap_t *used;  /* token_id -> (void *)(uintptr_t)uses taken */
+};
+
+static void tokens_free(struct ingest_tokens *t) {
+    if (!t) return;
+    strmap_free(t->taken, NULL);
+    strmap_free(t->used, NULL);
+    free(t);
+}
+
+static struct ingest_tokens *tokens_new(void) {
+    struct ingest_tokens *t = calloc(1, sizeof *t);
+    if (!t || !(t->taken = strmap_new()) || !(t->used = strmap_new())) {
+        tokens_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+int ingest_tokens_restore(struct ingest_tokens *t, const char *token_id, const char *agent_id) {
+    char k[2 * SIGN_AGENT_ID_CHARS + 4];
+    snprintf(k, sizeof k, "%.32s/%.32s", token_id, agent_id);
+    if (strmap_get(t->taken, k)) return 0;
+    uintptr_t n = (uintptr_t)strmap_get(t->used, token_id);
+    if (strmap_put(t->taken, k, (void *)1, NULL) < 0) return -1;
+    if (strmap_put(t->used, token_id, (void *)(n + 1), NULL) < 0) {
+        strmap_remove(t->taken, k);
+        return -1;
+    }
+    return 0;
+}
+
+struct tokens_iter {
+    int (*fn)(const char *, const char *, void *);
+    void *ctx;
+};
+
+static int tokens_iter_one(const char *key, void *value, void *ctx) {
+    struct tokens_iter *it = ctx;
+    char tok[TRUST_TOKEN_ID_CHARS + 1];
+    (void)value;
+    const char *slash = strchr(key, '/');
+    if (!slash || (size_t)(slash - key) > TRUST_TOKEN_ID_CHARS) return 0;
+    memcpy(tok, key, (size_t)(slash - key));
+    tok[slash - key] = '\0';
+    return it->fn(tok, slash + 1, it->ctx);
+}
+
+void ingest_tokens_foreach(const struct ingest_tokens *t, int (*fn)(const char *token_id, const char *agent_id,
+                                                                    void *ctx),
+                           void *ctx) {
+    struct tokens_iter it = {fn, ctx};
+    if (t) strmap_foreach(t->taken, tokens_iter_one, &it);
+}
+
+/* 0 when the agent holds a use of its token (taking one now if it can), or
+ * the reason it cannot; -1 out of memory. */
+static int tokens_take(struct ingest_tokens *t, const agent_info *ai, const char *agent_id, int64_t test_ms,
+                       enum reject_reason *why) {
+    char k[2 * SIGN_AGENT_ID_CHARS + 4];
+    snprintf(k, sizeof k, "%.32s/%.32s", ai->token_id, agent_id);
+    if (strmap_get(t->taken, k)) return 0;
+    if (test_ms >= ai->token_expires_ms) {
+        *why = REJECT_TOKEN_EXPIRED;
+        return 1;
+    }
+    if ((uintptr_t)strmap_get(t->used, ai->token_id) >= ai->token_uses) {
+        *why = REJECT_TOKEN_USED_UP;
+        return 1;
+    }
+    return ingest_tokens_restore(t, ai->token_id, agent_id);
+}
+
 struct province_state {
     dedupe_t *dd;
     dailycap_t *cap;
+    struct ingest_tokens *tokens;
+    dailycap_t *prefix_cap;
     int32_t partition;
     int64_t max_day;     /* newest arrival day seen, for pruning caps */
     int64_t pruned_day;
@@ -36,6 +119,12 @@ struct ingest {
 
 void ingest_config_default(ingest_config *cfg) {
     cfg->daily_cap = 12;
+    cfg->cap_across_units = 1;
+    cfg->bind_commune = 1;
+    cfg->reject_zero_rate = 1;
+    cfg->attestation = VALIDATE_ATTEST_OFF;
+    cfg->servers = NULL;
+    cfg->prefix_daily_cap = 36;
     cfg->replay = 0;
     cfg->grace_ms = 4 * DAY_MS; /* month end (1st 00:00) + 4 days = the 5th 00:00 */
 }
@@ -57,7 +146,13 @@ ingest_t *ingest_new(const registry_t *reg, agents_t *agents, const merges_t *me
     ingest_t *ing = calloc(1, sizeof *ing);
     if (!ing) goto oom;
     ing->reg = reg;
-    ing->vctx = (validate_ctx){reg, agents, merges};
+    ing->vctx = (validate_ctx){.reg = reg,
+                               .agents = agents,
+                               .merges = merges,
+                               .bind_commune = cfg->bind_commune,
+                               .reject_zero_rate = cfg->reject_zero_rate,
+                               .attestation = cfg->attestation,
+                               .servers = cfg->servers};
     ing->qt = qt;
     ing->cfg = *cfg;
     ing->nunits = registry_size(reg);
@@ -73,6 +168,8 @@ static void province_free(struct province_state *ps) {
     if (!ps) return;
     dedupe_free(ps->dd);
     dailycap_free(ps->cap);
+    tokens_free(ps->tokens);
+    dailycap_free(ps->prefix_cap);
     free(ps);
 }
 
@@ -95,7 +192,9 @@ static struct province_state *province_get(ingest_t *ing, const registry_unit *p
     if (!ps) return NULL;
     ps->dd = dedupe_new();
     ps->cap = dailycap_new(ing->cfg.daily_cap);
-    if (!ps->dd || !ps->cap) {
+    ps->tokens = tokens_new();
+    ps->prefix_cap = dailycap_new(ing->cfg.prefix_daily_cap);
+    if (!ps->dd || !ps->cap || !ps->tokens || !ps->prefix_cap) {
         province_free(ps);
         return NULL;
     }
@@ -128,6 +227,11 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
     if (arrival_ms < 0 || arrival_ms > now_ms) arrival_ms = now_ms;
 
     const Ispeed__V1__Sample *s = v.sample;
+    /* The test's time: the server's when it attested it, else the agent's. */
+    int64_t test_ms = v.attested ? v.attested_start_ms : s->start_ms;
+    /* A producer sets the Kafka timestamp: it may only make a sample later
+     * than the server saw its test end, never earlier. */
+    if (v.attested && arrival_ms < v.attested_end_ms) arrival_ms = v.attested_end_ms;
     struct province_state *ps = province_get(ing, v.commune->province);
     if (!ps) goto oom;
     ps->partition = partition;
@@ -145,10 +249,33 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
         res = INGEST_FAILED_TEST;
         goto done;
     }
+    if (!v.attested && ing->vctx.attestation == VALIDATE_ATTEST_OPTIONAL) {
+        /* Valid but unattested: never in the attested count. It goes to the
+         * DLQ under its own reason, where it can be counted apart. */
+        snprintf(detail, detailsz, "agent %s seq %llu: valid, unattested", s->agent_id, (unsigned long long)s->seq);
+        *reason = REJECT_UNATTESTED;
+        res = INGEST_REJECTED;
+        goto done;
+    }
+
+    /* An agent enrolled with a token counts once it holds one of the
+     * token's uses: taken with its first counted sample, at that sample's
+     * (attested) time, so expiry and uses are judged where they are exact. */
+    const agent_info *ai = agents_find(ing->vctx.agents, s->agent_id);
+    if (ai && ai->token_id[0]) {
+        int t = tokens_take(ps->tokens, ai, s->agent_id, test_ms, reason);
+        if (t < 0) goto oom;
+        if (t > 0) {
+            snprintf(detail, detailsz, "agent %s: token %.8s... %s", s->agent_id, ai->token_id,
+                     *reason == REJECT_TOKEN_EXPIRED ? "expired before its first sample" : "has no use left");
+            res = INGEST_REJECTED;
+            goto done;
+        }
+    }
 
     char month[8];
     int64_t mstart, mend;
-    vntime_month(s->start_ms, month);
+    vntime_month(test_ms, month);
     vntime_month_bounds(month, &mstart, &mend);
     int late = !ing->cfg.replay && arrival_ms >= mend + ing->cfg.grace_ms;
 
@@ -160,12 +287,31 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
     if (!ing->cfg.replay && ps->max_day - CAP_KEEP_DAYS > ps->pruned_day + 1) {
         ps->pruned_day = ps->max_day - CAP_KEEP_DAYS;
         dailycap_prune(ps->cap, ps->pruned_day);
+        dailycap_prune(ps->prefix_cap, ps->pruned_day);
     }
-    int c = dailycap_take(ps->cap, s->agent_id, v.commune->code, dailycap_day(s->start_ms));
+    /* Across units, the count is kept under the province's code: one count
+     * per agent and day whatever the commune, so one key cannot spread 12 a
+     * day over many communes (and binding keeps an agent in one province).
+     * A checkpoint restores it like any cap: the code is a registry unit. */
+    int c = dailycap_take(ps->cap, s->agent_id, ing->cfg.cap_across_units ? v.commune->province->code : v.commune->code,
+                          dailycap_day(test_ms));
     if (c < 0) goto oom;
     if (c > 0) {
         res = INGEST_OVER_CAP;
         goto done;
+    }
+    /* The prefix's share of the commune's day, taken after the agent's own
+     * cap so that an agent over its cap uses none of it. */
+    if (v.attested && ing->cfg.prefix_daily_cap) {
+        c = dailycap_take(ps->prefix_cap, v.client_prefix, v.commune->code, dailycap_day(test_ms));
+        if (c < 0) goto oom;
+        if (c > 0) {
+            snprintf(detail, detailsz, "client prefix %s over its daily cap for commune %s", v.client_prefix,
+                     v.commune->code);
+            *reason = REJECT_PREFIX_CAP;
+            res = INGEST_REJECTED;
+            goto done;
+        }
     }
     if (quota_add(ing->qt, v.commune, month, v.network, v.is_5g, late, s->operator_, now_ms) < 0) goto oom;
     if (!late && quota_observe(ing->qt, v.commune, month, v.network, s->download_bps, s->upload_bps,
@@ -202,7 +348,7 @@ int32_t ingest_province_partition(const ingest_t *ing, const registry_unit *prov
 int ingest_province_get(const ingest_t *ing, const registry_unit *province, ingest_province *out) {
     const struct province_state *ps = ing->prov[province->index];
     if (!ps) return -1;
-    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day};
+    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day, ps->tokens, ps->prefix_cap};
     return 0;
 }
 
@@ -216,6 +362,6 @@ int ingest_province_reset(ingest_t *ing, const registry_unit *province, int32_t 
     ps->partition = partition;
     ps->max_day = max_day;
     ps->pruned_day = pruned_day;
-    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day};
+    *out = (ingest_province){ps->dd, ps->cap, ps->max_day, ps->pruned_day, ps->tokens, ps->prefix_cap};
     return 0;
 }

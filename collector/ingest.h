@@ -16,7 +16,22 @@
 #include "validate.h"
 
 typedef struct ingest_config {
-    unsigned daily_cap; /* samples per agent per unit per day; 0 = no cap (SPEC default 12) */
+    unsigned daily_cap; /* samples per agent per day (across all units with cap_across_units); 0 = no cap (SPEC default 12) */
+    int cap_across_units; /* 1: the cap is per agent and day, whatever the unit (SPEC: Trust); 0: per unit too */
+    int bind_commune;     /* validate_ctx.bind_commune */
+    int reject_zero_rate; /* validate_ctx.reject_zero_rate */
+    /* Receipts (validate_ctx.attestation, .servers). OFF by default here
+     * until the option table sets it: the collector's --attestation
+     * defaults to required. With a receipt, the month, the day of the cap
+     * and lateness follow the server's attested times. */
+    enum validate_attestation attestation;
+    const trust_keys *servers;
+    /* Attested samples per client address prefix (/24, /48) per commune per
+     * day; 0 = no cap. Default 36: three agents' daily caps, so one
+     * household with many keys cannot fill a commune (300 a month is ~10 a
+     * day), while a few volunteers behind one mobile operator's NAT prefix
+     * still count. */
+    unsigned prefix_daily_cap;
     int replay;         /* --replay: count every sample in its month whenever it arrives */
     int64_t grace_ms;   /* after the month's end, late samples still count (until the 5th 00:00) */
 } ingest_config;
@@ -65,7 +80,16 @@ typedef struct ingest_province {
     dedupe_t *dd;
     dailycap_t *cap;
     int64_t max_day, pruned_day;
+    struct ingest_tokens *tokens; /* enrollment-token uses taken in the province */
+    dailycap_t *prefix_cap;       /* (client prefix, commune, day) counts of attested samples */
 } ingest_province;
+
+/* Token uses, for checkpoints: fn gets every (token, agent) use; stops on
+ * non-zero. ingest_tokens_restore adds one back. */
+void ingest_tokens_foreach(const struct ingest_tokens *t, int (*fn)(const char *token_id, const char *agent_id,
+                                                                    void *ctx),
+                           void *ctx);
+int ingest_tokens_restore(struct ingest_tokens *t, const char *token_id, const char *agent_id);
 /* 0 and fills *out when the province has state, -1 otherwise. */
 int ingest_province_get(const ingest_t *ing, const registry_unit *province, ingest_province *out);
 /* Forgets the province (counters and stream state; alerted states stay) and

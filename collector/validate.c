@@ -17,6 +17,14 @@ static const char *const reason_names[REJECT__COUNT] = {
     [REJECT_IMPLAUSIBLE] = "implausible",
     [REJECT_DUPLICATE] = "duplicate",
     [REJECT_DAILY_CAP] = "daily_cap",
+    [REJECT_COMMUNE_MISMATCH] = "commune_mismatch",
+    [REJECT_ZERO_RATE] = "zero_rate",
+    [REJECT_UNATTESTED] = "unattested",
+    [REJECT_BAD_RECEIPT] = "bad_receipt",
+    [REJECT_RECEIPT_RATE] = "receipt_rate",
+    [REJECT_TOKEN_EXPIRED] = "token_expired",
+    [REJECT_TOKEN_USED_UP] = "token_used_up",
+    [REJECT_PREFIX_CAP] = "prefix_cap",
 };
 
 const char *reject_reason_name(enum reject_reason r) {
@@ -62,6 +70,92 @@ static enum reject_reason plausible(const Ispeed__V1__Sample *s, int64_t now_ms,
     return REJECT_NONE;
 }
 
+/* Whether the server's account can carry what the sample reports: its
+ * bytes (within the tolerance, plus the upload's lost receive buffers) and
+ * its rates (a rate needs its bytes over at least the shortest window). */
+static enum reject_reason receipt_carries(const trust_receipt *r, const Ispeed__V1__Sample *s, char *detail,
+                                          size_t detailsz) {
+    const double k = 1.0 + VALIDATE_RECEIPT_TOLERANCE;
+    unsigned streams = s->streams ? (s->streams > 16 ? 16 : s->streams) : 1;
+    double up_slack = (double)(VALIDATE_RECEIPT_UP_SLACK_PER_STREAM * streams);
+    if ((double)s->bytes_down > (double)r->bytes_sent * k ||
+        (double)s->bytes_up > (double)r->bytes_received * k + up_slack) {
+        snprintf(detail, detailsz, "sample reports %llu/%llu bytes down/up, server saw %llu/%llu",
+                 (unsigned long long)s->bytes_down, (unsigned long long)s->bytes_up,
+                 (unsigned long long)r->bytes_sent, (unsigned long long)r->bytes_received);
+        return REJECT_RECEIPT_RATE;
+    }
+    double need_down = (double)s->download_bps / 8.0 * VALIDATE_MIN_WINDOW_MS / 1000.0;
+    double need_up = (double)s->upload_bps / 8.0 * VALIDATE_MIN_WINDOW_MS / 1000.0;
+    if (need_down > (double)r->bytes_sent * k || need_up > (double)r->bytes_received * k + up_slack) {
+        snprintf(detail, detailsz, "rates %llu/%llu bit/s need more than the %llu/%llu bytes the server saw",
+                 (unsigned long long)s->download_bps, (unsigned long long)s->upload_bps,
+                 (unsigned long long)r->bytes_sent, (unsigned long long)r->bytes_received);
+        return REJECT_RECEIPT_RATE;
+    }
+    /* The server's span holds both directions; a test that claims to have
+     * lasted far less than it cannot have moved the bytes in it. */
+    if (r->end_ms - r->start_ms > (int64_t)s->duration_ms + VALIDATE_MAX_FUTURE_MS) {
+        snprintf(detail, detailsz, "server saw the test last %lld ms, the sample says %u ms",
+                 (long long)(r->end_ms - r->start_ms), s->duration_ms);
+        return REJECT_RECEIPT_RATE;
+    }
+    return REJECT_NONE;
+}
+
+int validate_sig_job(const validate_ctx *v, const Ispeed__V1__SignedSample *ss,
+                     const uint8_t agent_key[SIGN_PUBLIC_BYTES], uint8_t key[SIGN_PUBLIC_BYTES], uint8_t *msg,
+                     size_t msgsz, size_t *msglen, const uint8_t **sig, size_t *siglen) {
+    if (v->attestation != VALIDATE_ATTEST_OFF && ss->receipt) {
+        trust_receipt r;
+        char why[64];
+        const uint8_t *pk;
+        if (trust_receipt_decode(ss->receipt->receipt.data, ss->receipt->receipt.len, &r, why, sizeof why) !=
+                TRUST_OK ||
+            !(pk = trust_keys_find_name(v->servers, r.server_id)) ||
+            !(*msglen = trust_receipt_message(ss->receipt->receipt.data, ss->receipt->receipt.len, msg, msgsz)))
+            return -1;
+        memcpy(key, pk, SIGN_PUBLIC_BYTES);
+        *sig = ss->receipt->signature.data;
+        *siglen = ss->receipt->signature.len;
+        return 0;
+    }
+    if (ss->sample.len > msgsz) return -1;
+    memcpy(key, agent_key, SIGN_PUBLIC_BYTES);
+    memcpy(msg, ss->sample.data, ss->sample.len);
+    *msglen = ss->sample.len;
+    *sig = ss->signature.data;
+    *siglen = ss->signature.len;
+    return 0;
+}
+
+/* The receipt's check, using the hint's outcome when it was reached with
+ * the listed server's key (validate_sig_job's job). */
+static int receipt_ok(const validate_ctx *v, const Ispeed__V1__SignedSample *ss, const uint8_t *agent_key,
+                      const sig_hint *hint, trust_receipt *rc, char *why, size_t whysz) {
+    uint8_t digest[TRUST_DIGEST_BYTES];
+    const uint8_t *pk;
+    int t;
+    if ((t = trust_receipt_decode(ss->receipt->receipt.data, ss->receipt->receipt.len, rc, why, whysz)) != TRUST_OK)
+        return t;
+    if (!(pk = trust_keys_find_name(v->servers, rc->server_id))) {
+        snprintf(why, whysz, "receipt from server %s, not in servers.csv", rc->server_id);
+        return TRUST_E_UNKNOWN_KEY;
+    }
+    trust_sample_digest(ss->sample.data, ss->sample.len, digest);
+    if (hint && hint->sig != SIG_UNCHECKED && memcmp(hint->public_key, pk, SIGN_PUBLIC_BYTES) == 0) {
+        if (hint->sig != SIG_GOOD) {
+            snprintf(why, whysz, "receipt signature does not verify");
+            return TRUST_E_SIGNATURE;
+        }
+        if ((t = trust_receipt_covers(rc, agent_key, digest)) != TRUST_OK)
+            snprintf(why, whysz, "receipt covers another agent or sample");
+        return t;
+    }
+    return trust_receipt_verify(ss->receipt->receipt.data, ss->receipt->receipt.len, ss->receipt->signature.data,
+                                ss->receipt->signature.len, v->servers, agent_key, digest, rc, why, whysz);
+}
+
 enum reject_reason validate_sample(const validate_ctx *v, const void *key, size_t keylen, const void *value,
                                    size_t len, int64_t now_ms, validated *out, char *detail, size_t detailsz) {
     return validate_sample_ex(v, key, keylen, value, len, NULL, now_ms, out, detail, detailsz);
@@ -97,7 +191,24 @@ enum reject_reason validate_sample_ex(const validate_ctx *v, const void *key, si
         r = REJECT_UNKNOWN_AGENT;
         goto done;
     }
-    if (!signature_ok(ai, ss, hint)) {
+    trust_receipt rc;
+    int have_receipt = v->attestation != VALIDATE_ATTEST_OFF && ss->receipt;
+    if (have_receipt) {
+        /* One verification instead of two: the server verified the agent's
+         * signature over exactly these bytes before it signed a receipt of
+         * their digest for this key. */
+        char why[160];
+        int t = receipt_ok(v, ss, ai->public_key, hint, &rc, why, sizeof why);
+        if (t != TRUST_OK) {
+            snprintf(detail, detailsz, "%s: %s", trust_reason("receipt", t), why);
+            r = REJECT_BAD_RECEIPT;
+            goto done;
+        }
+    } else if (v->attestation == VALIDATE_ATTEST_REQUIRED) {
+        snprintf(detail, detailsz, "sample of agent %s carries no receipt", ss->agent_id);
+        r = REJECT_UNATTESTED;
+        goto done;
+    } else if (!signature_ok(ai, ss, hint)) {
         snprintf(detail, detailsz, "signature does not verify for agent %s", ss->agent_id);
         r = REJECT_BAD_SIGNATURE;
         goto done;
@@ -134,7 +245,32 @@ enum reject_reason validate_sample_ex(const validate_ctx *v, const void *key, si
         r = REJECT_PROVINCE_MISMATCH;
         goto done;
     }
+    /* The enrollment names one commune: a sample for any other would let
+     * one key bring every commune of the country to its target. */
+    if (v->bind_commune && ai->commune) {
+        const registry_unit *ec = registry_find(v->reg, ai->commune);
+        if (!ec && v->merges) {
+            const char *to = merges_find(v->merges, ai->commune);
+            if (to) ec = registry_find(v->reg, to);
+        }
+        if (ec != c) {
+            snprintf(detail, detailsz, "agent %s enrolled for commune %.16s, sample is for %s", ss->agent_id,
+                     ai->commune, c->code);
+            r = REJECT_COMMUNE_MISMATCH;
+            goto done;
+        }
+    }
     if ((r = plausible(s, now_ms, detail, detailsz)) != REJECT_NONE) goto done;
+    if (v->reject_zero_rate && s->outcome == ISPEED__V1__OUTCOME__OUTCOME_OK &&
+        (s->download_bps == 0 || s->upload_bps == 0)) {
+        snprintf(detail, detailsz, "ok test with a zero rate (down %llu, up %llu)",
+                 (unsigned long long)s->download_bps, (unsigned long long)s->upload_bps);
+        r = REJECT_ZERO_RATE;
+        goto done;
+    }
+    if (have_receipt && s->outcome == ISPEED__V1__OUTCOME__OUTCOME_OK &&
+        (r = receipt_carries(&rc, s, detail, detailsz)) != REJECT_NONE)
+        goto done;
 
     enum quota_network net;
     switch (s->network) {
@@ -159,6 +295,12 @@ enum reject_reason validate_sample_ex(const validate_ctx *v, const void *key, si
     out->commune = c;
     out->network = net;
     out->is_5g = net == QUOTA_MOBILE && out->sample->access == ISPEED__V1__ACCESS_TYPE__ACCESS_MOBILE_5G;
+    if (have_receipt) {
+        out->attested = 1;
+        out->attested_start_ms = rc.start_ms;
+        out->attested_end_ms = rc.end_ms;
+        memcpy(out->client_prefix, rc.client_prefix, sizeof out->client_prefix);
+    }
 done:
     if (s) ispeed__v1__sample__free_unpacked(s, NULL);
     if (owned) ispeed__v1__signed_sample__free_unpacked(owned, NULL);

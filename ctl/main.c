@@ -8,6 +8,7 @@
 #include "vntime.h"
 
 #include "alerts.h"
+#include "authority.h"
 #include "quota.h"
 #include "report.h"
 #include "samples.h"
@@ -21,13 +22,15 @@ static const struct {
     {"alerts", alerts_main, "quota alerts, one line each; --follow to keep watching"},
     {"report", report_main, "the monthly report: samples and units that met the target, table/CSV/HTML"},
     {"samples", samples_main, "decoded speed-test samples, one line each; --follow to keep watching"},
+    {"authority", authority_main, "init: a province's enrollment authority key (no -b)"},
+    {"token", token_main, "issue: an enrollment token signed by an authority key (no -b)"},
 };
 
 static void usage(FILE *out) {
     fputs("usage: ispeedctl COMMAND -b BOOTSTRAP [options]\n\ncommands:\n", out);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].about);
-    fputs("\n'ispeedctl COMMAND --help' lists a command's options. Every command takes\n"
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].about);
+    fputs("\n'ispeedctl COMMAND --help' lists a command's options. Every Kafka command takes\n"
           "-b BOOTSTRAP, -X prop=value (repeatable) and --topic-prefix P.\n"
           "ISPEEDCTL_LOG=debug in the environment shows librdkafka's own log lines.\n",
           out);
@@ -42,7 +45,7 @@ int main(int argc, char **argv) {
     log_set_level(level);
     if (vntime_clock_start("ispeedctl") < 0) return 2;
     if (argc < 2) {
-        fputs("ispeedctl: no command given (quota, alerts, report or samples); see 'ispeedctl --help'\n", stderr);
+        fputs("ispeedctl: no command given (quota, alerts, report, samples, authority or token); see 'ispeedctl --help'\n", stderr);
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -55,7 +58,7 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, report, samples); see 'ispeedctl --help'\n",
+    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, report, samples, authority, token); see 'ispeedctl --help'\n",
             argv[1]);
     return 2;
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The quick start: installs what is missing, builds, and runs ispeed-demo
 # (embedded Kafka, a test server, agents, a collector; samples, quota and
-# alerts printed as they change). Arguments go to ispeed-demo, e.g.
+# alerts printed as they change). The demo creates an enrollment authority
+# per province, issues each agent a token and runs an attesting test server,
+# and says so in its first lines. Arguments go to ispeed-demo, e.g.
 #   ./deploy/quickstart.sh --duration 30
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

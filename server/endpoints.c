@@ -12,6 +12,7 @@
 
 struct endpoints {
     char id[65];
+    tickets_t *tickets; /* not owned; NULL when the server does not attest */
 };
 
 endpoints_t *endpoints_new(const char *id, char *err, size_t errsz) {
@@ -32,6 +33,9 @@ endpoints_t *endpoints_new(const char *id, char *err, size_t errsz) {
 }
 
 void endpoints_free(endpoints_t *ep) { free(ep); }
+
+void endpoints_set_tickets(endpoints_t *ep, tickets_t *t) { ep->tickets = t; }
+tickets_t *endpoints_tickets(const endpoints_t *ep) { return ep->tickets; }
 
 /* True when path is name or ends in "/name": the LibreSpeed files are served
  * under whatever directory a site put them in (/backend/ in its docker image). */
@@ -113,6 +117,50 @@ static uint64_t librespeed_chunks(const char *query) {
     return n > 1024 ? 1024 : n;
 }
 
+int endpoints_wants_body(const endpoints_t *ep, const char *method, const char *path, uint64_t len) {
+    return ep->tickets && strcmp(method, "POST") == 0 && path_is(path, "/ispeed/v1/receipt") && len > 0 &&
+           len <= TICKETS_MAX_SAMPLE;
+}
+
+/* GET /ispeed/v1/ticket?agent=<public key hex>: a nonce for one test. */
+static void handle_ticket(const endpoints_t *ep, const endpoint_request *req, endpoint_response *resp) {
+    char agent[2 * SIGN_PUBLIC_BYTES + 2], nonce[2 * TRUST_NONCE_BYTES + 1], err[128];
+
+    if (query_get(req->query, "agent", agent, sizeof agent) < 0 ||
+        tickets_issue(ep->tickets, agent, req->client_ip, req->now_ms, nonce, err, sizeof err) < 0) {
+        reply_text(resp, 400, "agent must be the agent's public key, 64 hex digits\n");
+        return;
+    }
+    reply_json(resp, "{\"ticket\":\"%s\",\"server_id\":\"%s\"}\n", nonce, tickets_server_id(ep->tickets));
+}
+
+/* POST /ispeed/v1/receipt?ticket=<nonce hex>, body a SignedSample: the
+ * server's signed account of the ticket's test, as a SignedReceipt. */
+static void handle_receipt(const endpoints_t *ep, const endpoint_request *req, endpoint_response *resp) {
+    uint8_t nonce[TRUST_NONCE_BYTES];
+    char err[128];
+    size_t len = 0;
+
+    if (tickets_from_query(req->query, nonce) < 0) {
+        reply_text(resp, 400, "ticket must be the 32 hex digits /ispeed/v1/ticket gave\n");
+        return;
+    }
+    if (!req->body || req->body_len == 0) {
+        reply_text(resp, 400, "body must be the SignedSample, at most 4096 bytes\n");
+        return;
+    }
+    if (tickets_receipt(ep->tickets, nonce, req->client_ip, req->body, req->body_len, req->now_ms,
+                        (uint8_t *)resp->body, sizeof resp->body, &len, err, sizeof err) < 0) {
+        resp->body_len = (size_t)snprintf(resp->body, sizeof resp->body, "%s\n", err);
+        resp->status = 409;
+        resp->content_type = "text/plain";
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "application/x-protobuf";
+    resp->body_len = len;
+}
+
 void endpoints_handle(const endpoints_t *ep, const endpoint_request *req, endpoint_response *resp) {
     char v[32];
     uint64_t n;
@@ -135,8 +183,16 @@ void endpoints_handle(const endpoints_t *ep, const endpoint_request *req, endpoi
         reply_json(resp, "{\"bytes\":%llu}\n", (unsigned long long)req->body_bytes);
     } else if (path_is(req->path, "/ispeed/v1/info")) {
         if (!method_is(req, "GET")) goto bad_method;
-        reply_json(resp, "{\"id\":\"%s\",\"client\":\"%s\",\"version\":\"%s\"}\n", ep->id, req->client_ip,
-                   ISPEED_VERSION);
+        /* attest tells an agent it may ask for a ticket and a receipt. */
+        reply_json(resp, "{\"id\":\"%s\",\"client\":\"%s\",\"version\":\"%s\",\"attest\":%s,\"server_id\":\"%s\"}\n",
+                   ep->id, req->client_ip, ISPEED_VERSION, ep->tickets ? "true" : "false",
+                   ep->tickets ? tickets_server_id(ep->tickets) : "");
+    } else if (ep->tickets && path_is(req->path, "/ispeed/v1/ticket")) {
+        if (!method_is(req, "GET")) goto bad_method;
+        handle_ticket(ep, req, resp);
+    } else if (ep->tickets && path_is(req->path, "/ispeed/v1/receipt")) {
+        if (!method_is(req, "POST")) goto bad_method;
+        handle_receipt(ep, req, resp);
     } else if (path_is(req->path, "garbage.php")) {
         if (!method_is(req, "GET")) goto bad_method;
         resp->status = 200;

@@ -20,6 +20,13 @@
 #include "log.h"
 #include "opttab.h"
 #include "payload.h"
+#include "sign.h"
+#include "tickets.h"
+#include "trust.h"
+
+/* A ticket lives through its test (at most a few minutes) and the receipt
+ * request after it; then it is dropped. */
+#define TICKET_TTL_MS (10 * 60 * 1000)
 
 typedef struct server_config {
     char *listen;
@@ -29,6 +36,8 @@ typedef struct server_config {
     int64_t header_timeout_s;
     int64_t max_conns;
     int64_t workers;
+    char *key;
+    int64_t max_tickets;
 } server_config;
 
 #define CONFIG_PATH "/etc/ispeed/server.conf"
@@ -65,6 +74,10 @@ static const opttab_def options[] = {
      .hi = 1000000, .metavar = "N", .help = "most connections served at once"},
     {.name = "workers", .type = OPTTAB_INT, .offset = OFF(workers), .section = "server", .lo = 1, .hi = 64,
      .metavar = "N", .help = "event loops, each on its own thread (default: one per CPU, at most 16)"},
+    {.name = "key", .type = OPTTAB_STRING, .offset = OFF(key), .section = "server", .metavar = "FILE",
+     .help = "Ed25519 key that signs test receipts, created (mode 0600) if missing (default: no attestation)"},
+    {.name = "max-tickets", .type = OPTTAB_INT, .offset = OFF(max_tickets), .section = "server", .def = "4096",
+     .lo = 1, .hi = 10000000, .metavar = "N", .help = "most test tickets held at once; the oldest gives way"},
     {.name = "config-example", .type = OPTTAB_ACTION, .id = ACT_EXAMPLE,
      .help = "print every configuration key with its default"},
     {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "show this help"},
@@ -138,6 +151,7 @@ int main(int argc, char **argv) {
     endpoints_t *ep = NULL;
     testhttp_t *srv = NULL;
     payload_t *pl = NULL;
+    tickets_t *tickets = NULL;
     worker workers[MAX_WORKERS];
     int nworkers = 0, stop_pipe[2] = {-1, -1};
     sigset_t block, old;
@@ -162,6 +176,23 @@ int main(int argc, char **argv) {
     if (!ep) {
         fprintf(stderr, "ispeed-server: %s\n", err);
         goto done;
+    }
+    if (cfg.key) {
+        uint8_t pk[SIGN_PUBLIC_BYTES], sk[SIGN_SECRET_BYTES];
+        char hex[2 * SIGN_PUBLIC_BYTES + 1];
+        int created = 0;
+        rc = 1;
+        if (sign_init() < 0 || trust_key_load(cfg.key, 1, pk, sk, &created, err, sizeof err) < 0 ||
+            !(tickets = tickets_new(sk, (size_t)cfg.max_tickets, TICKET_TTL_MS, err, sizeof err))) {
+            fprintf(stderr, "ispeed-server: --key: %s\n", err);
+            goto done;
+        }
+        trust_hex(pk, SIGN_PUBLIC_BYTES, hex);
+        /* The line for the collector's servers.csv, on stdout so a script can keep it. */
+        printf("%s,%s,%s\n", tickets_server_id(tickets), hex, id);
+        fflush(stdout);
+        log_info("server", "attesting server_id=%s key=%s created=%d", tickets_server_id(tickets), cfg.key, created);
+        endpoints_set_tickets(ep, tickets);
     }
     rc = 1;
     /* A client that vanishes mid-answer must cost an error code, not the process. */
@@ -256,6 +287,7 @@ done:
     testhttp_free(srv);
     endpoints_free(ep);
     payload_free(pl);
+    tickets_free(tickets);
     if (base) event_base_free(base);
     opttab_free(&spec, &cfg);
     free(cfg.log_level); /* set by set_log_level, which opttab does not own */

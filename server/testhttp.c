@@ -55,11 +55,22 @@ typedef struct conn {
     int64_t last_io_us;
     http_request req;  /* points into in */
     uint64_t body_left, body_got;
-    char out[1024];         /* status line, headers and a small body */
+    char out[2048];         /* status line, headers and a small body (at most 1024) */
     size_t out_len, out_off;
     uint64_t payload_left;
     size_t payload_off;
     int rev_paused;         /* the read event was removed while answering */
+    /* Attestation: what this connection moved under a ticket, handed to
+     * the ticket table every TICKET_FLUSH_BYTES and at the end of each
+     * answer (never per byte): the agent asks for its receipt as soon as its
+     * test ends, possibly before this loop has seen its connections close. */
+    int has_ticket;
+    uint8_t nonce[TRUST_NONCE_BYTES];
+    size_t ticket_slot;     /* where the ticket was last found in the table */
+    int64_t ticket_start_ms;
+    uint64_t payload_total;
+    uint64_t ticket_sent_done, ticket_received_done; /* already handed over */
+    uint8_t *body;          /* a receipt request's body, kept; NULL otherwise */
 } conn;
 
 struct testhttp {
@@ -91,14 +102,41 @@ static const char *reason(int status) {
     case 408: return "Request Timeout";
     case 411: return "Length Required";
     case 431: return "Request Header Fields Too Large";
+    case 409: return "Conflict";
     case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "Error";
     }
 }
 
+#define TICKET_FLUSH_BYTES (1u << 20)
+
+/* Hands the ticket's bytes not yet handed over to the table: what was sent
+ * of the payload (a client that hangs up mid-download still moved those
+ * bytes) and the body received (an upload cut off at the agent's time limit
+ * still brought body_got bytes). end: the request is over. */
+static void conn_ticket_account(conn *c, int end) {
+    tickets_t *t = endpoints_tickets(c->srv->ep);
+    if (!c->has_ticket || !t) return;
+    uint64_t sent = c->payload_total - c->payload_left, received = c->body_got;
+    if (!end && sent - c->ticket_sent_done < TICKET_FLUSH_BYTES &&
+        received - c->ticket_received_done < TICKET_FLUSH_BYTES)
+        return;
+    tickets_account(t, c->nonce, &c->ticket_slot, c->peer, c->ticket_start_ms, vntime_now_ms(),
+                    sent - c->ticket_sent_done, received - c->ticket_received_done);
+    c->ticket_sent_done = sent;
+    c->ticket_received_done = received;
+    if (end) c->has_ticket = 0;
+}
+
+static void conn_ticket_flush(conn *c) { conn_ticket_account(c, 1); }
+
 static void conn_free(conn *c) {
     testhttp_t *s = c->srv;
+
+    conn_ticket_flush(c);
+    free(c->body);
 
     if (c->prev) c->prev->next = c->next;
     else s->conns = c->next;
@@ -173,6 +211,7 @@ static void conn_respond(conn *c, const endpoint_response *r, int head) {
         memcpy(c->out + n, r->body, r->body_len);
         c->out_len = (size_t)n + r->body_len;
         c->payload_left = r->payload_bytes;
+        c->payload_total = r->payload_bytes;
     }
     c->out_off = 0;
     c->payload_off = 0;
@@ -208,7 +247,12 @@ static void conn_dispatch(conn *c) {
     er.query = c->req.query;
     er.client_ip = c->peer;
     er.body_bytes = c->body_got;
+    er.body = c->body;
+    er.body_len = c->body ? (size_t)c->body_got : 0;
+    er.now_ms = vntime_now_ms();
     endpoints_handle(c->srv->ep, &er, &r);
+    free(c->body);
+    c->body = NULL;
     log_debug("server", "request peer=%s method=%s path=%s status=%d body=%llu payload=%llu", c->peer,
               er.method, er.path, r.status, (unsigned long long)er.body_bytes,
               (unsigned long long)r.payload_bytes);
@@ -348,8 +392,22 @@ static void conn_process(conn *c) {
     c->consumed = hend;
     c->body_left = c->req.content_length;
     c->body_got = 0;
+    if (endpoints_wants_body(c->srv->ep, c->req.method, c->req.path, c->req.content_length) &&
+        !(c->body = malloc((size_t)c->req.content_length))) {
+        conn_reject(c, 503, "out of memory");
+        return;
+    }
+    /* A download or upload naming a ticket counts towards its receipt; the
+     * receipt request itself does not. */
+    if (!c->body && endpoints_tickets(c->srv->ep) && tickets_from_query(c->req.query, c->nonce) == 0) {
+        c->has_ticket = 1;
+        c->ticket_start_ms = vntime_now_ms();
+        c->ticket_sent_done = c->ticket_received_done = 0;
+        c->payload_total = 0;
+    }
     inbuf = c->in_len - hend;
     if (inbuf > c->body_left) inbuf = (size_t)c->body_left;
+    if (c->body) memcpy(c->body, c->in + hend, inbuf);
     c->consumed += inbuf;
     c->body_left -= inbuf;
     c->body_got += inbuf;
@@ -379,7 +437,8 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg) {
         n = recv(fd, c->in + c->in_len, TESTHTTP_MAX_HEADER - c->in_len, 0);
         break;
     case ST_BODY:
-        n = recv(fd, c->srv->sink, c->body_left < SINK_SIZE ? (size_t)c->body_left : SINK_SIZE, 0);
+        if (c->body) n = recv(fd, c->body + c->body_got, (size_t)c->body_left, 0);
+        else n = recv(fd, c->srv->sink, c->body_left < SINK_SIZE ? (size_t)c->body_left : SINK_SIZE, 0);
         break;
     case ST_LINGER:
         n = recv(fd, c->srv->sink, SINK_SIZE, 0);
@@ -412,6 +471,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg) {
     case ST_BODY:
         c->body_left -= (uint64_t)n;
         c->body_got += (uint64_t)n;
+        conn_ticket_account(c, 0);
         if (c->body_left == 0) conn_dispatch(c);
         break;
     default:
@@ -421,6 +481,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg) {
 
 /* After a whole answer: close, or keep alive and serve what is already buffered. */
 static void conn_answered(conn *c) {
+    conn_ticket_flush(c);
     if (!c->req.keep_alive) {
         conn_linger(c);
         return;
@@ -479,6 +540,7 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg) {
             }
         }
         c->payload_left -= (uint64_t)n;
+        conn_ticket_account(c, 0);
         c->payload_off = (c->payload_off + (size_t)n) % payload_size(c->srv->opts.payload);
         /* A short write means the socket buffer is full: wait for room. */
         if ((size_t)wrote < want || slice >= WRITE_SLICE) break;

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -32,6 +33,14 @@ static void ispeed_urls_use_ispeed_paths(void **state) {
     assert_string_equal(u.hostport, "speed.example.vn");
     http_url_target(&u, HTTP_URL_UPLOAD, 5, 1, t, sizeof t);
     assert_string_equal(t, "/speed/ispeed/v1/upload");
+    /* A test ticket rides on downloads and uploads, never on pings. */
+    snprintf(u.ticket, sizeof u.ticket, "0123456789abcdef0123456789abcdef");
+    http_url_target(&u, HTTP_URL_UPLOAD, 5, 1, t, sizeof t);
+    assert_string_equal(t, "/speed/ispeed/v1/upload?ticket=0123456789abcdef0123456789abcdef");
+    http_url_target(&u, HTTP_URL_DOWNLOAD, 7, 1, t, sizeof t);
+    assert_string_equal(t, "/speed/ispeed/v1/download?bytes=7&ticket=0123456789abcdef0123456789abcdef");
+    http_url_target(&u, HTTP_URL_PING, 0, 1, t, sizeof t);
+    assert_string_equal(t, "/speed/ispeed/v1/ping");
 
     assert_int_equal(http_url_parse("http://[::1]:9000", &u, err, sizeof err), 0);
     assert_string_equal(u.host, "::1");

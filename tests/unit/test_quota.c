@@ -770,7 +770,7 @@ static void test_ingest_counts_and_dedupes(void **state) {
     assert_int_equal(count_of(f, "01", "2025-07", QUOTA_FIXED, NULL), 1);
 
     /* Mobile 5G counts for mobile and for count_5g. */
-    n = make_sample(&f->a, 2, "00004", "01", JUL_15_NOON - 3600000, ISPEED__V1__NETWORK__NETWORK_MOBILE,
+    n = make_sample(&f->a, 2, "00001", "01", JUL_15_NOON - 3600000, ISPEED__V1__NETWORK__NETWORK_MOBILE,
                     ISPEED__V1__ACCESS_TYPE__ACCESS_MOBILE_5G, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
     assert_int_equal(feed(f, "01", buf, n, -1, JUL_15_NOON, &why), INGEST_COUNTED);
     quota_status st;
@@ -823,16 +823,16 @@ static void test_ingest_late_and_cap(void **state) {
     assert_string_equal(st.operators[0].name, "unknown");
     assert_int_equal(st.operators[0].count, 1);
 
-    /* Daily cap: 12 per agent per unit per day; the 13th is valid, not counted. */
+    /* Daily cap: 12 per agent per day; the 13th is valid, not counted. */
     for (uint64_t s = 100; s < 112; s++) {
-        n = make_sample(&f->a, s, "00004", "01", JUL_15_NOON - (int64_t)s * 60000, ISPEED__V1__NETWORK__NETWORK_FIXED,
+        n = make_sample(&f->a, s, "00001", "01", JUL_15_NOON - (int64_t)s * 60000, ISPEED__V1__NETWORK__NETWORK_FIXED,
                         ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
         assert_int_equal(feed(f, "01", buf, n, JUL_15_NOON, JUL_15_NOON, &why), INGEST_COUNTED);
     }
-    n = make_sample(&f->a, 200, "00004", "01", JUL_15_NOON - 60000, ISPEED__V1__NETWORK__NETWORK_FIXED,
+    n = make_sample(&f->a, 200, "00001", "01", JUL_15_NOON - 60000, ISPEED__V1__NETWORK__NETWORK_FIXED,
                     ISPEED__V1__ACCESS_TYPE__ACCESS_FIXED, ISPEED__V1__OUTCOME__OUTCOME_OK, buf);
     assert_int_equal(feed(f, "01", buf, n, JUL_15_NOON, JUL_15_NOON, &why), INGEST_OVER_CAP);
-    assert_int_equal(count_of(f, "00004", "2025-07", QUOTA_FIXED, NULL), 12);
+    assert_int_equal(count_of(f, "00001", "2025-07", QUOTA_FIXED, NULL), 12);
 }
 
 static void test_ingest_rejects(void **state) {

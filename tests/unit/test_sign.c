@@ -18,6 +18,7 @@
 #include "record.h"
 #include "registry.h"
 #include "sign.h"
+#include "trust.h"
 
 typedef struct fixture {
     char dir[64];
@@ -173,11 +174,44 @@ static void identity_persists_key_and_sequence(void **state) {
     assert_int_equal(stat(empty, &none), -1);
 }
 
+/* A withdrawal is signed by the agent's own key, binds its time, and no
+ * other key's signature passes. */
+static void withdrawal_is_signed_by_the_agent(void **state) {
+    fixture *f = *state;
+    uint8_t *buf;
+    size_t len;
+    char err[256];
+    assert_int_equal(record_withdrawal(&f->ctx, 5000, &buf, &len, err, sizeof err), 0);
+    Ispeed__V1__AgentEnrollment *e = ispeed__v1__agent_enrollment__unpack(NULL, len, buf);
+    assert_non_null(e);
+    assert_non_null(e->withdrawal);
+    assert_string_equal(e->agent_id, identity_agent_id(f->id));
+    assert_int_equal(e->public_key.len, 0);
+    Ispeed__V1__AgentWithdrawal *w = e->withdrawal;
+    assert_int_equal(w->time_ms, 5000);
+    assert_int_equal(trust_withdrawal_verify(w->agent_id, w->time_ms, w->signer_key.data, w->signer_key.len,
+                                             w->signature.data, w->signature.len, identity_public_key(f->id), NULL,
+                                             err, sizeof err),
+                     TRUST_OK);
+    assert_int_equal(trust_withdrawal_verify(w->agent_id, w->time_ms + 1, w->signer_key.data, w->signer_key.len,
+                                             w->signature.data, w->signature.len, identity_public_key(f->id), NULL,
+                                             err, sizeof err),
+                     TRUST_E_SIGNATURE);
+    uint8_t other_pk[32], other_sk[64];
+    assert_int_equal(sign_keypair(other_pk, other_sk), 0);
+    assert_int_equal(trust_withdrawal_verify(w->agent_id, w->time_ms, w->signer_key.data, w->signer_key.len,
+                                             w->signature.data, w->signature.len, other_pk, NULL, err, sizeof err),
+                     TRUST_E_UNKNOWN_KEY);
+    ispeed__v1__agent_enrollment__free_unpacked(e, NULL);
+    free(buf);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(signed_sample_verifies_and_carries_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(every_flipped_bit_fails_verification, setup, teardown),
         cmocka_unit_test_setup_teardown(enrollment_proves_possession, setup, teardown),
+        cmocka_unit_test_setup_teardown(withdrawal_is_signed_by_the_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(identity_persists_key_and_sequence, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
