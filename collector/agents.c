@@ -182,7 +182,7 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
     }
     if (en->withdrawal) {
         const Ispeed__V1__AgentWithdrawal *w = en->withdrawal;
-        struct entry *e = strmap_get(ag->byid, w->agent_id);
+        struct entry *e = hashmap_get(ag->byid, w->agent_id);
         const struct enrollment *cur = e ? (e->unchecked ? e->unchecked : e->pending) : NULL;
         const uint8_t *agent_key = e && e->state == GOOD ? e->info.public_key : cur ? cur->public_key : NULL;
         char why[160];
@@ -193,7 +193,7 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
             snprintf(err, errsz, "bad_withdrawal: %s", rc != TRUST_OK ? why : "under another agent's key");
             goto fail;
         }
-        if (e) entry_free(strmap_remove(ag->byid, w->agent_id));
+        if (e) entry_free(hashmap_remove(ag->byid, w->agent_id));
         ispeed__v1__agent_enrollment__free_unpacked(en, NULL);
         return 0;
     }

@@ -8,7 +8,7 @@
 
 #include "dailycap.h"
 #include "dedupe.h"
-#include "strmap.h"
+#include "hashmap.h"
 #include "vntime.h"
 
 #define DAY_MS 86400000LL
@@ -22,20 +22,20 @@
  * the sequence marks and checkpointed with them, so uses stay exact across
  * crashes and rebalances. A national token is counted per province. */
 struct ingest_tokens {
-    strmap_t *taken; /* "token_id/agent_id" -> (void *)1 */
-    strmap_t *used;  /* token_id -> (void *)(uintptr_t)uses taken */
+    hashmap_t *taken; /* "token_id/agent_id" -> (void *)1 */
+    hashmap_t *used;  /* token_id -> (void *)(uintptr_t)uses taken */
 };
 
 static void tokens_free(struct ingest_tokens *t) {
     if (!t) return;
-    strmap_free(t->taken, NULL);
-    strmap_free(t->used, NULL);
+    hashmap_free(t->taken, NULL);
+    hashmap_free(t->used, NULL);
     free(t);
 }
 
 static struct ingest_tokens *tokens_new(void) {
     struct ingest_tokens *t = calloc(1, sizeof *t);
-    if (!t || !(t->taken = strmap_new()) || !(t->used = strmap_new())) {
+    if (!t || !(t->taken = hashmap_new(NULL)) || !(t->used = hashmap_new(NULL))) {
         tokens_free(t);
         return NULL;
     }
@@ -45,11 +45,11 @@ static struct ingest_tokens *tokens_new(void) {
 int ingest_tokens_restore(struct ingest_tokens *t, const char *token_id, const char *agent_id) {
     char k[2 * SIGN_AGENT_ID_CHARS + 4];
     snprintf(k, sizeof k, "%.32s/%.32s", token_id, agent_id);
-    if (strmap_get(t->taken, k)) return 0;
-    uintptr_t n = (uintptr_t)strmap_get(t->used, token_id);
-    if (strmap_put(t->taken, k, (void *)1, NULL) < 0) return -1;
-    if (strmap_put(t->used, token_id, (void *)(n + 1), NULL) < 0) {
-        strmap_remove(t->taken, k);
+    if (hashmap_get(t->taken, k)) return 0;
+    uintptr_t n = (uintptr_t)hashmap_get(t->used, token_id);
+    if (hashmap_put(t->taken, k, (void *)1, NULL) < 0) return -1;
+    if (hashmap_put(t->used, token_id, (void *)(n + 1), NULL) < 0) {
+        hashmap_remove(t->taken, k);
         return -1;
     }
     return 0;
@@ -75,7 +75,7 @@ void ingest_tokens_foreach(const struct ingest_tokens *t, int (*fn)(const char *
                                                                     void *ctx),
                            void *ctx) {
     struct tokens_iter it = {fn, ctx};
-    if (t) strmap_foreach(t->taken, tokens_iter_one, &it);
+    if (t) hashmap_foreach(t->taken, tokens_iter_one, &it);
 }
 
 /* 0 when the agent holds a use of its token (taking one now if it can), or
@@ -84,12 +84,12 @@ static int tokens_take(struct ingest_tokens *t, const agent_info *ai, const char
                        enum reject_reason *why) {
     char k[2 * SIGN_AGENT_ID_CHARS + 4];
     snprintf(k, sizeof k, "%.32s/%.32s", ai->token_id, agent_id);
-    if (strmap_get(t->taken, k)) return 0;
+    if (hashmap_get(t->taken, k)) return 0;
     if (test_ms >= ai->token_expires_ms) {
         *why = REJECT_TOKEN_EXPIRED;
         return 1;
     }
-    if ((uintptr_t)strmap_get(t->used, ai->token_id) >= ai->token_uses) {
+    if ((uintptr_t)hashmap_get(t->used, ai->token_id) >= ai->token_uses) {
         *why = REJECT_TOKEN_USED_UP;
         return 1;
     }

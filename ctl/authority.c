@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "registry.h"
+#include "opttab.h"
 #include "sign.h"
 #include "trust.h"
 #include "vntime.h"
@@ -214,8 +215,8 @@ static int token_issue(int argc, char **argv) {
               stderr);
         return 2;
     }
-    if (cli_parse_duration(expires, &ttl, err, sizeof err) < 0) {
-        fprintf(stderr, "ispeedctl token issue: --expires: %s\n", err);
+    if (opttab_parse_duration(expires, 86400000, &ttl) < 0 || ttl <= 0) {
+        fprintf(stderr, "ispeedctl token issue: --expires must be a duration such as 30d or 12h, not '%s'\n", expires);
         return 2;
     }
     rc = 1;

@@ -47,7 +47,7 @@ struct agent {
 struct fx {
     registry_t *reg;
     agents_t *ag;
-    quota_table_t *qt;
+    quota_counts_t *qt;
     ingest_t *ing;
     trust_keys *servers;
     struct agent a, server, rogue;
@@ -79,7 +79,7 @@ static struct fx *fx_new(enum validate_attestation att, int bind) {
     f->ag = agents_new();
     quota_config qc;
     quota_config_default(&qc);
-    f->qt = quota_table_new(f->reg, &qc, err, sizeof err);
+    f->qt = quota_counts_new(f->reg, &qc, err, sizeof err);
     new_agent(&f->server);
     new_agent(&f->rogue);
     sign_agent_id(f->server.pk, f->server_id);
@@ -103,7 +103,7 @@ static struct fx *fx_new(enum validate_attestation att, int bind) {
 
 static void fx_free(struct fx *f) {
     ingest_free(f->ing);
-    quota_table_free(f->qt);
+    quota_counts_free(f->qt);
     agents_free(f->ag);
     registry_free(f->reg);
     trust_keys_free(f->servers);
@@ -528,12 +528,12 @@ static void test_enrollment_tokens(void **state) {
     ic.servers = t->f->servers;
     quota_config qc;
     quota_config_default(&qc);
-    quota_table_t *qt2 = quota_table_new(t->f->reg, &qc, err, sizeof err);
+    quota_counts_t *qt2 = quota_counts_new(t->f->reg, &qc, err, sizeof err);
     ingest_t *ing2 = ingest_new(t->f->reg, t->f->ag, NULL, qt2, &ic, err, sizeof err);
     assert_int_equal(checkpoint_restore(t->f->reg, ing2, qt2, cp, cplen, 0, &next, NULL, NULL, err, sizeof err), 0);
     free(cp);
     ingest_t *ing1 = t->f->ing;
-    quota_table_t *qt1 = t->f->qt;
+    quota_counts_t *qt1 = t->f->qt;
     t->f->ing = ing2;
     t->f->qt = qt2;
     assert_int_equal(feed_as(t, &a3, 2, JUL_15_NOON + 180000, &why), INGEST_REJECTED);
@@ -543,7 +543,7 @@ static void test_enrollment_tokens(void **state) {
     t->f->ing = ing1;
     t->f->qt = qt1;
     ingest_free(ing2);
-    quota_table_free(qt2);
+    quota_counts_free(qt2);
     tfx_free(t);
 }
 
