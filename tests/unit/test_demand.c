@@ -1,6 +1,6 @@
-/* Unit tests of collector/demand.c and its place in quota_status: samples
+/* Unit tests of common/demand.c: samples
  * needed, days left, rates and "will it make it" at fixed instants of July
- * 2025 (31 days), the recruiting arithmetic. Links ispeed_collector_core. */
+ * 2025 (31 days), the recruiting arithmetic. Links ispeed_common. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
