@@ -108,12 +108,19 @@ void schedule_decide(const schedule_opts *o, const schedule_policy *p, const sch
     }
     char month[8];
     int64_t mstart, mend;
-    vntime_month(now_ms, month);
-    vntime_month_bounds(month, &mstart, &mend);
+    int this_month;
+    if (d && d->month_end_ms > d->month_start_ms && now_ms >= d->month_start_ms && now_ms < d->month_end_ms) {
+        mstart = d->month_start_ms, mend = d->month_end_ms;
+        this_month = 1;
+    } else {
+        vntime_month(now_ms, month);
+        vntime_month_bounds(month, &mstart, &mend);
+        this_month = d && strcmp(d->month, month) == 0;
+    }
     int64_t interval = o->interval_ms;
     int met = 0;
     out->reason = SCHEDULE_NO_DEMAND;
-    if (d && d->known && strcmp(d->month, month) == 0) {
+    if (d && d->known && this_month) {
         demand dm;
         demand_compute(d->count, d->target, now_ms, mstart, mend, &dm);
         if (dm.needed == 0 || d->state == 3) {

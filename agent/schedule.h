@@ -24,6 +24,9 @@ typedef struct schedule_demand {
     uint64_t count;   /* the commune's valid samples this month, this class */
     uint32_t target;
     uint32_t agents;  /* distinct agents that contributed (QuotaStatus.distinct_agents) */
+    /* The UTC bounds of month, when the caller has them (0, 0: computed
+     * from now, which formats and parses the month on every call). */
+    int64_t month_start_ms, month_end_ms;
 } schedule_demand;
 
 /* What the adaptive schedule may do, and what the agent has spent. */

@@ -8,6 +8,8 @@
 struct distinct {
     uint8_t n;     /* hashes held while exact */
     uint8_t exact; /* 1: hash[] holds the set; 0: reg[] is the sketch */
+    uint8_t fresh; /* estimate holds the sketch's count (registers rarely change once filled) */
+    uint32_t estimate;
     union {
         uint64_t hash[DISTINCT_EXACT_MAX]; /* ascending */
         uint8_t reg[DISTINCT_HLL_REGS];
@@ -31,7 +33,7 @@ static void hll_put(struct distinct *d, uint64_t h) {
     uint32_t idx = (uint32_t)(h >> (64 - DISTINCT_HLL_BITS));
     uint64_t rest = h << DISTINCT_HLL_BITS;
     uint8_t rank = rest ? (uint8_t)(__builtin_clzll(rest) + 1) : (uint8_t)(64 - DISTINCT_HLL_BITS + 1);
-    if (rank > d->u.reg[idx]) d->u.reg[idx] = rank;
+    if (rank > d->u.reg[idx]) d->u.reg[idx] = rank, d->fresh = 0;
 }
 
 int distinct_add_hash(distinct_t **dp, uint64_t h) {
@@ -71,14 +73,27 @@ int distinct_add_hash(distinct_t **dp, uint64_t h) {
 
 int distinct_add(distinct_t **d, const char *id) { return distinct_add_hash(d, distinct_hash(id ? id : "")); }
 
+static uint32_t hll_estimate(const struct distinct *d);
+
 uint32_t distinct_count(const distinct_t *d) {
     if (!d) return 0;
     if (d->exact) return d->n;
+    if (!d->fresh) {
+        /* A cache in a const object: the count is asked at every publish
+         * and every simulated test, the registers change rarely. */
+        struct distinct *w = (struct distinct *)d;
+        w->estimate = hll_estimate(d);
+        w->fresh = 1;
+    }
+    return d->estimate;
+}
+
+static uint32_t hll_estimate(const struct distinct *d) {
     const double m = DISTINCT_HLL_REGS;
     double sum = 0.0;
     unsigned zeros = 0;
     for (unsigned i = 0; i < DISTINCT_HLL_REGS; i++) {
-        sum += ldexp(1.0, -(int)d->u.reg[i]);
+        sum += 1.0 / (double)(1ull << d->u.reg[i]); /* registers are at most 57 */
         zeros += d->u.reg[i] == 0;
     }
     double alpha = 0.7213 / (1.0 + 1.079 / m);

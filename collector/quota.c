@@ -415,9 +415,12 @@ int quota_add(quota_table_t *qt, const registry_unit *commune, const char *month
     if (!m) return -1;
     char opname[QUOTA_OPERATOR_NAME_MAX + 1];
     quota_operator_normalise(op, opname);
-    char current[8];
-    vntime_month(now_ms, current);
-    int live = qt->alerting && !late && strcmp(current, month) == 0;
+    int live = 0;
+    if (qt->alerting && !late) { /* the month's name is formatted only when it can matter */
+        char current[8];
+        vntime_month(now_ms, current);
+        live = strcmp(current, month) == 0;
+    }
     for (const registry_unit *u = commune; u; u = u->parent) {
         size_t ci = cell_index(u->index, net);
         struct cell *c = &m->cells[ci];
@@ -557,6 +560,10 @@ int quota_set_unit_target(quota_table_t *qt, const registry_unit *unit, enum quo
     if (net != QUOTA_MOBILE) qt->unit_target[cell_index(unit->index, QUOTA_FIXED)] = target;
     if (net != QUOTA_FIXED) qt->unit_target[cell_index(unit->index, QUOTA_MOBILE)] = target;
     return 0;
+}
+
+uint32_t quota_target(const quota_table_t *qt, const registry_unit *unit, enum quota_network net) {
+    return target_for(qt, unit, net);
 }
 
 int quota_observe(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,

@@ -161,6 +161,10 @@ int quota_get(quota_table_t *qt, const registry_unit *unit, const char *month, e
  * when out of memory. */
 int quota_set_unit_target(quota_table_t *qt, const registry_unit *unit, enum quota_network net, uint32_t target);
 
+/* The target of a unit and class under the configuration and the per-unit
+ * targets (the most specific set one). */
+uint32_t quota_target(const quota_table_t *qt, const registry_unit *unit, enum quota_network net);
+
 /* Feeds one counted sample's figures to the medians of commune and every
  * unit above it (0 = the sample did not carry the figure). */
 int quota_observe(quota_table_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
