@@ -348,6 +348,16 @@ static void print_table(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, s
             behind, met, n - behind - met);
 }
 
+int quota_table_has(const quota_table_t *qt, const char *key) {
+    if (!qt->cap) return 0;
+    return find_slot(qt->slots, qt->cap, key, strlen(key))->qs != NULL;
+}
+
+void quota_table_foreach(const quota_table_t *qt, void (*fn)(const Ispeed__V1__QuotaStatus *qs, void *ctx), void *ctx) {
+    for (size_t i = 0; i < qt->cap; i++)
+        if (qt->slots[i].qs && matches(&qt->filter, qt->slots[i].qs)) fn(qt->slots[i].qs, ctx);
+}
+
 int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char *title, FILE *out) {
     size_t n = 0, cap = quota_table_count(qt);
     Ispeed__V1__QuotaStatus **rows = calloc(cap ? cap : 1, sizeof *rows);
