@@ -38,6 +38,9 @@ static void usage(FILE *f) {
             "  --target N             samples per commune, month and class (default 300)\n"
             "  --show N               rows of the recruiting list printed (default 10)\n"
             "  --html FILE            also write the results as HTML with SVG charts\n"
+            "  --plan FILE            one policy: every completed test as volunteer,commune,network,start_ms\n"
+            "                         (ispeed-sim-replay sends them through Kafka to a real collector)\n"
+            "  --counts FILE          one policy: the counted samples per commune as code,network,count\n"
             "Timings go to stderr, so stdout is byte-identical for a seed.\n");
 }
 
@@ -70,8 +73,9 @@ int main(int argc, char **argv) {
         {"interval-min", required_argument, 0, 'i'},   {"floor-min", required_argument, 0, 'f'},
         {"relax", required_argument, 0, 'r'},          {"target", required_argument, 0, 't'},
         {"show", required_argument, 0, 'S'},           {"help", no_argument, 0, 'h'},
+        {"plan", required_argument, 0, 'P'},           {"counts", required_argument, 0, 'C'},
         {0, 0, 0, 0}};
-    const char *units = DEFAULT_UNITS, *html = NULL, *vfile = NULL, *policy = "both";
+    const char *units = DEFAULT_UNITS, *html = NULL, *vfile = NULL, *policy = "both", *plan = NULL, *counts = NULL;
     size_t show = 10;
     sim_params prm;
     sim_config cfg;
@@ -86,6 +90,8 @@ int main(int argc, char **argv) {
         case 'p': policy = optarg; break;
         case 'H': html = optarg; break;
         case 'V': vfile = optarg; break;
+        case 'P': plan = optarg; break;
+        case 'C': counts = optarg; break;
         case 's':
             if (parse_num(optarg, 0, 1e15, &v) < 0) bad = "--seed takes a whole number";
             else prm.seed = cfg.seed = (uint64_t)v;
@@ -146,6 +152,10 @@ int main(int argc, char **argv) {
     }
     int run_static = strcmp(policy, "static") == 0 || strcmp(policy, "both") == 0;
     int run_adaptive = strcmp(policy, "adaptive") == 0 || strcmp(policy, "both") == 0;
+    if ((plan || counts) && run_static && run_adaptive) {
+        fprintf(stderr, "ispeed-sim: --plan and --counts need one --policy (static or adaptive)\n");
+        return 2;
+    }
     if (!run_static && !run_adaptive) {
         fprintf(stderr, "ispeed-sim: --policy takes static, adaptive or both, not '%s'\n", policy);
         return 2;
@@ -193,6 +203,10 @@ int main(int argc, char **argv) {
     for (int adaptive = 0; adaptive < 2; adaptive++) {
         if (!(adaptive ? run_adaptive : run_static)) continue;
         double t = seconds(), cpu = cpu_seconds();
+        if (plan && !(cfg.plan = fopen(plan, "w"))) {
+            fprintf(stderr, "ispeed-sim: cannot write %s: check the directory\n", plan);
+            goto out;
+        }
         if (sim_run(reg, &pop, &cfg, adaptive, &res[adaptive], err, sizeof err) < 0) {
             fprintf(stderr, "ispeed-sim: %s\n", err);
             goto out;
@@ -200,6 +214,28 @@ int main(int argc, char **argv) {
         fprintf(stderr, "INFO sim: policy=%s seconds=%.2f cpu_seconds=%.2f tests=%llu\n",
                 adaptive ? "adaptive" : "static", seconds() - t, cpu_seconds() - cpu,
                 (unsigned long long)res[adaptive].tests);
+        if (cfg.plan && fclose(cfg.plan) != 0) {
+            cfg.plan = NULL;
+            fprintf(stderr, "ispeed-sim: writing %s failed: check the disk\n", plan);
+            goto out;
+        }
+        cfg.plan = NULL;
+        if (counts) {
+            FILE *f = fopen(counts, "w");
+            if (!f) {
+                fprintf(stderr, "ispeed-sim: cannot write %s: check the directory\n", counts);
+                goto out;
+            }
+            fputs("code,network,count\n", f);
+            for (size_t ci = 0; ci < res[adaptive].ncells; ci++)
+                if (res[adaptive].cells[ci].count && registry_unit_at(reg, ci / 2)->level == REGISTRY_COMMUNE)
+                    fprintf(f, "%s,%s,%llu\n", registry_unit_at(reg, ci / 2)->code, (ci & 1) ? "mobile" : "fixed",
+                            (unsigned long long)res[adaptive].cells[ci].count);
+            if (fclose(f) != 0) {
+                fprintf(stderr, "ispeed-sim: writing %s failed: check the disk\n", counts);
+                goto out;
+            }
+        }
         sim_report_policy(stdout, reg, &pop, &cfg, &res[adaptive]);
         done[ndone++] = &res[adaptive];
     }
@@ -217,6 +253,7 @@ int main(int argc, char **argv) {
 oom:
     fprintf(stderr, "ispeed-sim: out of memory\n");
 out:
+    if (cfg.plan) fclose(cfg.plan);
     sim_recruiting_free(&rec);
     sim_result_free(&res[0]);
     sim_result_free(&res[1]);

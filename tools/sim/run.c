@@ -137,6 +137,11 @@ int sim_run(const registry_t *reg, const sim_population *pop, const sim_config *
             out->failed++;
         } else {
             a->tests_today++;
+            /* What a live agent would produce: ispeed-sim-replay sends it
+             * through the real collector, which must count what we count. */
+            if (cfg->plan)
+                fprintf(cfg->plan, "%u,%s,%s,%lld\n", e.i, v->commune->code, v->mobile ? "mobile" : "fixed",
+                        (long long)e.t);
             int c = dailycap_take(cap, v->id, v->commune->code, day);
             if (c < 0) goto oom;
             if (c > 0) {

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "population.h"
 #include "quota.h"
@@ -21,6 +22,7 @@ typedef struct sim_config {
     unsigned daily_cap;       /* the collector's (12) */
     double fail_rate;         /* share of tests that fail: bytes spent, nothing counted (0.03) */
     uint64_t seed;
+    FILE *plan;               /* when set: "volunteer,commune,network,start_ms" of every completed test */
 } sim_config;
 
 void sim_config_default(sim_config *c);
