@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "vntime.h"
 
 struct deliver {
     rd_kafka_t *rk;
@@ -90,6 +91,8 @@ int deliver_send(deliver_t *d, const char *topic_suffix, const char *key, const 
     rd_kafka_resp_err_t e = rd_kafka_producev(d->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
                                               RD_KAFKA_V_VALUE((void *)value, len),
                                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                              /* the one clock, so a test standing on another day is consistent */
+                                              RD_KAFKA_V_TIMESTAMP(vntime_now_ms()),
                                               RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ref), RD_KAFKA_V_END);
     if (e) {
         snprintf(err, errsz, "cannot queue a record for %s: %s", topic, rd_kafka_err2str(e));

@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "identity.h"
 #include "log.h"
+#include "vntime.h"
 #include "measure.h"
 #include "session.h"
 
@@ -133,6 +134,7 @@ static int parse_cli(int argc, char **argv, const char *default_config, agent_cl
     enum log_level level;
     if (log_parse_level(cli->cfg.log_level, &level) < 0) return bad_usage("log_level must be error, warn, info or debug");
     log_set_level(level);
+    if (vntime_clock_start("ispeed-agent") < 0) return 2;
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "measure_resolve.h"
 #include "measure_stats.h"
 #include "measure_transfer.h"
+#include "vntime.h"
 
 #define MAX_SERVERS 8
 #define SELECT_PINGS 3
@@ -470,7 +471,6 @@ static void on_finish(evutil_socket_t fd, short what, void *arg) {
 measure_t *measure_start(struct event_base *base, const measure_opts *opts, measure_done_cb done, void *arg,
                          char *err, size_t errsz) {
     measure_t *m;
-    struct timeval now;
     int bound_ms;
 
     if (!opts->servers || opts->nservers == 0) {
@@ -533,8 +533,7 @@ measure_t *measure_start(struct event_base *base, const measure_opts *opts, meas
         snprintf(err, errsz, "out of memory");
         goto fail;
     }
-    gettimeofday(&now, NULL);
-    m->r.start_ms = (int64_t)now.tv_sec * 1000 + now.tv_usec / 1000;
+    m->r.start_ms = vntime_now_ms();
     m->r.streams = (uint32_t)m->streams;
     m->r.outcome = ISPEED__V1__OUTCOME__OUTCOME_UNSPECIFIED;
     m->start_us = http_client_now_us();

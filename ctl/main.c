@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "vntime.h"
 
 #include "alerts.h"
 #include "quota.h"
@@ -41,6 +42,7 @@ int main(int argc, char **argv) {
     const char *env = getenv("ISPEEDCTL_LOG");
     if (env && log_parse_level(env, &level) < 0) level = LOG_WARN;
     log_set_level(level);
+    if (vntime_clock_start("ispeedctl") < 0) return 2;
     if (argc < 2) {
         fputs("ispeedctl: no command given (quota, alerts, report or samples); see 'ispeedctl --help'\n", stderr);
         return 2;

@@ -28,7 +28,8 @@ grep -q 'WARN agent: monthly data budget reached' "$WORK/agent.log" || fail "no 
 "$AGENT" status --state-dir "$STATE" | grep -q 'none this month: data budget used up' || fail "status does not say it"
 sleep 3
 [ "$(cat "$STATE/seq")" = "$tests" ] || fail "tests went on after the budget was used up"
-kill -TERM "$pid"; wait "$pid" || fail "daemon exit status"
+kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?
+[ "$rc" = 0 ] || fail "the daemon exited $rc on SIGTERM: $(tail -3 "$WORK/agent.log")"
 
 # A restart keeps the month's usage: still no test.
 "$AGENT" run "${ARGS[@]}" 2>"$WORK/agent2.log" &
@@ -36,6 +37,7 @@ pid=$!
 PIDS+=($pid)
 sleep 4
 [ "$(cat "$STATE/seq")" = "$tests" ] || fail "a restart forgot the budget and tested again"
-kill -TERM "$pid"; wait "$pid" || true
+kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?
+[ "$rc" = 0 ] || fail "the restarted daemon exited $rc on SIGTERM: $(tail -3 "$WORK/agent2.log")"
 note "$tests test(s) used $used of $BUDGET bytes, then none"
 echo PASS

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 UNITS="$DATA/vn-units-2025-03.csv"
 CRAFT="$BUILD/tools/loadgen/ispeed-craft-sample"
 CTL="$BUILD/ctl/ispeedctl"
-MONTH=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+MONTH=$(it_month)
 [ -x "$CRAFT" ] || fail "no $CRAFT: configure with testing on and build ispeed-craft-sample"
 
 # first_commune PROVINCE: its first commune in the registry, and the district above it.

@@ -4,16 +4,16 @@
 # every level equal the loadgen's truth, and no samples partition (hence no
 # province: a province is one partition's key) is ever owned by two
 # collectors at once, judged from the assignment and revocation times every
-# collector logs. ISPEED_TEST_SCALE multiplies the 60,000 samples (15,000 in
+# collector logs. ISPEED_TEST_SCALE multiplies the 60,000 samples (12,000 in
 # a sanitizer build).
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
 UNITS="$DATA/vn-units-2025-03.csv"
-MONTH=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+MONTH=$(it_month)
 LOADGEN=${ISPEED_LOADGEN:-$BUILD/tools/loadgen/ispeed-loadgen}
 [ -x "$LOADGEN" ] || { echo "SKIP: no ispeed-loadgen at $LOADGEN"; exit 77; }
 SCALE=${ISPEED_TEST_SCALE:-1}
-if grep -q '^ISPEED_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then BASE=15000; else BASE=60000; fi
+BASE=60000
 N=$(python3 -c "print(max(400, int($BASE * $SCALE)))")
 NPART=32
 start_kafka --partitions "$NPART"

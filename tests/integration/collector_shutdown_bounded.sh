@@ -22,4 +22,13 @@ wait "$COLL" || rc=$?
 took=$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")
 note "exited rc=$rc after ${took}s"
 python3 -c "import sys; sys.exit(0 if $took <= 21 else 1)" || fail "shutdown took ${took}s"
+# A shutdown that was asked for ends with status 0 (a crash, an abort or a
+# sanitizer report does not), and what could not be delivered is said, not
+# dropped silently: the next start recounts from the last checkpoint.
+[ "$rc" = 0 ] || fail "collector exited $rc on SIGTERM: $(grep -v '^%' "$WORK/collector.log" | tail -5)"
+if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/collector.log"; then
+  fail "sanitizer report during shutdown: $(grep -E -m3 'Sanitizer|runtime error:' "$WORK/collector.log")"
+fi
+grep -q 'ERROR collector: .* output record(s) not delivered at exit' "$WORK/collector.log" ||
+  fail "the undelivered outputs were not logged: $(grep -v '^%' "$WORK/collector.log" | tail -5)"
 echo PASS

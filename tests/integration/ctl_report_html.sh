@@ -110,4 +110,4 @@ if [ -n "${ISPEED_SCREENSHOT_DIR:-}" ]; then
     cp "$TMP/shot.png" "$TMP/report.pdf" "$H" "$ISPEED_SCREENSHOT_DIR/"
     echo "kept the screenshot, the PDF and the HTML in $ISPEED_SCREENSHOT_DIR" >&2
 fi
-echo "ok: ctl_report_html ($pages PDF pages)"
+echo "PASS ($pages PDF pages)"

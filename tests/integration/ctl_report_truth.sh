@@ -214,4 +214,4 @@ PY
 
 # The national part of the table, for the log.
 sed -n '/^Cả nước$/,/^$/p' "$TMP/report.txt" >&2
-echo "ok: ctl_report_truth (N=$N, $(($(date +%s) - T0)) s to the check)"
+echo "PASS (N=$N, $(($(date +%s) - T0)) s to the check)"

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 UNITS="$DATA/vn-units-2025-03.csv"
 COMMUNE=00004   # Phường Trúc Bạch, district 001 (Ba Đình), province 01 (Hà Nội)
-MONTH=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+MONTH=$(it_month)
 
 start_kafka
 start_server

@@ -3,6 +3,27 @@
 # Source it after setting BUILD (the build directory).
 set -euo pipefail
 
+# Every test stands on a fixed instant, never on today's date: ISPEED_NOW
+# (common/vntime.h) is where the programs' clock stands at ISPEED_NOW_AT,
+# and it runs on from there. A test may set ISPEED_NOW (Unix ms, or
+# YYYY-MM-DDTHH:MM:SS in Vietnam's time) before sourcing this file;
+# tests/integration/any_day.sh runs the date-sensitive tests on the 1st, the
+# 3rd, the last second of a month and 29 February.
+it_instant_ms() { # Unix ms, or YYYY-MM-DDTHH:MM[:SS] read in Vietnam's time
+  case "$1" in
+    *[!0-9]*) date -d "${1/T/ } +07:00" +%s%3N ;;
+    *) echo "$1" ;;
+  esac
+}
+ISPEED_NOW=$(it_instant_ms "${ISPEED_NOW:-2026-06-15T12:00:00}") || { echo "FAIL: bad ISPEED_NOW" >&2; exit 1; }
+ISPEED_NOW_AT=${ISPEED_NOW_AT:-$(date +%s%3N)}
+export ISPEED_NOW ISPEED_NOW_AT
+# it_now_ms: the tests' clock now; it_month [MS]: its month in Vietnam's time.
+it_now_ms() { echo $(( ISPEED_NOW + $(date +%s%3N) - ISPEED_NOW_AT )); }
+# (UTC+7 has no daylight saving: seven hours on UTC, without tzdata.)
+it_month() { date -u -d "@$(( ${1:-$(it_now_ms)} / 1000 + 25200 ))" +%Y-%m; }
+it_day() { date -u -d "@$(( ${1:-$(it_now_ms)} / 1000 + 25200 ))" +%d; }
+
 DATA=${ISPEED_DATA_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../shared/data" && pwd)}
 WORK=$(mktemp -d /tmp/ispeed-it.XXXXXX)
 PIDS=()
@@ -70,7 +91,7 @@ start_collector() {
 # quota_count PROVINCE UNIT [NETWORK]: the unit's count for this month on
 # the province's quota topic, empty if it has none.
 quota_count() {
-  local month; month=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+  local month; month=$(it_month)
   "$BUILD/ctl/ispeedctl" quota -b "$BOOTSTRAP" --province "$1" --month "$month" --format csv 2>/dev/null \
     | awk -F, -v c="$2" -v n="${3:-fixed}" '$1 "" == c "" && $4 == n { print $5 }'
 }

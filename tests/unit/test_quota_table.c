@@ -67,6 +67,8 @@ static quota_table_t *table(int by_operator) {
     return qt;
 }
 
+/* Without --by-operator each format shows both units, the most behind
+ * first, with their counts, and no trace of operators. */
 static void test_default_unchanged(void **state) {
     (void)state;
     quota_table_t *qt = table(0);
@@ -74,8 +76,29 @@ static void test_default_unchanged(void **state) {
         char *out = print(qt, (enum quota_format)fmt);
         assert_null(strstr(out, "operator"));
         assert_null(strstr(out, "VNPT"));
+        const char *first = strstr(out, "00004"), *second = strstr(out, "00001");
+        if (!first || !second || first > second) fail_msg("format %d: 00004 then 00001 expected:\n%s", fmt, out);
         free(out);
     }
+    /* CSV, as SPEC fixes its first columns: a header and one row a unit. */
+    char *csv = print(qt, QUOTA_FORMAT_CSV);
+    const char *header = "code,name,level,network,count,target,expected,state,projection,median_download_bps,"
+                         "median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms,distinct_agents\n";
+    assert_true(strncmp(csv, header, strlen(header)) == 0);
+    const char *row1 = csv + strlen(header);
+    assert_true(strncmp(row1, "00004,Phuc Xa,commune,fixed,0,300,", strlen("00004,Phuc Xa,commune,fixed,0,300,")) == 0);
+    const char *row2 = strchr(row1, '\n');
+    assert_non_null(row2);
+    assert_true(strncmp(row2 + 1, "00001,Phuc Xa,commune,fixed,12,300,", strlen("00001,Phuc Xa,commune,fixed,12,300,")) == 0);
+    const char *end = strchr(row2 + 1, '\n');
+    assert_non_null(end);
+    assert_string_equal(end, "\n");
+    free(csv);
+    /* JSON: both units with their counts. */
+    char *json = print(qt, QUOTA_FORMAT_JSON);
+    assert_non_null(strstr(json, "\"code\":\"00001\",\"name\":\"Phuc Xa\",\"level\":\"commune\",\"network\":\"fixed\",\"count\":12,\"target\":300,"));
+    assert_non_null(strstr(json, "\"code\":\"00004\",\"name\":\"Phuc Xa\",\"level\":\"commune\",\"network\":\"fixed\",\"count\":0,\"target\":300,"));
+    free(json);
     quota_table_free(qt);
 }
 

@@ -50,7 +50,6 @@ enum {
     OPT_PROVINCE,
     OPT_DAILY_CAP,
     OPT_REGISTRY_VERSION,
-    OPT_NOW_MS,
 };
 
 /* Every option once: getopt's table and --help are built from it. */
@@ -74,7 +73,6 @@ static const struct {
     {"province", OPT_PROVINCE, 1, "CODE", "only the communes of this province"},
     {"daily-cap", OPT_DAILY_CAP, 1, "N", "the collector's cap per agent, unit and day, 0 = none (default 12)"},
     {"registry-version", OPT_REGISTRY_VERSION, 1, "V", "Sample.registry_version (default: YYYY-MM from the file name)"},
-    {"now-ms", OPT_NOW_MS, 1, "MS", "take this Unix time in ms as now (or env ISPEED_NOW_MS)"},
     {"help", OPT_HELP, 0, NULL, "this text"},
 };
 #define NOPTS (sizeof option_defs / sizeof option_defs[0])
@@ -126,11 +124,8 @@ static int parse_args(struct loadgen *lg, int argc, char **argv) {
         longopts[i] = (struct option){option_defs[i].name, option_defs[i].has_arg ? required_argument : no_argument,
                                       NULL, option_defs[i].id};
     memset(&longopts[NOPTS], 0, sizeof longopts[NOPTS]);
-    const char *env_now = getenv("ISPEED_NOW_MS");
-    if (env_now && *env_now) {
-        if (parse_u64(env_now, 1, INT64_MAX, &v) < 0) USAGE_ERR("ISPEED_NOW_MS must be Unix time in ms, not '%s'", env_now);
-        lg->now_ms = (int64_t)v;
-    }
+    if (vntime_clock_init(err, sizeof err) < 0) USAGE_ERR("%s", err);
+    lg->now_ms = vntime_now_ms();
     opterr = 0;
     int opt;
     while ((opt = getopt_long(argc, argv, ":b:X:h", longopts, NULL)) != -1) {
@@ -179,10 +174,6 @@ static int parse_args(struct loadgen *lg, int argc, char **argv) {
             lg->po.daily_cap = (unsigned)v;
             break;
         case OPT_REGISTRY_VERSION: lg->registry_version = optarg; break;
-        case OPT_NOW_MS:
-            if (parse_u64(optarg, 1, INT64_MAX, &v) < 0) USAGE_ERR("--now-ms must be Unix time in ms, not '%s'", optarg);
-            lg->now_ms = (int64_t)v;
-            break;
         case ':': USAGE_ERR("option %s needs a value; see --help", argv[optind - 1]);
         default: USAGE_ERR("unknown option %s; see --help", argv[optind - 1]);
         }
@@ -273,6 +264,7 @@ static int produce(rd_kafka_t *rk, const char *topic, const void *key, size_t ke
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
                                                   RD_KAFKA_V_VALUE((void *)val, len),
+                                                  RD_KAFKA_V_TIMESTAMP(vntime_now_ms()),
                                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (!e) return 0;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -532,7 +524,6 @@ int main(int argc, char **argv) {
     struct loadgen lg;
     memset(&lg, 0, sizeof lg);
     lg.prefix = KAFKA_DEFAULT_PREFIX;
-    lg.now_ms = vntime_now_ms();
     lg.po.daily_cap = 12;
     lg.po.mobile_pct = 40;
     signal(SIGPIPE, SIG_IGN);
