@@ -26,6 +26,12 @@ typedef struct agentstate {
     uint64_t budget_cap;       /* 0 = unlimited */
     int budget_exhausted;
     char enrolled_commune[16];
+    /* The adaptive schedule: why the next test is when it is
+     * (enum schedule_reason), and this Vietnamese day's completed tests. */
+    int next_reason;
+    int64_t tests_day;         /* Vietnamese day number of tests_today */
+    int tests_today;
+    int adaptive;              /* the policy in force */
 } agentstate;
 
 /* Missing file: all zero, returns 0. */

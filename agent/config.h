@@ -39,6 +39,10 @@ typedef struct agent_config {
     int64_t jitter_ms;
     int quiet_start_min;   /* minutes after midnight, local time; -1 = no quiet hours */
     int quiet_end_min;
+    char *policy;          /* "static" or "adaptive" */
+    int64_t floor_ms;
+    int64_t relax;
+    int64_t daily_cap;
     /* [budget] */
     uint64_t monthly_bytes; /* 0 = default: unlimited fixed, 2 GB mobile */
     int budget_unlimited;

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ispeed.pb-c.h"
 #include "log.h"
 #include "measure.h"
+#include "quotafeed.h"
 #include "schedule.h"
 #include "session.h"
 #include "vntime.h"
@@ -30,8 +32,15 @@ typedef struct agent_daemon {
     measure_t *running;
     measure_t *finished;   /* freed later: not from inside its own callback */
     schedule_opts sched;
+    schedule_policy policy;
+    quotafeed_t *qf;       /* the commune's demand; NULL with the static policy */
+    uint32_t slot_random;  /* the jitter of the coming slot, kept when a demand change re-plans it */
     int budget_warned;
 } agent_daemon;
+
+#define DAY_MS 86400000LL
+
+static int64_t vn_day(int64_t ms) { return (ms + VNTIME_OFFSET_MS) / DAY_MS; }
 
 static struct timeval tv_ms(int64_t ms) {
     if (ms < 0) ms = 0;
@@ -39,17 +48,35 @@ static struct timeval tv_ms(int64_t ms) {
     return tv;
 }
 
-static void schedule_test(agent_daemon *d) {
+/* Plans the next test from the last slot: at each slot with a fresh jitter,
+ * and again (same jitter) whenever the commune's demand changes. */
+static void plan_test(agent_daemon *d, int fresh) {
     int64_t now = vntime_now_ms();
-    int64_t next = schedule_next(&d->sched, d->s.state.last_slot_ms, now, randombytes_random());
-    d->s.state.next_test_ms = next;
-    struct timeval tv = tv_ms(next - now);
+    if (fresh) d->slot_random = randombytes_random();
+    schedule_demand dm;
+    char month[8];
+    vntime_month(now, month);
+    quotafeed_get(d->qf, d->s.ctx.net.network, month, &dm);
+    budget_roll(&d->s.state.data, now);
+    d->policy.tests_today = d->s.state.tests_day == vn_day(now) ? d->s.state.tests_today : 0;
+    d->policy.budget_cap = d->s.budget_cap;
+    d->policy.budget_used = d->s.state.data.used;
+    d->policy.test_bytes = d->s.state.last_test_bytes;
+    schedule_plan plan;
+    schedule_decide(&d->sched, &d->policy, d->qf ? &dm : NULL, d->s.state.last_slot_ms, now, d->slot_random, &plan);
+    d->s.state.next_test_ms = plan.next_ms;
+    d->s.state.next_reason = (int)plan.reason;
+    d->s.state.adaptive = d->policy.adaptive;
+    struct timeval tv = tv_ms(plan.next_ms - now);
     evtimer_add(d->test_timer, &tv);
     session_save_state(&d->s);
     char when[20];
-    vntime_format(next, when);
-    log_info("agent", "next test at=%s+07", when);
+    vntime_format(plan.next_ms, when);
+    log_info("agent", "next test at=%s+07 interval_ms=%" PRId64 " why=\"%s\"", when, plan.interval_ms,
+             schedule_reason_text(plan.reason));
 }
+
+static void schedule_test(agent_daemon *d) { plan_test(d, 1); }
 
 static void on_test_done(const measure_result *r, void *arg) {
     agent_daemon *d = arg;
@@ -61,6 +88,11 @@ static void on_test_done(const measure_result *r, void *arg) {
         log_info("agent", "test done seq=%" PRIu64 " outcome=%s download_bps=%" PRIu64 " upload_bps=%" PRIu64
                  " bytes=%" PRIu64, seq, measure_outcome_name(r->outcome), r->download_bps, r->upload_bps,
                  r->bytes_down + r->bytes_up);
+    if (r->outcome == ISPEED__V1__OUTCOME__OUTCOME_OK) {
+        int64_t day = vn_day(vntime_now_ms());
+        if (d->s.state.tests_day != day) d->s.state.tests_day = day, d->s.state.tests_today = 0;
+        d->s.state.tests_today++;
+    }
     d->finished = d->running;
     d->running = NULL;
     schedule_test(d);
@@ -112,6 +144,13 @@ static void on_poll_timer(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     outbox_poll(d->s.outbox);
+    /* A new demand moves the coming test at once (BEHIND: sooner, MET:
+     * later); a running test finishes first and plans with it. */
+    if (d->qf && quotafeed_poll(d->qf, vntime_now_ms()) && !d->running && evtimer_pending(d->test_timer, NULL)) {
+        evtimer_del(d->test_timer);
+        log_info("agent", "commune demand changed, re-planning");
+        plan_test(d, 0);
+    }
     spool_stats st;
     outbox_stats(d->s.outbox, &st, NULL);
     /* Compared with what the status file holds, not with what the last poll
@@ -144,6 +183,11 @@ int daemon_run(const agent_config *cfg, char *err, size_t errsz) {
         log_warn("agent", "no commune configured, not testing; set commune in /etc/ispeed/agent.conf and restart");
         return 0;
     }
+    if (cfg->policy && strcmp(cfg->policy, "static") != 0 && strcmp(cfg->policy, "adaptive") != 0) {
+        snprintf(err, errsz, "policy must be static or adaptive, not '%s'; fix [schedule] policy or --policy",
+                 cfg->policy);
+        return -1;
+    }
     if (cfg->nservers == 0) {
         snprintf(err, errsz, "no test server configured; set servers in [test] or give --server URL");
         return -1;
@@ -155,6 +199,15 @@ int daemon_run(const agent_config *cfg, char *err, size_t errsz) {
     if (session_open(&d.s, cfg, DAEMON_MESSAGE_TIMEOUT_MS, err, errsz) < 0) return -1;
     d.sched = (schedule_opts){.interval_ms = cfg->interval_ms, .jitter_ms = cfg->jitter_ms,
                               .quiet_start_min = cfg->quiet_start_min, .quiet_end_min = cfg->quiet_end_min};
+    schedule_policy_default(&d.policy);
+    d.policy.adaptive = cfg->policy && strcmp(cfg->policy, "adaptive") == 0;
+    d.policy.floor_ms = cfg->floor_ms;
+    d.policy.relax = (double)cfg->relax;
+    d.policy.daily_cap = (int)cfg->daily_cap;
+    if (d.policy.adaptive && cfg->bootstrap && *cfg->bootstrap &&
+        !(d.qf = quotafeed_new(cfg->bootstrap, &cfg->kafka, cfg->topic_prefix, d.s.province.code, d.s.commune.code, err,
+                               errsz)))
+        goto out;
     if (!(d.base = event_base_new())) {
         snprintf(err, errsz, "cannot create the event loop");
         goto out;
@@ -202,6 +255,7 @@ out:
     if (d.resend_timer) event_free(d.resend_timer);
     if (d.sigint) event_free(d.sigint);
     if (d.sigterm) event_free(d.sigterm);
+    quotafeed_free(d.qf);
     session_close(&d.s);
     if (d.base) event_base_free(d.base);
     return rc;

@@ -87,15 +87,17 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-# agent RUN_NAME STREAMS: "down_bps up_bps" of one ispeed-agent test.
+# agent RUN_NAME STREAMS: "down_bps up_bps MB s" of one ispeed-agent test:
+# the rates, the data it moved and how long it took (the early stop, issue
+# 12: samples per GB).
 agent() {
   ip netns exec "$NS_C" "$AGENT" test --server "http://$ADDR_S:$PORT" --json --duration "$DURATION" --streams "$2" \
     >"$WORK/$1.json" 2>"$WORK/$1.err" || true
-  python3 - "$WORK/$1.json" <<'EOF' || { echo "bench/accuracy.sh: agent test failed: $(tail -n 3 "$WORK/$1.err")" >&2; echo "0 0"; }
+  python3 - "$WORK/$1.json" <<'EOF' || { echo "bench/accuracy.sh: agent test failed: $(tail -n 3 "$WORK/$1.err")" >&2; echo "0 0 0 0"; }
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["outcome"] == "ok", d
-print(d["download_bps"], d["upload_bps"])
+print(d["download_bps"], d["upload_bps"], (d["bytes_down"] + d["bytes_up"]) / 1e6, d["duration_ms"] / 1e3)
 EOF
 }
 
@@ -111,19 +113,19 @@ print(int(d["end"]["sum_received"]["bits_per_second"]))
 EOF
 }
 
-printf '%-6s %-3s %-4s %10s %10s %8s %8s\n' rate_M P dir agent_M iperf3_M ag/ip3 ag/limit
+printf '%-6s %-3s %-4s %10s %10s %8s %8s %9s %7s\n' rate_M P dir agent_M iperf3_M ag/ip3 ag/limit agent_MB agent_s
 for rate in $RATES; do
   shape "$rate"
   limit=$(python3 -c "print($rate * 1e6 * 1448 / 1514)")
   for n in $STREAMS; do
-    read -r a_down a_up < <(agent "agent-$rate-$n" "$n")
+    read -r a_down a_up a_mb a_s < <(agent "agent-$rate-$n" "$n")
     i_down=$(iperf "iperf-$rate-$n-down" "$n" -R)
     i_up=$(iperf "iperf-$rate-$n-up" "$n")
     for dir in down up; do
       if [ "$dir" = down ]; then a=$a_down; i=$i_down; else a=$a_up; i=$i_up; fi
       python3 -c "
 a, i, l = $a, $i, $limit
-print('%-6s %-3s %-4s %10.2f %10.2f %8.3f %8.3f' % ('$rate', '$n', '$dir', a / 1e6, i / 1e6, a / i if i else 0, a / l))"
+print('%-6s %-3s %-4s %10.2f %10.2f %8.3f %8.3f %9.1f %7.1f' % ('$rate', '$n', '$dir', a / 1e6, i / 1e6, a / i if i else 0, a / l, $a_mb, $a_s))"
     done
   done
 done

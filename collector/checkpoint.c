@@ -90,6 +90,10 @@ static int enc_cell(const registry_unit *unit, const char *month, enum quota_net
         uc->sketch.data = keep_bytes(e, st->sketch, st->sketch_len);
         uc->sketch.len = st->sketch_len;
     }
+    if (st->agents_len) {
+        uc->agents.data = keep_bytes(e, st->agents, st->agents_len);
+        uc->agents.len = st->agents_len;
+    }
     if (st->n_operators) {
         Ispeed__V1__OperatorCount *oc = keep_zeroed(e, st->n_operators * sizeof *oc);
         Ispeed__V1__OperatorCount **ocp = keep_zeroed(e, st->n_operators * sizeof *ocp);
@@ -338,7 +342,7 @@ int checkpoint_restore(const registry_t *reg, ingest_t *ing, quota_counts_t *qt,
             ops[nops++].count = oc->count;
         }
         quota_cell_state st = {uc->count, uc->late_count, uc->count_5g, (enum quota_state)uc->state, uc->sketch.data,
-                               uc->sketch.len, ops, nops};
+                               uc->sketch.len, ops, nops, uc->agents.data, uc->agents.len};
         if (quota_restore(qt, u, uc->month, (enum quota_network)uc->network, &st) < 0) {
             snprintf(err, errsz, "checkpoint counter %s/%s is damaged", uc->unit, uc->month);
             goto out;

@@ -314,6 +314,7 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
         }
     }
     if (quota_add(ing->qt, v.commune, month, v.network, v.is_5g, late, s->operator_, now_ms) < 0) goto oom;
+    if (!late && quota_add_agent(ing->qt, v.commune, month, v.network, s->agent_id) < 0) goto oom;
     if (!late && quota_observe(ing->qt, v.commune, month, v.network, s->download_bps, s->upload_bps,
                                s->latency_median_ms) < 0)
         goto oom;

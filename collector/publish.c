@@ -146,6 +146,12 @@ int publish_quota(publish_t *pb, const quota_status *st, char *err, size_t errsz
     q.median_download_bps = st->median_download_bps;
     q.median_upload_bps = st->median_upload_bps;
     q.median_latency_ms = st->median_latency_ms;
+    q.distinct_agents = st->agents;
+    q.needed = st->demand.needed;
+    q.days_left = st->demand.days_left;
+    q.rate_needed = st->demand.rate_needed;
+    q.rate_current = st->demand.rate_current;
+    q.will_make_it = st->demand.will_make_it ? 1 : 0;
     size_t n = ispeed__v1__quota_status__get_packed_size(&q);
     if (n > sizeof buf) {
         snprintf(err, errsz, "QuotaStatus of %s is %zu bytes", st->unit->code, n);

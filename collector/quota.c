@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "distinct.h"
 #include "sketch.h"
 #include "hashmap.h"
 #include "vntime.h"
@@ -39,6 +40,7 @@ struct cell {
     uint64_t count, late, count_5g;
     sketch_t *sk; /* medians; NULL until the first figure */
     struct opcounts *ops;
+    distinct_t *agents; /* NULL until the first counted sample names one */
     int64_t published_wall_ms; /* wall clock of the last update published (coalescing) */
     uint8_t alerted; /* last state alerted; 0 = never, read as ON_TRACK (the implicit start) */
     uint8_t dirty;
@@ -280,6 +282,7 @@ void quota_counts_free(quota_counts_t *qt) {
         for (size_t k = 0; k < qt->nunits * 2; k++) {
             sketch_free(qt->months[i]->cells[k].sk);
             free(qt->months[i]->cells[k].ops);
+            distinct_free(qt->months[i]->cells[k].agents);
         }
         free(qt->months[i]->cells);
         free(qt->months[i]);
@@ -376,6 +379,8 @@ static void fill_status(const quota_counts_t *qt, const struct month *m, size_t 
         st->median_latency_ms = sketch_median(c->sk, SKETCH_LATENCY);
     }
     if (with_ops) st->n_operators = ops_list(qt, c->ops, st->operators);
+    st->agents = distinct_count(c->agents);
+    demand_compute(c->count, st->target, now_ms, m->start, m->end, &st->demand);
 }
 
 /* Alerts when the state differs from the last one alerted. Only called for
@@ -399,9 +404,12 @@ int quota_add(quota_counts_t *qt, const registry_unit *commune, const char *mont
     if (!m) return -1;
     char opname[QUOTA_OPERATOR_NAME_MAX + 1];
     quota_operator_normalise(op, opname);
-    char current[8];
-    vntime_month(now_ms, current);
-    int live = qt->alerting && !late && strcmp(current, month) == 0;
+    int live = 0;
+    if (qt->alerting && !late) { /* the month's name is formatted only when it can matter */
+        char current[8];
+        vntime_month(now_ms, current);
+        live = strcmp(current, month) == 0;
+    }
     for (const registry_unit *u = commune; u; u = u->parent) {
         size_t ci = cell_index(u->index, net);
         struct cell *c = &m->cells[ci];
@@ -418,6 +426,16 @@ int quota_add(quota_counts_t *qt, const registry_unit *commune, const char *mont
         if (mark_dirty(qt, m, ci) < 0) return -1;
         if (live) evaluate_cell(qt, m, ci, now_ms);
     }
+    return 0;
+}
+
+int quota_add_agent(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
+                    const char *agent_id) {
+    struct month *m = month_get(qt, month);
+    if (!m) return -1;
+    uint64_t h = distinct_hash(agent_id ? agent_id : "");
+    for (const registry_unit *u = commune; u; u = u->parent)
+        if (distinct_add_hash(&m->cells[cell_index(u->index, net)].agents, h) < 0) return -1;
     return 0;
 }
 
@@ -496,6 +514,8 @@ void quota_reset_province(quota_counts_t *qt, const registry_unit *province) {
                 c[n].sk = NULL;
                 free(c[n].ops);
                 c[n].ops = NULL;
+                distinct_free(c[n].agents);
+                c[n].agents = NULL;
             }
         }
 }
@@ -531,6 +551,10 @@ int quota_set_unit_target(quota_counts_t *qt, const registry_unit *unit, enum qu
     return 0;
 }
 
+uint32_t quota_target(const quota_counts_t *qt, const registry_unit *unit, enum quota_network net) {
+    return target_for(qt, unit, net);
+}
+
 int quota_observe(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
                   uint64_t download_bps, uint64_t upload_bps, double latency_ms) {
     struct month *m = month_get(qt, month);
@@ -548,6 +572,7 @@ int quota_observe(quota_counts_t *qt, const registry_unit *commune, const char *
 void quota_foreach_province(quota_counts_t *qt, const registry_unit *province, quota_cell_fn fn, void *ctx) {
     size_t p = province->index;
     uint8_t buf[SKETCH_ENCODED_MAX];
+    uint8_t abuf[DISTINCT_ENCODED_MAX];
     quota_operator_count ops[QUOTA_OPERATORS_MAX];
     if (!qt->prov_units[p]) return;
     for (size_t i = 0; i < qt->nmonths; i++) {
@@ -556,9 +581,11 @@ void quota_foreach_province(quota_counts_t *qt, const registry_unit *province, q
             for (int n = 0; n < 2; n++) {
                 size_t ci = qt->prov_units[p][k] * 2 + (size_t)n;
                 const struct cell *c = &m->cells[ci];
-                if (!c->count && !c->late && !c->alerted && !c->sk) continue;
-                quota_cell_state st = {c->count, c->late, c->count_5g, (enum quota_state)c->alerted, buf, 0, ops, 0};
+                if (!c->count && !c->late && !c->alerted && !c->sk && !c->agents) continue;
+                quota_cell_state st = {c->count, c->late, c->count_5g, (enum quota_state)c->alerted, buf, 0, ops, 0,
+                                       abuf, 0};
                 if (c->sk) st.sketch_len = sketch_encode(c->sk, buf);
+                st.agents_len = distinct_encode(c->agents, abuf);
                 st.n_operators = ops_list(qt, c->ops, ops);
                 if (fn(registry_unit_at(qt->reg, ci / 2), m->name, n ? QUOTA_MOBILE : QUOTA_FIXED, &st, ctx)) return;
             }
@@ -593,10 +620,18 @@ int quota_restore(quota_counts_t *qt, const registry_unit *unit, const char *mon
         for (size_t i = 0; i < st->n_operators; i++)
             if (st->operators[i].count) return -1; /* operators without a count: damaged */
     }
-    if (sketch_decode(&c->sk, st->sketch, st->sketch_len) < 0) {
+    distinct_t *agents = NULL;
+    if (st->agents_len && distinct_decode(&agents, st->agents, st->agents_len) < 0) {
         free(ops);
         return -1;
     }
+    if (sketch_decode(&c->sk, st->sketch, st->sketch_len) < 0) {
+        distinct_free(agents);
+        free(ops);
+        return -1;
+    }
+    distinct_free(c->agents);
+    c->agents = agents;
     free(c->ops);
     c->ops = ops;
     c->count = st->count;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "demand.h"
 #include "registry.h"
 
 /* Same numbers as ispeed.v1.QuotaState and ispeed.v1.Network, so they go on
@@ -76,6 +77,11 @@ typedef struct quota_status {
      * first, then name), then "other" and "unknown" when non-zero. */
     size_t n_operators;
     quota_operator_count operators[QUOTA_OPERATORS_MAX];
+    /* Distinct agents that contributed a counted sample (distinct.c: exact
+     * up to 32, estimated above), and what the counter still needs
+     * (demand.c) at updated_ms. */
+    uint32_t agents;
+    demand demand;
 } quota_status;
 
 /* A transition, as published on ispeed.alerts. */
@@ -107,6 +113,13 @@ void quota_set_alerting(quota_counts_t *qt, int on);
  * month or out of memory. */
 int quota_add(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
               int is_5g, int late, const char *op, int64_t now_ms);
+
+/* Records that agent_id contributed a counted sample to commune (and every
+ * unit above it) in month: the distinct-agent count. Call it with
+ * quota_add for samples that counted (not late ones). -1 on a bad month or
+ * out of memory. */
+int quota_add_agent(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
+                    const char *agent_id);
 
 /* Re-evaluates every unit of the owned provinces in the current month, both
  * classes, so a unit without samples falls BEHIND on time. A changed state
@@ -148,6 +161,10 @@ int quota_get(quota_counts_t *qt, const registry_unit *unit, const char *month, 
  * when out of memory. */
 int quota_set_unit_target(quota_counts_t *qt, const registry_unit *unit, enum quota_network net, uint32_t target);
 
+/* The target of a unit and class under the configuration and the per-unit
+ * targets (the most specific set one). */
+uint32_t quota_target(const quota_counts_t *qt, const registry_unit *unit, enum quota_network net);
+
 /* Feeds one counted sample's figures to the medians of commune and every
  * unit above it (0 = the sample did not carry the figure). */
 int quota_observe(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
@@ -166,6 +183,10 @@ typedef struct quota_cell_state {
      * before operators were counted) under "unknown". */
     const quota_operator_count *operators;
     size_t n_operators;
+    /* The distinct agents, opaque (distinct_encode); empty for none or a
+     * checkpoint written before they were counted. */
+    const uint8_t *agents;
+    size_t agents_len;
 } quota_cell_state;
 typedef int (*quota_cell_fn)(const registry_unit *unit, const char *month, enum quota_network net,
                              const quota_cell_state *st, void *ctx);

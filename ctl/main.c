@@ -10,6 +10,7 @@
 #include "alerts.h"
 #include "authority.h"
 #include "quota.h"
+#include "recruit.h"
 #include "report.h"
 #include "samples.h"
 
@@ -21,6 +22,7 @@ static const struct {
     {"quota", quota_main, "a province's quota table for a month, most behind first"},
     {"alerts", alerts_main, "quota alerts, one line each; --follow to keep watching"},
     {"report", report_main, "the monthly report: samples and units that met the target, table/CSV/HTML"},
+    {"recruit", recruit_main, "communes that cannot reach the target with their agents, and how many more each needs"},
     {"samples", samples_main, "decoded speed-test samples, one line each; --follow to keep watching"},
     {"authority", authority_main, "init: a province's enrollment authority key (no -b)"},
     {"token", token_main, "issue: an enrollment token signed by an authority key (no -b)"},

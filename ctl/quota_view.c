@@ -176,7 +176,7 @@ static void csv_row(const Ispeed__V1__QuotaStatus *q, int by_operator, const Isp
             (unsigned long long)q->median_upload_bps, lat, (unsigned long long)q->count_5g,
             (unsigned long long)q->late_count);
     escape_csv(out, q->parent);
-    fprintf(out, ",%lld", (long long)q->updated_ms);
+    fprintf(out, ",%lld,%u", (long long)q->updated_ms, q->distinct_agents);
     if (by_operator) {
         fputc(',', out);
         escape_csv(out, op && op->operator_ ? op->operator_ : "");
@@ -189,7 +189,8 @@ static void csv_row(const Ispeed__V1__QuotaStatus *q, int by_operator, const Isp
  * it), and one with an empty operator for a unit without any. */
 static void print_csv(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, size_t n, FILE *out) {
     fputs("code,name,level,network,count,target,expected,state,projection,"
-          "median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms",
+          "median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms,"
+          "distinct_agents",
           out);
     fputs(f->by_operator ? ",operator,operator_count\n" : "\n", out);
     for (size_t i = 0; i < n; i++) {
@@ -218,11 +219,12 @@ static void print_json(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, si
         escape_json(out, q->name);
         fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"count\":%llu,\"target\":%u,\"expected\":%s,"
                      "\"expected_now\":%s,\"state\":\"%s\",\"projection\":%s,\"median_download_bps\":%llu,"
-                     "\"median_upload_bps\":%llu,\"median_latency_ms\":%s,\"count_5g\":%llu,\"late_count\":%llu,",
+                     "\"median_upload_bps\":%llu,\"median_latency_ms\":%s,\"count_5g\":%llu,\"late_count\":%llu,"
+                     "\"distinct_agents\":%u,",
                 pbnames_level(q->level), pbnames_network(q->network), (unsigned long long)q->count,
                 q->target, exp, expnow, pbnames_quota_state(q->state), proj, (unsigned long long)q->median_download_bps,
                 (unsigned long long)q->median_upload_bps, lat, (unsigned long long)q->count_5g,
-                (unsigned long long)q->late_count);
+                (unsigned long long)q->late_count, q->distinct_agents);
         fputs("\"parent\":", out);
         escape_json(out, q->parent);
         fputs(",\"province\":", out);
@@ -244,9 +246,9 @@ static void print_json(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, si
     fputs(n ? "\n]\n" : "]\n", out);
 }
 
-enum { C_CODE, C_NAME, C_LEVEL, C_NET, C_COUNT, C_TARGET, C_EXPECT, C_STATE, C_PROJ, C_DOWN, C_UP, C_LAT, NCOL };
-static const char *const table_head[NCOL] = {"CODE",  "NAME", "LEVEL", "NET",  "COUNT", "TARGET",
-                                             "EXPECT", "STATE", "PROJ", "DOWN", "UP",    "LAT"};
+enum { C_CODE, C_NAME, C_LEVEL, C_NET, C_COUNT, C_TARGET, C_EXPECT, C_STATE, C_PROJ, C_AGENTS, C_DOWN, C_UP, C_LAT, NCOL };
+static const char *const table_head[NCOL] = {"CODE",  "NAME",  "LEVEL", "NET",    "COUNT", "TARGET", "EXPECT",
+                                             "STATE", "PROJ", "AGENTS", "DOWN",  "UP",     "LAT"};
 #define CELL 64
 
 static void table_cells(const quota_filter *f, const Ispeed__V1__QuotaStatus *q, char cell[NCOL][CELL]) {
@@ -262,6 +264,7 @@ static void table_cells(const quota_filter *f, const Ispeed__V1__QuotaStatus *q,
     snprintf(cell[C_STATE], CELL, "%s", pbnames_quota_state(q->state));
     if (isfinite(q->projection)) snprintf(cell[C_PROJ], CELL, "%.0f", q->projection);
     else snprintf(cell[C_PROJ], CELL, "-");
+    snprintf(cell[C_AGENTS], CELL, "%u", q->distinct_agents);
     fmt_mbps(cell[C_DOWN], CELL, q->median_download_bps);
     fmt_mbps(cell[C_UP], CELL, q->median_upload_bps);
     if (isfinite(q->median_latency_ms) && q->median_latency_ms > 0)
@@ -318,8 +321,18 @@ static void print_table(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, s
                     rows[i]->count ? 100.0 * (double)op->count / (double)rows[i]->count : 0.0);
         }
     }
-    fprintf(out, "%zu rows: %zu behind, %zu met, %zu on track. EXPECT now; DOWN/UP median Mbit/s, LAT median ms.\n", n,
+    fprintf(out, "%zu rows: %zu behind, %zu met, %zu on track. EXPECT now; AGENTS distinct; DOWN/UP/LAT median Mbit/s, ms.\n", n,
             behind, met, n - behind - met);
+}
+
+int quota_view_has(const quota_view_t *qt, const char *key) {
+    if (!qt->cap) return 0;
+    return find_slot(&qt->seed, qt->slots, qt->cap, key, strlen(key))->qs != NULL;
+}
+
+void quota_view_foreach(const quota_view_t *qt, void (*fn)(const Ispeed__V1__QuotaStatus *qs, void *ctx), void *ctx) {
+    for (size_t i = 0; i < qt->cap; i++)
+        if (qt->slots[i].qs && matches(&qt->filter, qt->slots[i].qs)) fn(qt->slots[i].qs, ctx);
 }
 
 int quota_view_print(const quota_view_t *qt, enum quota_format fmt, const char *title, FILE *out) {

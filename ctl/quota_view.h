@@ -45,6 +45,12 @@ int quota_view_put(quota_view_t *qt, const char *key, size_t keylen, const void 
 /* Units matching the filter. */
 size_t quota_view_count(const quota_view_t *qt);
 
+/* 1 when key ("<unit>/<YYYY-MM>/<network>") holds a status. */
+int quota_view_has(const quota_view_t *qt, const char *key);
+
+/* Calls fn for every matching unit's latest status, in no order. */
+void quota_view_foreach(const quota_view_t *qt, void (*fn)(const Ispeed__V1__QuotaStatus *qs, void *ctx), void *ctx);
+
 /* Prints the matching units sorted by count - expected now ascending (the
  * most behind first). title heads the table format and is ignored by the others.
  * -1 only when out of memory. */

@@ -178,6 +178,7 @@ static void forget(report_t *r, const char *key, size_t keylen) {
     report_unit *u = &r->units[s - 1];
     u->seen[n] = 0;
     u->count[n] = 0;
+    u->agents[n] = 0;
     u->target[n] = r->default_target;
 }
 
@@ -222,6 +223,7 @@ int report_put(report_t *r, const char *key, size_t keylen, const void *value, s
     u->seen[n] = 1;
     u->count[n] = qs->count;
     u->target[n] = qs->target;
+    u->agents[n] = qs->distinct_agents;
     if (qs->updated_ms > r->updated_ms) r->updated_ms = qs->updated_ms;
     if (u->level == ISPEED__V1__LEVEL__LEVEL_PROVINCE &&
         push_point(&r->pts, &r->npts, &r->ptscap, (struct point){k, n, qs->updated_ms, qs->count}) < 0)
@@ -352,7 +354,12 @@ int report_finish(report_t *r, int64_t now_ms) {
     /* by_place sorted provinces by province code, which is their own. */
 
     uint64_t *commune_sum = calloc(r->nprov ? r->nprov * REPORT_NETS : 1, sizeof *commune_sum);
-    if (!commune_sum) return -1;
+    uint64_t *agent_sum = calloc(r->nprov ? r->nprov * REPORT_NETS : 1, sizeof *agent_sum);
+    if (!commune_sum || !agent_sum) {
+        free(commune_sum);
+        free(agent_sum);
+        return -1;
+    }
     for (size_t k = 0; k < r->n; k++) {
         const report_unit *u = &r->units[k];
         report_province *p = prov_of(r, u->province);
@@ -364,7 +371,7 @@ int report_finish(report_t *r, int64_t now_ms) {
             case ISPEED__V1__LEVEL__LEVEL_PROVINCE:
                 f->provinces++;
                 f->provinces_met += met;
-                if (u->seen[n]) f->samples = u->count[n];
+                if (u->seen[n]) f->samples = u->count[n], f->agents = u->agents[n];
                 break;
             case ISPEED__V1__LEVEL__LEVEL_DISTRICT:
                 f->districts++;
@@ -373,7 +380,9 @@ int report_finish(report_t *r, int64_t now_ms) {
             default:
                 f->communes++;
                 f->communes_met += met;
+                f->communes_met_one_agent += met && u->seen[n] && u->agents[n] == 1;
                 commune_sum[(size_t)(p - r->provs) * REPORT_NETS + (size_t)n] += u->count[n];
+                agent_sum[(size_t)(p - r->provs) * REPORT_NETS + (size_t)n] += u->agents[n];
             }
         }
     }
@@ -383,8 +392,13 @@ int report_finish(report_t *r, int64_t now_ms) {
             report_figures *f = &r->provs[p].fig[n], *t = &r->national[n];
             /* A province's samples are its own count; if it never got a
              * status of its own, the sum of its communes'. */
-            if (!r->provs[p].unit->seen[n]) f->samples = commune_sum[p * REPORT_NETS + (size_t)n];
+            if (!r->provs[p].unit->seen[n]) {
+                f->samples = commune_sum[p * REPORT_NETS + (size_t)n];
+                f->agents = agent_sum[p * REPORT_NETS + (size_t)n];
+            }
             t->samples += f->samples;
+            t->agents += f->agents;
+            t->communes_met_one_agent += f->communes_met_one_agent;
             t->provinces += f->provinces;
             t->provinces_met += f->provinces_met;
             t->districts += f->districts;
@@ -394,6 +408,7 @@ int report_finish(report_t *r, int64_t now_ms) {
         }
     }
     free(commune_sum);
+    free(agent_sum);
     return fill_daily(r, now_ms);
 }
 

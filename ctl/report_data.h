@@ -23,6 +23,7 @@ typedef struct report_unit {
     int seen[REPORT_NETS]; /* a QuotaStatus was read for this class */
     uint64_t count[REPORT_NETS];
     uint32_t target[REPORT_NETS];
+    uint32_t agents[REPORT_NETS]; /* distinct agents (QuotaStatus.distinct_agents) */
 } report_unit;
 
 typedef struct report_figures {
@@ -30,6 +31,12 @@ typedef struct report_figures {
     size_t provinces, provinces_met;
     size_t districts, districts_met;
     size_t communes, communes_met;
+    /* Distinct agents (the province's own count, or the sum of its
+     * communes'; nationally the sum of the provinces'), and the communes
+     * that met the target with samples of one agent only: 300 samples from
+     * one machine are not 300 samples of a commune. */
+    uint64_t agents;
+    size_t communes_met_one_agent;
 } report_figures;
 
 typedef struct report_province {

@@ -292,7 +292,7 @@ static void csv_figures(FILE *out, const report_figures *f, int districts) {
     }
     fprintf(out, ",%zu,%zu", f->communes, f->communes_met);
     csv_pct(out, f->communes_met, f->communes);
-    fputc('\n', out);
+    fprintf(out, ",%llu,%zu\n", (unsigned long long)f->agents, f->communes_met_one_agent);
 }
 
 void report_print_csv(const report_t *r, const report_style *st, FILE *out) {
@@ -300,7 +300,8 @@ void report_print_csv(const report_t *r, const report_style *st, FILE *out) {
     const report_words *w = report_words_for(st->lang);
     int d = report_has_districts(r);
     fputs("scope,province,code,name,network,samples,target,provinces,provinces_met,provinces_met_pct,"
-          "districts,districts_met,districts_met_pct,communes,communes_met,communes_met_pct\n",
+          "districts,districts_met,districts_met_pct,communes,communes_met,communes_met_pct,agents,"
+          "communes_met_one_agent\n",
           out);
     if (st->national)
         for (int n = 0; n < REPORT_NETS; n++) {
@@ -325,7 +326,8 @@ void report_print_csv(const report_t *r, const report_style *st, FILE *out) {
             if (u->level == 1 || report_unit_met(u, n)) continue;
             fprintf(out, "%s,%s,%s,", u->level == 2 ? "district" : "commune", u->province, u->code);
             escape_csv(out, u->name);
-            fprintf(out, ",%s,%llu,%u,,,,,,,,,\n", net[n], (unsigned long long)u->count[n], u->target[n]);
+            fprintf(out, ",%s,%llu,%u,,,,,,,,,,%u,\n", net[n], (unsigned long long)u->count[n], u->target[n],
+                    u->agents[n]);
         }
     }
 }

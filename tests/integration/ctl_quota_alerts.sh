@@ -73,13 +73,13 @@ echo "00001|Phường Phúc Xá|commune|001|01|$M|fixed|20|300|110.0|BEHIND|60.0
 
 expect_rc 0 "$CTL" quota -b "$B" --province 01 --format csv
 cat >"$TMP/want" <<'EOF'
-code,name,level,network,count,target,expected,state,projection,median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms
-00004,Phường Trúc Bạch,commune,mobile,5,300,100.0,BEHIND,15.0,0,0,0.0,0,0,001,1751302800000
-00001,Phường Phúc Xá,commune,fixed,20,300,110.0,BEHIND,60.0,50000000,20000000,12.5,0,0,001,1751302800000
-00007,"Xã ""Mới"", Ba Đình",commune,fixed,50,300,100.0,BEHIND,150.0,0,0,0.0,0,0,001,1751302800000
-00004,Phường Trúc Bạch,commune,fixed,150,300,100.0,ON_TRACK,450.0,0,0,0.0,0,0,001,1751302800000
-001,Quận Ba Đình,district,fixed,160,300,100.0,ON_TRACK,480.0,0,0,0.0,0,0,01,1751302800000
-01,Thành phố Hà Nội,province,fixed,300,300,100.0,MET,900.0,0,0,0.0,0,0,,1751302800000
+code,name,level,network,count,target,expected,state,projection,median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms,distinct_agents
+00004,Phường Trúc Bạch,commune,mobile,5,300,100.0,BEHIND,15.0,0,0,0.0,0,0,001,1751302800000,0
+00001,Phường Phúc Xá,commune,fixed,20,300,110.0,BEHIND,60.0,50000000,20000000,12.5,0,0,001,1751302800000,0
+00007,"Xã ""Mới"", Ba Đình",commune,fixed,50,300,100.0,BEHIND,150.0,0,0,0.0,0,0,001,1751302800000,0
+00004,Phường Trúc Bạch,commune,fixed,150,300,100.0,ON_TRACK,450.0,0,0,0.0,0,0,001,1751302800000,0
+001,Quận Ba Đình,district,fixed,160,300,100.0,ON_TRACK,480.0,0,0,0.0,0,0,01,1751302800000,0
+01,Thành phố Hà Nội,province,fixed,300,300,100.0,MET,900.0,0,0,0.0,0,0,,1751302800000,0
 EOF
 diff -u "$TMP/want" "$TMP/out" || fail "quota CSV differs"
 

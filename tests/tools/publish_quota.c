@@ -4,7 +4,7 @@
  *
  *   ispeed-publish-quota -b BOOTSTRAP [--topic-prefix P] quota|alert|sample < lines
  *
- * quota:  unit|name|level|parent|province|month|network|count|target|expected|state|projection|down_bps|up_bps|latency_ms[|updated_ms]
+ * quota:  unit|name|level|parent|province|month|network|count|target|expected|state|projection|down_bps|up_bps|latency_ms[|updated_ms[|distinct_agents]]
  * alert:  unit|name|level|parent|province|month|network|from|to|count|expected|target|projection|time_ms
  * sample: agent_id|seq|start_ms|commune|province|network|access|down_bps|up_bps|latency_ms|outcome
  * level: commune|district|province; network: fixed|mobile; state: ON_TRACK|BEHIND|MET;
@@ -142,14 +142,15 @@ int main(int argc, char **argv) {
         uint8_t *buf = NULL;
         size_t len = 0;
         if (!strcmp(kind, "quota")) {
-            if (n != 15 && n != 16) goto bad_line;
+            if (n < 15 || n > 17) goto bad_line;
             Ispeed__V1__QuotaStatus q = ISPEED__V1__QUOTA_STATUS__INIT;
             q.unit = f[0], q.name = f[1], q.level = level_of(f[2]), q.parent = f[3], q.province = f[4];
             q.month = f[5], q.network = network_of(f[6]), q.count = strtoull(f[7], NULL, 10);
             q.target = (uint32_t)strtoul(f[8], NULL, 10), q.expected = strtod(f[9], NULL), q.state = state_of(f[10]);
             q.projection = strtod(f[11], NULL), q.median_download_bps = strtoull(f[12], NULL, 10);
             q.median_upload_bps = strtoull(f[13], NULL, 10), q.median_latency_ms = strtod(f[14], NULL);
-            q.updated_ms = n == 16 ? strtoll(f[15], NULL, 10) : 1751302800000LL;
+            q.updated_ms = n >= 16 ? strtoll(f[15], NULL, 10) : 1751302800000LL;
+            if (n == 17) q.distinct_agents = (uint32_t)strtoul(f[16], NULL, 10);
             len = ispeed__v1__quota_status__get_packed_size(&q);
             buf = malloc(len ? len : 1);
             ispeed__v1__quota_status__pack(&q, buf);

@@ -2,7 +2,7 @@
  * anywhere, checkpointed and restored into fresh tables, then read on, ends
  * in exactly the state of an uninterrupted run (counts at every level,
  * de-duplication marks, daily caps, last alerted states, medians, operator
- * counts); a damaged
+ * counts, distinct agents); a damaged
  * checkpoint is refused. Also the per-level/class/unit targets and the
  * medians of quota.c. Links ispeed_collector_core. */
 #include <setjmp.h>
@@ -193,7 +193,7 @@ static void same_state(struct side *x, struct side *y) {
             assert_int_equal(quota_get(y->qt, u, "2025-07", (enum quota_network)n, NOW, &b), 0);
             if (a.count != b.count || a.count_5g != b.count_5g || a.late_count != b.late_count ||
                 a.median_download_bps != b.median_download_bps || a.median_upload_bps != b.median_upload_bps ||
-                a.median_latency_ms != b.median_latency_ms || a.state != b.state)
+                a.median_latency_ms != b.median_latency_ms || a.state != b.state || a.agents != b.agents)
                 fail_msg("unit %s net %d: count %llu vs %llu, median %llu vs %llu", u->code, n,
                          (unsigned long long)a.count, (unsigned long long)b.count,
                          (unsigned long long)a.median_download_bps, (unsigned long long)b.median_download_bps);
@@ -230,6 +230,13 @@ static void test_cut_anywhere(void **state) {
     quota_status st;
     quota_get(whole.qt, registry_find(reg, "01"), "2025-07", QUOTA_FIXED, NOW, &st);
     assert_int_equal(st.n_operators, QUOTA_OPERATORS_MAX); /* eight named, other and unknown */
+    /* Distinct agents: three in province 01 (one per commune), one in 00001;
+     * the restores below must keep them (same_state compares them). */
+    assert_int_equal(st.agents, 3);
+    quota_get(whole.qt, registry_find(reg, "00001"), "2025-07", QUOTA_FIXED, NOW, &st);
+    assert_int_equal(st.agents, 1);
+    quota_get(whole.qt, registry_find(reg, "02"), "2025-07", QUOTA_MOBILE, NOW, &st);
+    assert_int_equal(st.agents, 1);
 
     for (int cut = 0; cut <= NREC; cut += 7) {
         struct side a, b;

@@ -29,6 +29,7 @@ static size_t pack_status(const char *unit, uint64_t count, size_t nops, const c
     q.network = ISPEED__V1__NETWORK__NETWORK_FIXED;
     q.count = count;
     q.target = 300;
+    q.distinct_agents = (uint32_t)(count / 3); /* 12 samples: 4 agents */
     for (size_t i = 0; i < nops; i++) {
         ispeed__v1__operator_count__init(&oc[i]);
         oc[i].operator_ = (char *)names[i];
@@ -82,7 +83,7 @@ static void test_default_unchanged(void **state) {
     /* CSV, as SPEC fixes its first columns: a header and one row a unit. */
     char *csv = print(qt, QUOTA_FORMAT_CSV);
     const char *header = "code,name,level,network,count,target,expected,state,projection,median_download_bps,"
-                         "median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms\n";
+                         "median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms,distinct_agents\n";
     assert_true(strncmp(csv, header, strlen(header)) == 0);
     const char *row1 = csv + strlen(header);
     assert_true(strncmp(row1, "00004,Phuc Xa,commune,fixed,0,300,", strlen("00004,Phuc Xa,commune,fixed,0,300,")) == 0);
@@ -107,9 +108,10 @@ static void test_by_operator(void **state) {
     char *out = print(qt, QUOTA_FORMAT_CSV);
     /* Header: the usual columns, then operator,operator_count. */
     assert_true(strncmp(out, "code,name,level,network,count,target,", strlen("code,name,level,network,count,target,")) == 0);
-    assert_non_null(strstr(out, ",parent,updated_ms,operator,operator_count\n"));
-    /* 00004 (0, the most behind) first with an empty operator, then a row per operator of 00001. */
-    const char *want[] = {"00004,", ",,0\n", "00001,", ",VNPT,7\n", ",Viettel,4\n", ",other,1\n"};
+    assert_non_null(strstr(out, ",parent,updated_ms,distinct_agents,operator,operator_count\n"));
+    /* 00004 (0, the most behind) first with an empty operator, then a row per operator of 00001,
+     * each after the unit's distinct agents (0 and 4). */
+    const char *want[] = {"00004,", ",0,,0\n", "00001,", ",4,VNPT,7\n", ",4,Viettel,4\n", ",4,other,1\n"};
     const char *p = out;
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const char *q = strstr(p, want[i]);
@@ -122,6 +124,7 @@ static void test_by_operator(void **state) {
     free(out);
 
     out = print(qt, QUOTA_FORMAT_JSON);
+    assert_non_null(strstr(out, "\"late_count\":0,\"distinct_agents\":4,"));
     assert_non_null(strstr(out, "\"operators\":{\"VNPT\":7,\"Viettel\":4,\"other\":1}}"));
     assert_non_null(strstr(out, "\"operators\":{}}"));
     free(out);

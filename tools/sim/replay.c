@@ -1,0 +1,165 @@
+/* ispeed-sim-replay: a simulated plan (ispeed-sim --plan) as a live agent
+ * population would send it: one synthetic agent per simulated volunteer
+ * (key from --seed and its index, enrolled for its commune), one signed
+ * sample per completed test at the test's start time. Fed to a real
+ * collector (with --replay for a past month), its counts must be the
+ * simulator's (ispeed-sim --counts): the simulator counts with the same
+ * daily cap and quota code, so any difference is a bug in one of them. */
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka.h"
+#include "registry.h"
+#include "rng.h"
+#include "sign.h"
+#include "synth.h"
+#include "vntime.h"
+
+static uint64_t failed;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    (void)opaque;
+    if (m->err) failed++;
+}
+
+static int produce(rd_kafka_t *rk, const char *topic, const void *key, size_t keylen, const void *val, size_t len) {
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+                                                  RD_KAFKA_V_VALUE((void *)val, len),
+                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (!e) return 0;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            fprintf(stderr, "ispeed-sim-replay: cannot produce to %s: %s\n", topic, rd_kafka_err2str(e));
+            return -1;
+        }
+        rd_kafka_poll(rk, 20);
+    }
+}
+
+int main(int argc, char **argv) {
+    const char *bootstrap = NULL, *units = NULL, *planf = NULL, *prefix = KAFKA_DEFAULT_PREFIX;
+    uint64_t seed = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) {
+            printf("usage: ispeed-sim-replay -b BOOTSTRAP --units FILE --plan FILE [--seed N] [--topic-prefix P]\n"
+                   "Enrolls one synthetic agent per volunteer of an ispeed-sim --plan and produces one signed\n"
+                   "sample per completed test, at its simulated start time.\n");
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "ispeed-sim-replay: %s needs a value; see --help\n", argv[i]);
+            return 2;
+        }
+        if (!strcmp(argv[i], "-b")) bootstrap = argv[++i];
+        else if (!strcmp(argv[i], "--units")) units = argv[++i];
+        else if (!strcmp(argv[i], "--plan")) planf = argv[++i];
+        else if (!strcmp(argv[i], "--seed")) seed = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--topic-prefix")) prefix = argv[++i];
+        else {
+            fprintf(stderr, "ispeed-sim-replay: unknown option %s; see --help\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!bootstrap || !units || !planf) {
+        fprintf(stderr, "ispeed-sim-replay: -b, --units and --plan are required; see --help\n");
+        return 2;
+    }
+    char err[512], samples[256], agents_topic[256];
+    int rc = 1;
+    size_t cap = 0, n = 0;
+    synth_agent *ag = NULL;
+    unsigned char *enrolled = NULL;
+    rd_kafka_t *rk = NULL;
+    FILE *f = NULL;
+    registry_t *reg = registry_load(units, err, sizeof err);
+    if (!reg) {
+        fprintf(stderr, "ispeed-sim-replay: %s\n", err);
+        return 1;
+    }
+    if (sign_init() < 0) goto out;
+    kafka_topic_name(samples, sizeof samples, prefix, "samples");
+    kafka_topic_name(agents_topic, sizeof agents_topic, prefix, "agents");
+    rd_kafka_conf_t *conf = kafka_conf_new(bootstrap, NULL, err, sizeof err);
+    if (!conf || kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err) < 0 ||
+        kafka_conf_set(conf, "linger.ms", "50", err, sizeof err) < 0) {
+        fprintf(stderr, "ispeed-sim-replay: %s\n", err);
+        if (conf) rd_kafka_conf_destroy(conf);
+        goto out;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
+        fprintf(stderr, "ispeed-sim-replay: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        goto out;
+    }
+    if (!(f = fopen(planf, "r"))) {
+        fprintf(stderr, "ispeed-sim-replay: cannot read %s\n", planf);
+        goto out;
+    }
+    char line[256], code[64], net[16];
+    unsigned idx;
+    long long start;
+    rng_t r;
+    rng_seed(&r, seed);
+    uint64_t produced = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%u,%63[^,],%15[^,],%lld", &idx, code, net, &start) != 4) {
+            fprintf(stderr, "ispeed-sim-replay: %s: bad line '%.60s'\n", planf, line);
+            goto out;
+        }
+        const registry_unit *u = registry_find(reg, code);
+        if (!u || idx > 10000000) {
+            fprintf(stderr, "ispeed-sim-replay: %s: unknown commune %s or volunteer %u\n", planf, code, idx);
+            goto out;
+        }
+        if (idx >= cap) {
+            size_t nc = (size_t)idx * 2 + 64;
+            synth_agent *na = realloc(ag, nc * sizeof *na);
+            unsigned char *ne = na ? realloc(enrolled, nc) : NULL;
+            if (!na || !ne) {
+                if (na) ag = na;
+                fprintf(stderr, "ispeed-sim-replay: out of memory\n");
+                goto out;
+            }
+            ag = na;
+            enrolled = ne;
+            memset(enrolled + cap, 0, nc - cap);
+            cap = nc;
+        }
+        synth_agent *a = &ag[idx];
+        if (!enrolled[idx]) {
+            synth_agent_init(a, seed, idx, u, strcmp(net, "mobile") == 0 ? ISPEED__V1__NETWORK__NETWORK_MOBILE
+                                                                         : ISPEED__V1__NETWORK__NETWORK_FIXED);
+            uint8_t buf[SYNTH_RECORD_MAX];
+            size_t len = synth_enrollment(a, start, buf, sizeof buf);
+            if (!len || produce(rk, agents_topic, a->id, strlen(a->id), buf, len) < 0) goto out;
+            enrolled[idx] = 1;
+            n++;
+            /* Enrollments first: the collector checks a sample's agent. */
+            rd_kafka_flush(rk, 10000);
+        }
+        synth_sample ss;
+        synth_sample_fill(&ss, a, "2025-07", ++a->seq, start, &r);
+        uint8_t buf[SYNTH_RECORD_MAX];
+        size_t len = synth_sign(&ss.s, a->sk, a->id, buf, sizeof buf);
+        if (!len || produce(rk, samples, u->province->code, strlen(u->province->code), buf, len) < 0) goto out;
+        produced++;
+        rd_kafka_poll(rk, 0);
+    }
+    if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR || failed) {
+        fprintf(stderr, "ispeed-sim-replay: %llu record(s) not delivered\n", (unsigned long long)failed);
+        goto out;
+    }
+    fprintf(stderr, "INFO sim-replay: agents=%zu samples=%llu\n", n, (unsigned long long)produced);
+    rc = 0;
+out:
+    if (f) fclose(f);
+    if (rk) rd_kafka_destroy(rk);
+    free(ag);
+    free(enrolled);
+    registry_free(reg);
+    return rc;
+}
