@@ -110,6 +110,10 @@ int acl_plan(const registry_t *reg, const char *prefix, const char *collector_gr
     bad |= add(&p, "collector", T, LIT, "dlq", 1, WRITE);
     bad |= add(&p, "collector", T, PRE, "quota.", 1, WRITE);
     bad |= add(&p, "collector", G, LIT, collector_group, 0, READ);
+    /* The agents and alerts feeds use assign() and never commit, yet
+     * librdkafka still looks their group's coordinator up (measured: Group
+     * authorization failed without this). */
+    bad |= add(&p, "collector", G, PRE, "ispeed-collector-feed.", 0, READ);
 
     for (size_t i = 0; i < registry_size(reg); i++) {
         const registry_unit *u = registry_unit_at(reg, i);

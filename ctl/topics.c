@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "cli.h"
+#include "vntime.h"
 
 #define TOPICS_DEFAULT_UNITS "/usr/share/ispeed-collector/units.csv"
 #define DAY_MS 86400000LL
@@ -31,7 +33,7 @@
  * a month of QuotaStatus updates does not sit whole in the 7-day default. */
 #define COMPACT_SEGMENT_MS (1 * DAY_MS)
 
-enum { OPT_PARTITIONS = 256, OPT_REPLICATION, OPT_UNITS, OPT_CHECK };
+enum { OPT_PARTITIONS = 256, OPT_REPLICATION, OPT_UNITS, OPT_CHECK, OPT_SEGMENT_MS };
 
 static const cli_opt topics_opts[] = {
     {"partitions", required_argument, OPT_PARTITIONS, "N",
@@ -40,11 +42,13 @@ static const cli_opt topics_opts[] = {
      "replicas of every topic (default 3); min.insync.replicas is R-1"},
     {"units", required_argument, OPT_UNITS, "FILE",
      "registry CSV: one quota topic per province (default " TOPICS_DEFAULT_UNITS ")"},
+    {"compact-segment-ms", required_argument, OPT_SEGMENT_MS, "MS",
+     "segment.ms of the compacted topics (default 86400000: compaction reaches a day back at most)"},
     {"check", no_argument, OPT_CHECK, NULL, "change nothing; print the drift and exit 1 if there is any"},
     {NULL, 0, 0, NULL, NULL}};
 
 static const cli_cmd topics_cmd = {
-    "topics apply", "-b BOOTSTRAP [--partitions N] [--replication-factor R] [--units FILE] [--check]",
+    "topics apply", "-b BOOTSTRAP [--partitions N] [--replication-factor R] [--units FILE] [--compact-segment-ms MS] [--check]",
     "Creates every topic of the Kafka section of the spec that is missing and sets\n"
     "the configuration of every one (retention, compaction, LogAppendTime,\n"
     "min.insync.replicas, max.message.bytes), printing each change; running it\n"
@@ -60,6 +64,7 @@ struct topics_args {
     int partitions;
     int replication;
     const char *units;
+    long long segment_ms;
     int check;
 };
 
@@ -84,6 +89,13 @@ static int topics_apply_opt(int id, const char *arg, void *ctx, char *err, size_
         return -1;
     case OPT_UNITS: a->units = arg; return 0;
     case OPT_CHECK: a->check = 1; return 0;
+    case OPT_SEGMENT_MS: {
+        char *end;
+        a->segment_ms = strtoll(arg, &end, 10);
+        if (end != arg && !*end && a->segment_ms >= 100) return 0;
+        snprintf(err, errsz, "--compact-segment-ms must be a number of ms >= 100, not '%s'", arg);
+        return -1;
+    }
     }
     return -1;
 }
@@ -114,8 +126,8 @@ static topics_spec *add_spec(topics_spec *specs, size_t *n, const char *prefix, 
     return s;
 }
 
-int topics_plan(const registry_t *reg, const char *prefix, int partitions, int replication, topics_spec **out,
-                size_t *n, char *err, size_t errsz) {
+int topics_plan(const registry_t *reg, const char *prefix, int partitions, int replication, long long segment_ms,
+                topics_spec **out, size_t *n, char *err, size_t errsz) {
     size_t nprov = registry_count(reg, REGISTRY_PROVINCE), k = 0;
     topics_spec *specs = calloc(nprov + 5, sizeof *specs), *s;
     if (!specs) {
@@ -133,7 +145,7 @@ int topics_plan(const registry_t *reg, const char *prefix, int partitions, int r
     s = add_spec(specs, &k, prefix, "collector.state", partitions, replication, 0);
     set_conf_str(s, "cleanup.policy", "compact");
     set_conf_str(s, "max.message.bytes", STATE_MAX_MESSAGE_BYTES);
-    set_conf(s, "segment.ms", COMPACT_SEGMENT_MS);
+    set_conf(s, "segment.ms", segment_ms);
 
     /* Enrollments are forever: with time retention an agent enrolled more
      * than 7 days ago would become unknown and its samples rejected. */
@@ -157,7 +169,7 @@ int topics_plan(const registry_t *reg, const char *prefix, int partitions, int r
         s = add_spec(specs, &k, prefix, name, 1, replication, 1);
         set_conf_str(s, "cleanup.policy", "compact");
         set_conf_str(s, "max.message.bytes", STATE_MAX_MESSAGE_BYTES);
-        set_conf(s, "segment.ms", COMPACT_SEGMENT_MS);
+        set_conf(s, "segment.ms", segment_ms);
     }
     *out = specs;
     *n = k;
@@ -202,13 +214,44 @@ static int read_metadata(struct run *r, const topics_spec *specs, size_t n, stru
     for (size_t i = 0; i < n; i++)
         for (int t = 0; t < md->topic_cnt; t++) {
             const struct rd_kafka_metadata_topic *mt = &md->topics[t];
-            if (strcmp(mt->topic, specs[i].name) != 0 || mt->err) continue;
+            /* A topic just created may still answer LEADER_NOT_AVAILABLE:
+             * it exists all the same. */
+            if (strcmp(mt->topic, specs[i].name) != 0 || mt->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) continue;
             have[i].exists = 1;
             have[i].partitions = mt->partition_cnt;
             have[i].replication = mt->partition_cnt > 0 ? mt->partitions[0].replica_cnt : 0;
         }
     rd_kafka_metadata_destroy(md);
     return 0;
+}
+
+/* CreateTopics answers once the controller has the topics; each broker
+ * learns them from the metadata log a little later. Waits until a metadata
+ * answer lists them all with a leader for every partition, so that what
+ * follows (a producer, --check) finds them whichever broker it asks. */
+static int wait_visible(struct run *r, const topics_spec *specs, size_t n, char *err, size_t errsz) {
+    int64_t deadline = vntime_mono_us() + (int64_t)ADMIN_TIMEOUT_MS * 1000;
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+        size_t seen = 0;
+        if (rd_kafka_metadata(r->rk, 1, NULL, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            for (size_t i = 0; i < n; i++)
+                for (int t = 0; t < md->topic_cnt; t++) {
+                    const struct rd_kafka_metadata_topic *mt = &md->topics[t];
+                    int led = !mt->err && mt->partition_cnt > 0;
+                    for (int p = 0; led && p < mt->partition_cnt; p++) led = mt->partitions[p].leader >= 0;
+                    if (led && strcmp(mt->topic, specs[i].name) == 0) seen++;
+                }
+            rd_kafka_metadata_destroy(md);
+        }
+        if (seen == n) return 0;
+        if (vntime_mono_us() > deadline) {
+            snprintf(err, errsz, "created topics are not all in the cluster's metadata after %d s (%zu of %zu)",
+                     ADMIN_TIMEOUT_MS / 1000, seen, n);
+            return -1;
+        }
+        usleep(200 * 1000);
+    }
 }
 
 static int create_missing(struct run *r, const topics_spec *specs, size_t n, const struct have *have, char *err,
@@ -262,6 +305,7 @@ static int create_missing(struct run *r, const topics_spec *specs, size_t n, con
                 printf("created %s partitions=%d replication=%d\n", name, specs[j].partitions, specs[j].replication);
         r->changes++;
     }
+    rc = r->problems ? 0 : wait_visible(r, specs, n, err, errsz);
 out:
     for (size_t i = 0; i < k; i++) rd_kafka_NewTopic_destroy(nt[i]);
     free(nt);
@@ -438,7 +482,7 @@ out:
 }
 
 int topics_main(int argc, char **argv) {
-    struct topics_args a = {.partitions = 12, .replication = 3, .units = TOPICS_DEFAULT_UNITS};
+    struct topics_args a = {.partitions = 12, .replication = 3, .units = TOPICS_DEFAULT_UNITS, .segment_ms = COMPACT_SEGMENT_MS};
     cli_common common;
     registry_t *reg = NULL;
     topics_spec *specs = NULL;
@@ -463,7 +507,7 @@ int topics_main(int argc, char **argv) {
         cli_fail(&topics_cmd, "%s (give the registry with --units FILE)", err);
         goto out;
     }
-    if (topics_plan(reg, common.prefix, a.partitions, a.replication, &specs, &n, err, sizeof err) < 0 ||
+    if (topics_plan(reg, common.prefix, a.partitions, a.replication, a.segment_ms, &specs, &n, err, sizeof err) < 0 ||
         !(have = calloc(n, sizeof *have)) || !(r.rk = admin_new(common.bootstrap, &common.props, err, sizeof err)) ||
         !(r.q = rd_kafka_queue_new(r.rk)) || read_metadata(&r, specs, n, have, err, sizeof err) < 0 ||
         create_missing(&r, specs, n, have, err, sizeof err) < 0 ||

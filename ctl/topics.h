@@ -25,9 +25,10 @@ typedef struct topics_spec {
 
 /* samples, collector.state, agents, alerts, dlq and one quota topic per
  * province of reg, under prefix: the wanted partitions, replication and
- * topic configs. *out is malloc'd; -1 with a message. */
-int topics_plan(const registry_t *reg, const char *prefix, int partitions, int replication, topics_spec **out,
-                size_t *n, char *err, size_t errsz);
+ * topic configs (segment_ms: segment.ms of the compacted ones). *out is
+ * malloc'd; -1 with a message. */
+int topics_plan(const registry_t *reg, const char *prefix, int partitions, int replication, long long segment_ms,
+                topics_spec **out, size_t *n, char *err, size_t errsz);
 /* The wanted value of key for the topic, NULL if it is left to the broker. */
 const char *topics_spec_value(const topics_spec *s, const char *key);
 

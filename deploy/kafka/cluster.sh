@@ -9,7 +9,7 @@ prog=$(basename "$0")
 
 usage() {
   cat <<EOF
-usage: $prog start --brokers N --dir DIR [--security plaintext|sasl_ssl] [--user NAME]...
+usage: $prog start --brokers N --dir DIR [--security plaintext|sasl_ssl] [--user NAME]... [--broker-config K=V]...
        $prog stop --dir DIR
        $prog kill ID --dir DIR        SIGKILL of broker ID (1..N)
        $prog restart ID --dir DIR     stops broker ID (SIGTERM), starts it, waits for its replicas
@@ -32,13 +32,14 @@ if [ "$cmd" = kill ] || [ "$cmd" = restart ]; then
   [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]] || bad_usage "$cmd needs a broker ID"
   id=$1; shift
 fi
-dir=${ISPEED_KAFKA_DIR:-} brokers= security=plaintext users=()
+dir=${ISPEED_KAFKA_DIR:-} brokers= security=plaintext users=() extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) dir=${2:?}; shift 2 ;;
     --brokers) brokers=${2:?}; shift 2 ;;
     --security) security=${2:?}; shift 2 ;;
     --user) users+=("${2:?}"); shift 2 ;;
+    --broker-config) extra+=("${2:?}"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) bad_usage "unknown option '$1'" ;;
   esac
@@ -125,6 +126,8 @@ write_config() { # ID
     echo "num.io.threads=4"
     echo "num.recovery.threads.per.data.dir=1"
     echo "background.threads=4"
+    # --broker-config last: a later key wins in a properties file.
+    [ ! -s "$dir/extra.properties" ] || cat "$dir/extra.properties"
     if [ "$(cat "$dir/security")" = sasl_ssl ]; then
       x=$(cat "$dir/node-$i/internal.port")
       echo "listeners=SASL_SSL://127.0.0.1:$b,INTERNAL://127.0.0.1:$x,CONTROLLER://127.0.0.1:$c"
@@ -187,6 +190,7 @@ start() {
   mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
   rm -rf "$dir"/node-* "$dir/users" "$dir/tls"
   echo "$libs" >"$dir/classpath"; echo "$brokers" >"$dir/brokers"; echo "$security" >"$dir/security"
+  if [ ${#extra[@]} -gt 0 ]; then printf '%s\n' "${extra[@]}" >"$dir/extra.properties"; else : >"$dir/extra.properties"; fi
   cat >"$dir/log4j.properties" <<'EOF'
 log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
