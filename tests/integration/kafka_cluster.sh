@@ -2,13 +2,13 @@
 # On a real 3-broker Apache Kafka cluster (deploy/kafka/cluster.sh),
 # replication factor 3, min.insync.replicas 2, topics made by ispeedctl
 # topics apply (and --check clean after it, drift reported when a setting
-# differs). Samples from ispeed-loadgen in four chunks, counted by collectors
+# differs). Samples from ispeed-loadgen in six chunks, counted by collectors
 # of one consumer group; after each phase every unit's count on the quota
 # topics equals the loadgen's truth exactly:
 #   1. one collector, then three (rebalance 1->3) while a chunk is produced;
 #   2. two collectors; the broker leading the most samples partitions is
 #      SIGKILLed while a chunk is produced, then restarted;
-#   3. every broker restarted in turn while a chunk is produced;
+#   3. every broker restarted in turn, each while a chunk is produced;
 #   4. one collector again (3->1) for the last chunk.
 # Then compaction: the quota topics roll a segment every 2 s and the cleaner
 # runs at any dirty ratio, so they hold fewer records than were written, and
@@ -142,24 +142,27 @@ kill -TERM "${PID[c]}"
 wait "${PID[c]}" || fail "collector c exited $?"
 wait_for 90 all_assigned a b || fail "collectors a and b did not take c's partitions"
 chunk
-sleep 2
+# Into the samples themselves, not the enrollments before them.
+wait_for 120 grep -q 'enrolled agents' "$WORK/loadgen.$((CHUNK - 1)).err" || fail "loadgen chunk $((CHUNK - 1)) enrolled no agents"
+sleep 1
 victim=$(kcat -b "$BOOTSTRAP" -L -t ispeed.samples | awk '/partition [0-9]+, leader/ { sub(",", "", $4); n[$4]++ }
   END { for (b in n) if (n[b] > best) { best = n[b]; id = b } print id }')
 [ -n "$victim" ] || fail "no leader of ispeed.samples found"
-kill -0 "$LG" 2>/dev/null || note "warning: the chunk ended before the kill; raise ISPEED_TEST_SCALE"
+kill -0 "$LG" 2>/dev/null || fail "the chunk ended before the kill: nothing was produced across it"
 cluster kill "$victim"
 note "broker $victim (leader of the most samples partitions) SIGKILLed while producing (${SECONDS}s)"
 chunk_done
 cluster restart "$victim" || fail "broker $victim did not come back"
 exact "broker $victim killed" a b
 
-# 3. rolling restart under load.
-chunk
+# 3. rolling restart, each broker while a chunk is produced.
 for id in 1 2 3; do
+  chunk
+  wait_for 120 grep -q 'enrolled agents' "$WORK/loadgen.$((CHUNK - 1)).err" || fail "loadgen chunk $((CHUNK - 1)) enrolled no agents"
   cluster restart "$id" || fail "rolling restart: broker $id did not come back"
+  chunk_done
   note "rolling restart: broker $id back, ISRs full (${SECONDS}s)"
 done
-chunk_done
 exact "rolling restart" a b
 
 # 4. one collector again.
@@ -185,5 +188,8 @@ grep -h 'Cleaning log ispeed.quota' "$CLUSTER_DIR"/node-*/broker.log >/dev/null 
   || fail "the brokers' log cleaner never cleaned a quota topic"
 note "compaction: $compacted quota topics hold fewer records than their offsets; $RESULT"
 
+# The largest checkpoint written: max.message.bytes must stay above it.
+biggest=$(kcat -b "$BOOTSTRAP" -C -t ispeed.collector.state -e -q -f '%S\n' 2>/dev/null | sort -n | tail -n1)
+note "largest checkpoint: ${biggest:-0} bytes ($((CHUNK * CHUNK_N)) samples; max.message.bytes 16777216)"
 "$CTL" topics apply "${TOPICS[@]}" --check >"$WORK/check2.out" 2>&1 || fail "--check at the end: $(cat "$WORK/check2.out")"
 echo PASS
