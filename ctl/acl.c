@@ -182,6 +182,9 @@ int acl_main(int argc, char **argv) {
     rd_kafka_AclBindingFilter_t **del = NULL;
     size_t ncreate = 0, ndel = 0;
     char err[1024], line[512];
+    /* What apply will print, once Kafka has said yes. */
+    char **said = NULL;
+    size_t nsaid = 0;
     int rc;
     if (argc < 2 || strcmp(argv[1], "apply") != 0) {
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -220,7 +223,8 @@ int acl_main(int argc, char **argv) {
     const rd_kafka_AclBinding_t **have = rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(ev), &nhave);
     create = calloc(n, sizeof *create);
     del = calloc(nhave + 1, sizeof *del);
-    if (!create || !del) {
+    said = calloc(n + nhave + 1, sizeof *said);
+    if (!create || !del || !said) {
         cli_fail(&acl_cmd, "out of memory");
         goto out;
     }
@@ -231,9 +235,13 @@ int acl_main(int argc, char **argv) {
         if (j < nhave) continue;
         describe(line, sizeof line, rules[i].restype, rules[i].pattern, rules[i].name, rules[i].principal, rules[i].op,
                  RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, "*");
-        printf("%s %s\n", a.check ? "drift: missing" : "created", line);
         drift++;
-        if (a.check) continue;
+        if (a.check) {
+            printf("drift: missing %s\n", line);
+            continue;
+        }
+        if (asprintf(&said[nsaid], "created %s", line) < 0) said[nsaid] = NULL;
+        nsaid++;
         if (!(create[ncreate] =
                   rd_kafka_AclBinding_new(rules[i].restype, rules[i].name, rules[i].pattern, rules[i].principal, "*",
                                           rules[i].op, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, err, sizeof err))) {
@@ -252,9 +260,13 @@ int acl_main(int argc, char **argv) {
         describe(line, sizeof line, rd_kafka_AclBinding_restype(b), rd_kafka_AclBinding_resource_pattern_type(b),
                  rd_kafka_AclBinding_name(b), rd_kafka_AclBinding_principal(b), rd_kafka_AclBinding_operation(b),
                  rd_kafka_AclBinding_permission_type(b), rd_kafka_AclBinding_host(b));
-        printf("%s %s\n", a.check ? "drift: extra" : "deleted", line);
         drift++;
-        if (a.check) continue;
+        if (a.check) {
+            printf("drift: extra %s\n", line);
+            continue;
+        }
+        if (asprintf(&said[nsaid], "deleted %s", line) < 0) said[nsaid] = NULL;
+        nsaid++;
         if (!(del[ndel] = rd_kafka_AclBindingFilter_new(
                   rd_kafka_AclBinding_restype(b), rd_kafka_AclBinding_name(b),
                   rd_kafka_AclBinding_resource_pattern_type(b), rd_kafka_AclBinding_principal(b),
@@ -278,7 +290,9 @@ int acl_main(int argc, char **argv) {
         for (size_t i = 0; i < cnt; i++) {
             const rd_kafka_error_t *e = rd_kafka_acl_result_error(res[i]);
             if (e) {
-                cli_fail(&acl_cmd, "CreateAcls: %s", rd_kafka_error_string(e));
+                /* The broker's own message quotes its whole request. */
+                cli_fail(&acl_cmd, "CreateAcls: %s (run acl apply as a super user, e.g. operator)",
+                         rd_kafka_err2str(rd_kafka_error_code(e)));
                 goto out;
             }
             created++;
@@ -300,12 +314,15 @@ int acl_main(int argc, char **argv) {
         for (size_t i = 0; i < cnt; i++) {
             const rd_kafka_error_t *e = rd_kafka_DeleteAcls_result_response_error(res[i]);
             if (e) {
-                cli_fail(&acl_cmd, "DeleteAcls: %s", rd_kafka_error_string(e));
+                cli_fail(&acl_cmd, "DeleteAcls: %s (run acl apply as a super user, e.g. operator)",
+                         rd_kafka_err2str(rd_kafka_error_code(e)));
                 goto out;
             }
             deleted++;
         }
     }
+    for (size_t i = 0; i < nsaid; i++)
+        if (said[i]) printf("%s\n", said[i]);
     if (a.check) {
         printf("%zu ACLs checked: %zu drifted%s\n", n, drift, drift ? "; run 'ispeedctl acl apply' without --check" : "");
         rc = drift ? 1 : 0;
@@ -316,6 +333,8 @@ int acl_main(int argc, char **argv) {
 out:
     for (size_t i = 0; i < ncreate; i++) rd_kafka_AclBinding_destroy(create[i]);
     for (size_t i = 0; i < ndel; i++) rd_kafka_AclBinding_destroy(del[i]);
+    for (size_t i = 0; i < nsaid; i++) free(said[i]);
+    free(said);
     free(create);
     free(del);
     if (all) rd_kafka_AclBinding_destroy(all);

@@ -3,11 +3,14 @@
 
 #include <stdio.h>
 
+#include "topic_reader.h"
+
 rd_kafka_t *admin_new(const char *bootstrap, const kafka_props *props, char *err, size_t errsz) {
     char rderr[512];
     rd_kafka_conf_t *conf = kafka_conf_new(bootstrap, props, err, errsz);
     rd_kafka_t *rk = NULL;
     if (!conf) return NULL;
+    rd_kafka_conf_set_log_cb(conf, topic_reader_log);
     if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof rderr))) {
         rd_kafka_conf_destroy(conf);
         snprintf(err, errsz, "cannot create a Kafka client: %s", rderr);

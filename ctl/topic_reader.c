@@ -134,7 +134,7 @@ static int props_has(const kafka_props *props, const char *key) {
 
 /* librdkafka's own lines (a refused connection, "all brokers down") would
  * bury the one-line error the user needs; they go to the debug log. */
-static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+void topic_reader_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     (void)rk;
     log_debug("rdkafka", "level=%d %s: %s", level, fac, buf);
 }
@@ -159,7 +159,7 @@ static rd_kafka_t *make_consumer(const char *bootstrap, const kafka_props *props
     if (!props_has(props, "auto.offset.reset") &&
         kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errsz) < 0)
         goto fail;
-    rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
+    rd_kafka_conf_set_log_cb(conf, topic_reader_log);
     /* librdkafka refuses assign() without a group id, even though nothing
      * joins a group or commits here; a -X group.id given by the user stays. */
     char gid[128];

@@ -525,8 +525,10 @@ int topics_main(int argc, char **argv) {
                r.changes + r.problems ? "; run 'ispeedctl topics apply' without --check" : "");
         rc = r.changes + r.problems ? 1 : 0;
     } else {
-        printf("%zu topics: %zu changed, %zu unchanged%s\n", n, r.changes, n - r.changes,
-               r.problems ? ", problems above" : "");
+        if (r.problems)
+            printf("%zu topics: %zu changed, %zu problem(s) above\n", n, r.changes, r.problems);
+        else
+            printf("%zu topics: %zu changed, %zu unchanged\n", n, r.changes, n - r.changes);
         rc = r.problems ? 1 : 0;
     }
 out:
