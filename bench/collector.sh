@@ -18,7 +18,8 @@
 # unless something broke.
 #
 # usage: bench/collector.sh BUILD    (ISPEED_BENCH_SAMPLES=N to change 1,000,000;
-#        ISPEED_BENCH_COLLECTOR_ARGS="--verify-threads 1" adds collector options)
+#        ISPEED_BENCH_COLLECTOR_ARGS="--verify-threads 1" adds collector options;
+#        ISPEED_BENCH_KAFKA=cluster runs it on a real 3-broker Apache Kafka)
 #
 # Sizing: the embedded Kafka keeps ~5 MiB per partition, ~29,000 of our
 # samples. Samples are keyed by province, so each province must have its own
@@ -40,7 +41,17 @@ metric() { curl -sf "http://$HTTP/metrics" | awk -v m="$1" '$1 == m { print $2 }
 caught_up() { [ "$(metric ispeed_collector_caught_up)" = 1 ]; }
 rss_peak_mib() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-start_kafka --partitions 256 --units "$UNITS"
+# ISPEED_BENCH_KAFKA=cluster: the same run on a real 3-broker Apache Kafka
+# (deploy/kafka/cluster.sh; RF 3, topics by ispeedctl topics apply), which
+# keeps every sample, so 12 partitions as in production.
+if [ "${ISPEED_BENCH_KAFKA:-embedded}" = cluster ]; then
+  start_cluster
+  "$BUILD/ctl/ispeedctl" topics apply -b "$BOOTSTRAP" --units "$UNITS" --partitions 12 --replication-factor 3 \
+    >"$WORK/topics.out" 2>&1 || fail "topics apply: $(tail -3 "$WORK/topics.out")"
+  note "real cluster: $(tail -1 "$WORK/topics.out")"
+else
+  start_kafka --partitions 256 --units "$UNITS"
+fi
 note "loading $N samples of $MONTH"
 t=$(now)
 "$LOADGEN" -b "$BOOTSTRAP" --units "$UNITS" --month "$MONTH" --samples "$N" --spread provinces --seed 1 \

@@ -48,6 +48,22 @@ void topic_reader_free(topic_reader_t *tr) {
 /* Partitions of the topics from one full metadata answer. Asking for all
  * topics rather than these keeps a broker with auto-creation from creating a
  * topic just because we looked. */
+
+/* A cluster with ACLs leaves the topics a principal may not describe out of
+ * an all-topics metadata answer; asked for by name, it says why. */
+static int topic_denied(rd_kafka_t *rk, const char *name) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
+    int denied = 0;
+    if (!rkt) return 0;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, TOPIC_READER_TIMEOUT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        denied = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return denied;
+}
+
 static int find_partitions(topic_reader_t *tr, int *code, char *err, size_t errsz) {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(tr->rk, 1, NULL, &md, TOPIC_READER_TIMEOUT_MS);
@@ -66,6 +82,12 @@ static int find_partitions(topic_reader_t *tr, int *code, char *err, size_t errs
         const struct rd_kafka_metadata_topic *t = NULL;
         for (int i = 0; i < md->topic_cnt; i++)
             if (strcmp(md->topics[i].topic, tr->topics[k]) == 0) t = &md->topics[i];
+        if (!t && topic_denied(tr->rk, tr->topics[k])) {
+            snprintf(err, errsz, "topic %s: %s (this principal may not read it: see ispeedctl acl apply)",
+                     tr->topics[k], rd_kafka_err2str(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED));
+            *code = TOPIC_READER_ERR;
+            goto fail;
+        }
         if (!t || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || t->partition_cnt == 0) {
             snprintf(err, errsz, "no topic %s", tr->topics[k]);
             *code = TOPIC_READER_NO_TOPIC;
@@ -112,7 +134,7 @@ static int props_has(const kafka_props *props, const char *key) {
 
 /* librdkafka's own lines (a refused connection, "all brokers down") would
  * bury the one-line error the user needs; they go to the debug log. */
-static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+void topic_reader_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     (void)rk;
     log_debug("rdkafka", "level=%d %s: %s", level, fac, buf);
 }
@@ -137,7 +159,7 @@ static rd_kafka_t *make_consumer(const char *bootstrap, const kafka_props *props
     if (!props_has(props, "auto.offset.reset") &&
         kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errsz) < 0)
         goto fail;
-    rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
+    rd_kafka_conf_set_log_cb(conf, topic_reader_log);
     /* librdkafka refuses assign() without a group id, even though nothing
      * joins a group or commits here; a -X group.id given by the user stays. */
     char gid[128];

@@ -46,4 +46,9 @@ int topic_reader_list(const char *bootstrap, const kafka_props *props, const cha
 int topic_reader_run(topic_reader_t *tr, int follow, volatile sig_atomic_t *stop, topic_reader_cb cb,
                      void *opaque, char *err, size_t errsz);
 
+/* librdkafka's log lines, as debug lines of ours: hidden unless
+ * ISPEEDCTL_LOG=debug, so that an error stays one line. For
+ * rd_kafka_conf_set_log_cb of every ispeedctl client. */
+void topic_reader_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
 #endif

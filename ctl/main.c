@@ -13,6 +13,8 @@
 #include "recruit.h"
 #include "report.h"
 #include "samples.h"
+#include "topics.h"
+#include "acl.h"
 
 static const struct {
     const char *name;
@@ -26,6 +28,8 @@ static const struct {
     {"samples", samples_main, "decoded speed-test samples, one line each; --follow to keep watching"},
     {"authority", authority_main, "init: a province's enrollment authority key (no -b)"},
     {"token", token_main, "issue: an enrollment token signed by an authority key (no -b)"},
+    {"topics", topics_main, "topics apply: create or alter every topic with production settings (--check: drift)"},
+    {"acl", acl_main, "acl apply: the ACLs of the agent, collector, province-<code> and operator principals"},
 };
 
 static void usage(FILE *out) {
@@ -47,7 +51,7 @@ int main(int argc, char **argv) {
     log_set_level(level);
     if (vntime_clock_start("ispeedctl") < 0) return 2;
     if (argc < 2) {
-        fputs("ispeedctl: no command given (quota, alerts, report, samples, authority or token); see 'ispeedctl --help'\n", stderr);
+        fputs("ispeedctl: no command given (quota, alerts, report, samples, recruit, authority, token, topics or acl); see 'ispeedctl --help'\n", stderr);
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -60,7 +64,7 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, report, samples, authority, token); see 'ispeedctl --help'\n",
+    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, report, samples, recruit, authority, token, topics, acl); see 'ispeedctl --help'\n",
             argv[1]);
     return 2;
 }

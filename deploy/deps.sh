@@ -7,7 +7,8 @@ packages=(
   build-essential cmake pkg-config
   librdkafka-dev libevent-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libsodium-dev libinih-dev
   libcmocka-dev
-  protobuf-compiler kcat curl python3 iproute2 procps
+  protobuf-compiler kcat curl python3 iproute2 procps openssl
+  openjdk-17-jre-headless maven
   clang libclang-rt-14-dev
   chromium
 )

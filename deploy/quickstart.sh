@@ -5,9 +5,11 @@
 # per province, issues each agent a token and runs an attesting test server,
 # and says so in its first lines. Arguments go to ispeed-demo, e.g.
 #   ./deploy/quickstart.sh --duration 30
+#   ./deploy/quickstart.sh --kafka cluster   (a local 3-broker Apache Kafka)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/deploy/deps.sh"
 cmake -S "$top" -B "$top/build/release" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$top/build/release" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
-exec "$top/deploy/ispeed-demo" --bin "$top/build/release" --units "$top/deploy/demo-units.csv" "$@"
+exec "$top/deploy/ispeed-demo" --bin "$top/build/release" --units "$top/deploy/demo-units.csv" \
+  --cluster-script "$top/deploy/kafka/cluster.sh" "$@"

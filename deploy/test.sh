@@ -15,6 +15,10 @@ if [ ! -d "$top/../shared/data" ]; then
   exit 1
 fi
 
+# The real Kafka cluster's jars (deploy/kafka/), fetched once from Maven
+# Central into a cache: the kafka_* tests then start without the network.
+"$top/deploy/kafka/fetch.sh" >/dev/null
+
 build() { # dir, cmake args...
   local dir=$1; shift
   cmake -S "$top" -B "$dir" -DISPEED_WERROR=ON "$@" >/dev/null

@@ -138,3 +138,26 @@ read_all_quota() {
     curl -sf "http://127.0.0.1:$port/v1/quota?province=$p&month=$month" >"$WORK/h.$p.json" || fail "/v1/quota?province=$p failed"
   done <"$WORK/provinces"
 }
+
+# start_cluster [cluster.sh start options]: a 3-broker Apache Kafka cluster
+# (deploy/kafka/cluster.sh) under $WORK/cluster, stopped on exit; sets
+# BOOTSTRAP and CLUSTER (cluster.sh with its --dir). Skips (77) without Java;
+# the broker's jars are fetched once into a cache (deploy/kafka/fetch.sh).
+start_cluster() {
+  command -v java >/dev/null || { echo "SKIP: no java (deploy/deps.sh installs openjdk-17-jre-headless)"; exit 77; }
+  local src; src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  CLUSTER_DIR=$WORK/cluster
+  CLUSTER="$src/deploy/kafka/cluster.sh"
+  CLEANUP_HOOKS+=("'$CLUSTER' stop --dir '$CLUSTER_DIR'")
+  local t0; t0=$(date +%s%N)
+  "$CLUSTER" start --brokers 3 --dir "$CLUSTER_DIR" "$@" >"$WORK/cluster.out" 2>"$WORK/cluster.err" \
+    || fail "cluster.sh start: $(tail -n 3 "$WORK/cluster.err")"
+  BOOTSTRAP=$(head -n1 "$WORK/cluster.out")
+  note "kafka cluster at $BOOTSTRAP, ready in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+}
+
+# cluster CMD [ARGS]: cluster.sh on the cluster start_cluster started.
+cluster() { "$CLUSTER" "$@" --dir "$CLUSTER_DIR"; }
+
+# user_props NAME: -X options for the SCRAM user NAME of a sasl_ssl cluster.
+user_props() { sed 's/^/-X /' "$CLUSTER_DIR/users/$1.properties" | tr '\n' ' '; }
