@@ -10,6 +10,7 @@
 #include "quota.h"
 #include "report.h"
 #include "samples.h"
+#include "serve.h"
 
 static const struct {
     const char *name;
@@ -20,6 +21,7 @@ static const struct {
     {"alerts", alerts_main, "quota alerts, one line each; --follow to keep watching"},
     {"report", report_main, "the monthly report: samples and units that met the target, table/CSV/HTML"},
     {"samples", samples_main, "decoded speed-test samples, one line each; --follow to keep watching"},
+    {"serve", serve_main, "the live dashboard in the browser (--listen 127.0.0.1:8088)"},
 };
 
 static void usage(FILE *out) {
@@ -40,7 +42,7 @@ int main(int argc, char **argv) {
     if (env && log_parse_level(env, &level) < 0) level = LOG_WARN;
     log_set_level(level);
     if (argc < 2) {
-        fputs("ispeedctl: no command given (quota, alerts, report or samples); see 'ispeedctl --help'\n", stderr);
+        fputs("ispeedctl: no command given (quota, alerts, report, samples or serve); see 'ispeedctl --help'\n", stderr);
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -53,7 +55,7 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, report, samples); see 'ispeedctl --help'\n",
+    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, report, samples, serve); see 'ispeedctl --help'\n",
             argv[1]);
     return 2;
 }

@@ -345,7 +345,7 @@ static void print_table(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, s
             behind, met, n - behind - met);
 }
 
-int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char *title, FILE *out) {
+int quota_table_rows(const quota_table_t *qt, Ispeed__V1__QuotaStatus ***out, size_t *nout) {
     size_t n = 0, cap = quota_table_count(qt);
     Ispeed__V1__QuotaStatus **rows = calloc(cap ? cap : 1, sizeof *rows);
     if (!rows) return -1;
@@ -353,6 +353,23 @@ int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char
         if (qt->slots[i].qs && matches(&qt->filter, qt->slots[i].qs)) rows[n++] = qt->slots[i].qs;
     sort_filter = &qt->filter;
     if (n > 1) qsort(rows, n, sizeof *rows, by_behind);
+    *out = rows;
+    *nout = n;
+    return 0;
+}
+
+double quota_table_expected_now(const quota_table_t *qt, const Ispeed__V1__QuotaStatus *qs) {
+    return expected_now(&qt->filter, qs);
+}
+
+void quota_table_set_now(quota_table_t *qt, int64_t now_ms) {
+    qt->filter.now_ms = now_ms;
+}
+
+int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char *title, FILE *out) {
+    Ispeed__V1__QuotaStatus **rows;
+    size_t n;
+    if (quota_table_rows(qt, &rows, &n) < 0) return -1;
     switch (fmt) {
     case QUOTA_FORMAT_CSV: print_csv(&qt->filter, rows, n, out); break;
     case QUOTA_FORMAT_JSON: print_json(&qt->filter, rows, n, out); break;

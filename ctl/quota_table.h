@@ -50,6 +50,15 @@ size_t quota_table_count(const quota_table_t *qt);
  * -1 only when out of memory. */
 int quota_table_print(const quota_table_t *qt, enum quota_format fmt, const char *title, FILE *out);
 
+/* The matching statuses in the print order (most behind first), as an
+ * array the caller frees (not its elements, which the table owns until the
+ * next put). -1 when out of memory. */
+int quota_table_rows(const quota_table_t *qt, Ispeed__V1__QuotaStatus ***rows, size_t *n);
+/* The expected count of qs at the filter's now_ms (its own expected when 0). */
+double quota_table_expected_now(const quota_table_t *qt, const Ispeed__V1__QuotaStatus *qs);
+/* Moves the filter's now_ms (a live view's clock runs on). */
+void quota_table_set_now(quota_table_t *qt, int64_t now_ms);
+
 /* Names shared with the other subcommands' output. */
 const char *quota_state_name(Ispeed__V1__QuotaState s);   /* ON_TRACK, BEHIND, MET */
 const char *quota_level_name(Ispeed__V1__Level l);        /* commune, district, province */

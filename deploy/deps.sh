@@ -10,6 +10,7 @@ packages=(
   protobuf-compiler kcat curl python3 iproute2 procps
   clang
   chromium
+  nodejs npm # the dashboard's browser test drives chromium with playwright-core
 )
 if [ "${ISPEED_DEPS_EXTRA:-}" ]; then read -r -a extra <<<"$ISPEED_DEPS_EXTRA"; packages+=("${extra[@]}"); fi
 
