@@ -339,7 +339,11 @@ static void json_alert(FILE *out, enum report_lang lang, const Ispeed__V1__Alert
     fprintf(out, ",\"time_ms\":%lld,\"time\":\"%s\"}", (long long)a->time_ms, when);
 }
 
-static void json_status(FILE *out, enum report_lang lang, const quota_table_t *qt, const Ispeed__V1__QuotaStatus *q) {
+/* One unit's status; full adds what only the commune page shows (medians,
+ * 5G and late counts, operators), which would double a big province's
+ * JSON for nothing. */
+static void json_status(FILE *out, enum report_lang lang, const quota_table_t *qt, const Ispeed__V1__QuotaStatus *q,
+                        int full) {
     fputc('{', out);
     json_kv_str(out, "code", q->unit);
     fputc(',', out);
@@ -355,6 +359,10 @@ static void json_status(FILE *out, enum report_lang lang, const quota_table_t *q
     json_dbl(out, "expected", lang, quota_table_expected_now(qt, q));
     fputc(',', out);
     json_dbl(out, "projection", lang, q->projection);
+    if (!full) {
+        fputc('}', out);
+        return;
+    }
     fputc(',', out);
     json_num(out, "count_5g", lang, q->count_5g);
     fputc(',', out);
@@ -396,7 +404,7 @@ int dash_state_json_province(dash_state_t *ds, const char *code, enum report_lan
     fputs(",\"units\":[", out);
     for (size_t i = 0; i < n; i++) {
         fputs(i ? ",\n" : "\n", out);
-        json_status(out, lang, p->qt, rows[i]);
+        json_status(out, lang, p->qt, rows[i], 0);
     }
     fputs("],\"alerts\":[", out);
     size_t shown = 0, have = ds->nalerts < DASH_ALERTS ? ds->nalerts : DASH_ALERTS;
@@ -438,7 +446,7 @@ int dash_state_json_unit(dash_state_t *ds, const char *code, enum report_lang la
     fputs(",\"nets\":[", out);
     for (int k = 0; k < 2; k++) {
         fprintf(out, "%s{\"network\":\"%s\",\"status\":", k ? "," : "", net_name(k));
-        if (st[k]) json_status(out, lang, p->qt, st[k]);
+        if (st[k]) json_status(out, lang, p->qt, st[k], 1);
         else fputs("null", out);
         /* Samples per day: the growth of the end-of-day counts, a day
          * without a status carrying the count before it. */

@@ -280,17 +280,38 @@
       });
       head.append(th);
     });
+    // One row built once and cloned: a province of 1,000 rows draws in a
+    // fraction of the time that building each cell anew takes.
+    const proto = el('tr', {}, el('td'), el('td', { class: 'name' }), el('td', { class: 'hide-phone' }), el('td'),
+      el('td', { class: 'num count' }), el('td', { class: 'num hide-phone' }), el('td', { class: 'num' }),
+      el('td', {}, el('span')), el('td', { class: 'num' }));
+    const suffix = lang === 'en' ? '?lang=en' : '';
     const tbody = el('tbody');
+    const frag = document.createDocumentFragment();
     unitRows(d).forEach((u) => {
-      const name = u.level === 'commune' ? link('/c/' + u.code, u.name) : el('span', { text: u.name });
-      tbody.append(el('tr', { 'data-code': u.code, 'data-network': u.network },
-        el('td', { text: u.code }), el('td', { class: 'name' }, name),
-        el('td', { class: 'hide-phone', text: levelWord(u.level) }), el('td', { text: netWord(u.network) }),
-        el('td', { class: 'num count', 'data-value': String(u.count), text: u.count_s }),
-        el('td', { class: 'num hide-phone', text: u.target_s }), el('td', { class: 'num', text: u.expected_s }),
-        el('td', {}, el('span', { class: 'st ' + u.state, text: t(u.state) })),
-        el('td', { class: 'num', text: u.projection_s })));
+      const tr = proto.cloneNode(true);
+      const td = tr.children;
+      tr.dataset.code = u.code;
+      tr.dataset.network = u.network;
+      td[0].textContent = u.code;
+      if (u.level === 'commune') {
+        const a = document.createElement('a');
+        a.href = '/c/' + u.code + suffix;
+        a.textContent = u.name;
+        td[1].append(a);
+      } else td[1].textContent = u.name;
+      td[2].textContent = levelWord(u.level);
+      td[3].textContent = netWord(u.network);
+      td[4].dataset.value = String(u.count);
+      td[4].textContent = u.count_s;
+      td[5].textContent = u.target_s;
+      td[6].textContent = u.expected_s;
+      td[7].firstChild.className = 'st ' + u.state;
+      td[7].firstChild.textContent = t(u.state);
+      td[8].textContent = u.projection_s;
+      frag.append(tr);
     });
+    tbody.append(frag);
     table.replaceChildren(el('thead', {}, head), tbody);
   }
 
@@ -374,11 +395,17 @@
     footer(d);
   }
 
-  async function refresh() {
-    if (route.page === 'national') renderNational(await getJSON('/api/national'));
-    else if (route.page === 'province') { view.data = await getJSON('/api/province/' + route.code); renderProvince(view.data); }
+  function dataURL() {
+    if (route.page === 'national') return '/api/national';
+    if (route.page === 'province') return '/api/province/' + route.code;
+    return '/api/unit/' + route.code;
+  }
+
+  async function refresh(prefetched) {
+    const d = prefetched || await getJSON(dataURL());
+    if (route.page === 'national') renderNational(d);
+    else if (route.page === 'province') { view.data = d; renderProvince(d); }
     else {
-      const d = await getJSON('/api/unit/' + route.code);
       if (d) view.province = d.province;
       renderCommune(d);
     }
@@ -423,9 +450,12 @@
       if (next === 'en') u.searchParams.set('lang', 'en'); else u.searchParams.delete('lang');
       location.href = u.toString();
     });
-    W = await getJSON('/api/words');
-    await loadTiles();
-    await refresh();
+    // Words, tile layouts and the page's figures at once: one round trip
+    // instead of four before the first draw.
+    const [words, , data] = await Promise.all([getJSON('/api/words'),
+      route.page === 'national' ? loadTiles() : null, getJSON(dataURL())]);
+    W = words;
+    await refresh(data === null ? undefined : data);
     listen();
   }
   start().catch((e) => {

@@ -84,6 +84,10 @@ function parseCsv(text) {
   const mk = got.find((g) => g.code === cfg.markup_code);
   if (!mk) fail('the unit with markup in its name is not on the page');
   if (mk.name !== cfg.markup_name) fail('markup unit shows as ' + JSON.stringify(mk.name));
+  const alerts = await page.$$eval('#alerts li[data-unit]', (li) => li.map((x) => [x.dataset.unit, x.textContent]));
+  if (alerts.length !== 3) fail(`the province page lists ${alerts.length} alerts, 3 were published`);
+  const mkAlert = alerts.find((a) => a[0] === cfg.markup_code);
+  if (!mkAlert || !mkAlert[1].includes(cfg.markup_name)) fail('the alert of the markup unit does not show its name as text');
   const imgs = await page.$$eval('main img', (x) => x.length);
   if (imgs !== 0) fail(`the page has ${imgs} img elements: markup from Kafka was parsed`);
   await page.goto(cfg.url + '/c/' + cfg.markup_code);
@@ -138,7 +142,9 @@ function parseCsv(text) {
   if (ms > 2000) fail(`the new sample took ${ms} ms to show (> 2000)`);
 
   // ---- screenshots, desktop then phone width
-  await page.screenshot({ path: path.join(cfg.out, 'dashboard-province-desktop.png'), fullPage: true });
+  await page.screenshot({ path: path.join(cfg.out, 'dashboard-province-desktop.png') });
+  await page.locator('#alerts').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(cfg.out, 'dashboard-province-alerts.png') });
   await page.goto(cfg.url + '/');
   await page.waitForSelector('.tilemap .tile');
   const tilesN = await page.$$eval('.tilemap[data-network="fixed"] .tile', (x) => x.length);

@@ -47,6 +47,13 @@ NPROV=$(awk -F, '$2 == "province"' "$UNITS" | wc -l)
 start_kafka --units "$UNITS"
 python3 "$HERE/../browser/gen_quota.py" "$UNITS" "$MONTH" 20250701 >"$WORK/quota.lines"
 "$PUB" -b "$BOOTSTRAP" quota <"$WORK/quota.lines" || fail "publishing the month's statuses failed"
+# Three alerts of the province, one of the markup commune.
+T=1753600000000
+"$PUB" -b "$BOOTSTRAP" alert <<EOF || fail "publishing alerts failed"
+00004|Phường Ba Đình|commune|$PROVINCE|$PROVINCE|$MONTH|mobile|ON_TRACK|BEHIND|150|240.0|300|180.0|$T
+$MARKUP_CODE|$MARKUP_NAME|commune|$PROVINCE|$PROVINCE|$MONTH|fixed|ON_TRACK|BEHIND|20|240.0|300|25.0|$((T + 60000))
+00008|Phường Ngọc Hà|commune|$PROVINCE|$PROVINCE|$MONTH|fixed|BEHIND|MET|300|280.0|300|310.0|$((T + 120000))
+EOF
 note "published $(wc -l <"$WORK/quota.lines") statuses"
 
 PORT=$(free_port)
