@@ -137,6 +137,10 @@ static void client_gone(struct evhttp_connection *evcon, void *arg) {
     struct client *c = arg;
     log_debug("ispeedctl", "serve: event stream closed province=%s streams=%zu", c->province, c->h->nclients - 1);
     (void)evcon;
+    /* A stream the browser closed mid-reply is detached from its
+     * connection by libevent and left to us to free; one still attached
+     * (the server shutting down) is freed with its connection. */
+    if (c->req && !evhttp_request_get_connection(c->req)) evhttp_request_free(c->req);
     if (c->prev) c->prev->next = c->next;
     else c->h->clients = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -328,7 +332,10 @@ void dash_http_free(dash_http_t *h) {
     /* Freeing the server closes every connection, which runs client_gone
      * for each stream still open. */
     if (h->http) evhttp_free(h->http);
-    while (h->clients) client_gone(NULL, h->clients);
+    while (h->clients) {
+        h->clients->req = NULL; /* freed with the server */
+        client_gone(NULL, h->clients);
+    }
     free(h);
 }
 

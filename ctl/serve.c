@@ -61,7 +61,19 @@ struct serve_args {
 static int serve_apply(int id, const char *arg, void *ctx, char *err, size_t errsz) {
     struct serve_args *a = ctx;
     switch (id) {
-    case OPT_LISTEN: a->listen = arg; return 0;
+    case OPT_LISTEN: {
+        /* The form is checked here so a typo is a usage error (exit 2)
+         * before any broker is asked; whether it binds is checked later. */
+        const char *colon = strrchr(arg, ':');
+        char *end;
+        long port = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == arg || !colon[1] || *end || port < 1 || port > 65535) {
+            snprintf(err, errsz, "--listen '%s' is not ADDR:PORT (e.g. 127.0.0.1:8088)", arg);
+            return -1;
+        }
+        a->listen = arg;
+        return 0;
+    }
     case OPT_UNITS: a->units = arg; return 0;
     case OPT_MONTH: a->month = arg; return 0;
     case OPT_PROVINCE:
