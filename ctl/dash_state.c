@@ -213,6 +213,13 @@ static int refresh(dash_state_t *ds, int64_t now_ms) {
     return 0;
 }
 
+/* The pace rule's expected count at now_ms: target x elapsed share. */
+static double pace(const dash_state_t *ds, uint32_t target, int64_t now_ms) {
+    if (now_ms >= ds->end_ms) return target;
+    if (now_ms <= ds->start_ms) return 0;
+    return (double)target * (double)(now_ms - ds->start_ms) / (double)(ds->end_ms - ds->start_ms);
+}
+
 /* Days of the month up to now (all of them once it is over). */
 static int known_days(const dash_state_t *ds, int64_t now_ms) {
     if (now_ms >= ds->end_ms) return ds->days;
@@ -402,8 +409,33 @@ int dash_state_json_province(dash_state_t *ds, const char *code, enum report_lan
     if (rp) json_province_figs(out, lang, rp, ds->days);
     else fputs("\"nets\":[]", out);
     fputs(",\"units\":[", out);
+    size_t k = 0;
+    /* Units of the registry without a status this month come first: with
+     * nothing counted they are the furthest behind, and a collector
+     * publishes a unit only once it has a sample. */
+    for (size_t i = 0; ds->reg && rp && i < registry_size(ds->reg); i++) {
+        const registry_unit *ru = registry_unit_at(ds->reg, i);
+        const report_unit *u = strcmp(ru->province->code, code) == 0 ? report_unit_find(ds->rep, ru->code) : NULL;
+        for (int net = 0; u && net < REPORT_NETS; net++) {
+            if (u->seen[net]) continue;
+            fputs(k++ ? ",\n{" : "\n{", out);
+            json_kv_str(out, "code", u->code);
+            fputc(',', out);
+            json_kv_str(out, "name", u->name);
+            fputc(',', out);
+            json_kv_str(out, "parent", u->parent);
+            fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"state\":\"NONE\",\"nostatus\":true,",
+                    quota_level_name((Ispeed__V1__Level)u->level), net_name(net));
+            json_num(out, "count", lang, 0);
+            fputc(',', out);
+            json_num(out, "target", lang, u->target[net]);
+            fputc(',', out);
+            json_dbl(out, "expected", lang, pace(ds, u->target[net], now_ms));
+            fputs(",\"projection\":0,\"projection_s\":\"0\"}", out);
+        }
+    }
     for (size_t i = 0; i < n; i++) {
-        fputs(i ? ",\n" : "\n", out);
+        fputs(k++ ? ",\n" : "\n", out);
         json_status(out, lang, p->qt, rows[i], 0);
     }
     fputs("],\"alerts\":[", out);

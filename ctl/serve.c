@@ -204,12 +204,14 @@ int serve_main(int argc, char **argv) {
         cli_fail(&serve_cmd, "%s", err);
         goto out;
     }
-    if (!(feed = dash_feed_start(sc.base, common.bootstrap, &common.props, common.prefix, (const char *const *)topics,
-                                 ntopics, ds, on_changes, &sc, err, sizeof err))) {
+    /* Listening first: a port in use fails at once, not after the read of
+     * every topic; connections wait in the backlog until the loop runs. */
+    if (!(sc.http = dash_http_new(sc.base, a.listen, ds, err, sizeof err))) {
         cli_fail(&serve_cmd, "%s", err);
         goto out;
     }
-    if (!(sc.http = dash_http_new(sc.base, a.listen, ds, err, sizeof err))) {
+    if (!(feed = dash_feed_start(sc.base, common.bootstrap, &common.props, common.prefix, (const char *const *)topics,
+                                 ntopics, ds, on_changes, &sc, err, sizeof err))) {
         cli_fail(&serve_cmd, "%s", err);
         goto out;
     }

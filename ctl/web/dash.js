@@ -20,7 +20,7 @@
       perDay: 'Số mẫu theo ngày', download: 'Tải xuống (trung vị)', upload: 'Tải lên (trung vị)',
       latency: 'Độ trễ (trung vị)', operators: 'Theo nhà mạng', operator: 'Nhà mạng', share: 'Tỷ lệ',
       late: 'Mẫu trễ hạn', g5: 'Trong đó 5G', month: 'Tháng', updated: 'Cập nhật lúc',
-      ON_TRACK: 'đúng tiến độ', BEHIND: 'chậm tiến độ', MET: 'đạt', UNKNOWN: '–', notFound: 'Không tìm thấy đơn vị này trong tháng.',
+      ON_TRACK: 'đúng tiến độ', BEHIND: 'chậm tiến độ', MET: 'đạt', UNKNOWN: '–', NONE: 'chưa có mẫu', notFound: 'Không tìm thấy đơn vị này trong tháng.',
       filter: 'Loại mạng', perDayNote: 'Tính từ các số cộng dồn mà bộ thu thập công bố mỗi ngày.',
       province: 'Tỉnh', sparkline: 'Diễn biến',
     },
@@ -35,7 +35,7 @@
       perDay: 'Samples per day', download: 'Download (median)', upload: 'Upload (median)',
       latency: 'Latency (median)', operators: 'Per operator', operator: 'Operator', share: 'Share',
       late: 'Late samples', g5: 'Of which 5G', month: 'Month', updated: 'Updated',
-      ON_TRACK: 'on track', BEHIND: 'behind', MET: 'met', UNKNOWN: '–', notFound: 'No such unit this month.',
+      ON_TRACK: 'on track', BEHIND: 'behind', MET: 'met', UNKNOWN: '–', NONE: 'no sample yet', notFound: 'No such unit this month.',
       filter: 'Network', perDayNote: 'From the cumulative counts the collector published each day.',
       province: 'Province', sparkline: 'Trend',
     },
@@ -293,6 +293,7 @@
       const td = tr.children;
       tr.dataset.code = u.code;
       tr.dataset.network = u.network;
+      if (u.nostatus) tr.dataset.nostatus = '1';
       td[0].textContent = u.code;
       if (u.level === 'commune') {
         const a = document.createElement('a');

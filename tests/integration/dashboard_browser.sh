@@ -43,9 +43,13 @@ UNITS=$WORK/units.csv
 cp "$DATA/vn-units-2025-07.csv" "$UNITS"
 echo "$MARKUP_CODE,commune,$PROVINCE,$MARKUP_NAME,Xã" >>"$UNITS"
 NPROV=$(awk -F, '$2 == "province"' "$UNITS" | wc -l)
+# A commune added after the month's statuses were made: it has none, and
+# the province page must list it with 0 (quota --format csv does not).
+NOSTATUS_CODE=99998
 
 start_kafka --units "$UNITS"
 python3 "$HERE/../browser/gen_quota.py" "$UNITS" "$MONTH" 20250701 >"$WORK/quota.lines"
+echo "$NOSTATUS_CODE,commune,$PROVINCE,Xã Chưa Có Mẫu,Xã" >>"$UNITS"
 "$PUB" -b "$BOOTSTRAP" quota <"$WORK/quota.lines" || fail "publishing the month's statuses failed"
 # Three alerts of the province, one of the markup commune.
 T=1753600000000
@@ -86,7 +90,7 @@ mkdir -p "$WORK/shots"
 python3 - "$WORK/config.json" <<PY
 import json, sys
 json.dump({"url": "http://127.0.0.1:$PORT", "province": "$PROVINCE", "quota_csv": "$WORK/quota.csv",
-           "markup_code": "$MARKUP_CODE", "markup_name": """$MARKUP_NAME""", "daily_code": "$DAILY_CODE",
+           "markup_code": "$MARKUP_CODE", "nostatus_code": "$NOSTATUS_CODE", "markup_name": """$MARKUP_NAME""", "daily_code": "$DAILY_CODE",
            "live_code": "$LIVE_CODE", "live_count": int("$LIVE_COUNT"), "live_line": """$LIVE_LINE""",
            "publish": ["$PUB", "-b", "$BOOTSTRAP", "quota"], "out": "$WORK/shots", "provinces": int("$NPROV"),
            "chromium": "$CHROMIUM"}, open(sys.argv[1], "w"))

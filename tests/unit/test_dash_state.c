@@ -4,7 +4,8 @@
  * textContent), a later status replaces an earlier one and the national
  * figures follow (the report is finished again), statuses of another month
  * are left out, end-of-day counts give samples per day, alerts are listed
- * newest first, unknown codes are not found. No Kafka, no clock. */
+ * newest first, unknown codes are not found, registry units without a
+ * status are listed with 0. No Kafka, no clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,8 @@
 
 #include "dash_state.h"
 #include "ispeed.pb-c.h"
+#include "tmpfile_fixture.h"
+#include <unistd.h>
 
 #define MARCH_2025 1740762000000LL /* 2025-03-01 00:00 +07 */
 #define DAY 86400000LL
@@ -155,12 +158,53 @@ static void test_alerts_newest_first(void **state) {
     dash_state_free(ds);
 }
 
+/* With a registry, a unit without a status this month is listed first,
+ * with 0 and marked, once per class it lacks. */
+static void test_units_without_status(void **state) {
+    (void)state;
+    char path[] = "/tmp/test_dash_state.XXXXXX", err[256];
+    int rc;
+    fixture_write_tmp(path, "code,level,parent,name,type\n"
+                            "01,province,,Hà Nội,Thành phố\n"
+                            "00004,commune,01,Phường Trúc Bạch,Phường\n"
+                            "00008,commune,01,Phường Ngọc Hà,Phường\n");
+    registry_t *reg = registry_load(path, err, sizeof err);
+    unlink(path);
+    assert_non_null(reg);
+    dash_state_t *ds = dash_state_new("2025-03", reg, err, sizeof err);
+    put(ds, "01", "Hà Nội", ISPEED__V1__LEVEL__LEVEL_PROVINCE, "2025-03", 7, MARCH_2025 + DAY);
+    put(ds, "00004", "Phường Trúc Bạch", ISPEED__V1__LEVEL__LEVEL_COMMUNE, "2025-03", 7, MARCH_2025 + DAY);
+    char *j = doc(ds, 1, "01", REPORT_LANG_VI, &rc);
+    assert_int_equal(rc, 0);
+    const char *none = "\"code\":\"00008\",\"name\":\"Phường Ngọc Hà\",\"parent\":\"01\",\"level\":\"commune\"";
+    char *first = strstr(j, none);
+    assert_non_null(first);
+    assert_non_null(strstr(first + 1, none)); /* fixed and mobile */
+    /* 00004 and the province lack only their mobile status; every row
+     * without a status comes before the rows with one. */
+    const char *c4 = "\"code\":\"00004\",\"name\":\"Phường Trúc Bạch\",\"parent\":\"01\",\"level\":\"commune\",";
+    char *c4fixed = NULL, *c4mobile = NULL, *last_none = NULL;
+    for (char *p = strstr(j, c4); p; p = strstr(p + 1, c4)) {
+        if (strncmp(p + strlen(c4), "\"network\":\"fixed\"", 17) == 0) c4fixed = p;
+        if (strncmp(p + strlen(c4), "\"network\":\"mobile\",\"state\":\"NONE\"", 33) == 0) c4mobile = p;
+    }
+    assert_non_null(c4fixed);
+    assert_non_null(c4mobile);
+    for (char *p = strstr(j, "\"nostatus\":true"); p; p = strstr(p + 1, "\"nostatus\":true")) last_none = p;
+    assert_true(last_none < c4fixed);
+    assert_int_equal((int)(strstr(j, "\"nostatus\":true") != NULL), 1);
+    free(j);
+    dash_state_free(ds);
+    registry_free(reg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_province_counts_and_escaping),
         cmocka_unit_test(test_national_follows_new_statuses),
         cmocka_unit_test(test_samples_per_day),
         cmocka_unit_test(test_alerts_newest_first),
+        cmocka_unit_test(test_units_without_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
