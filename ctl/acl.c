@@ -16,13 +16,13 @@
 
 enum { OPT_UNITS = 256, OPT_GROUP, OPT_CHECK };
 
-static const cli_opt acl_opts[] = {
-    {"units", required_argument, OPT_UNITS, "FILE",
-     "registry CSV: one province-<code> principal per province (default " ACL_DEFAULT_UNITS ")"},
-    {"collector-group", required_argument, OPT_GROUP, "ID",
-     "the collectors' consumer group (default " ACL_DEFAULT_GROUP ", the collector's --group)"},
-    {"check", no_argument, OPT_CHECK, NULL, "change nothing; print the drift and exit 1 if there is any"},
-    {NULL, 0, 0, NULL, NULL}};
+static const opttab_def acl_opts[] = {
+    {.name = "units", .type = OPTTAB_CALL, .id = OPT_UNITS, .metavar = "FILE",
+     .help = "registry CSV: one province-<code> principal per province (default " ACL_DEFAULT_UNITS ")"},
+    {.name = "collector-group", .type = OPTTAB_CALL, .id = OPT_GROUP, .metavar = "ID",
+     .help = "the collectors' consumer group (default " ACL_DEFAULT_GROUP ", the collector's --group)"},
+    {.name = "check", .type = OPTTAB_CALL_FLAG, .id = OPT_CHECK, .help = "change nothing; print the drift and exit 1 if there is any"},
+    {.name = NULL}};
 
 static const cli_cmd acl_cmd = {
     "acl apply", "-b BOOTSTRAP [--units FILE] [--collector-group ID] [--check]",

@@ -15,6 +15,7 @@
 #include "samples.h"
 #include "topics.h"
 #include "acl.h"
+#include "serve.h"
 
 static const struct {
     const char *name;
@@ -30,6 +31,7 @@ static const struct {
     {"token", token_main, "issue: an enrollment token signed by an authority key (no -b)"},
     {"topics", topics_main, "topics apply: create or alter every topic with production settings (--check: drift)"},
     {"acl", acl_main, "acl apply: the ACLs of the agent, collector, province-<code> and operator principals"},
+    {"serve", serve_main, "the live dashboard in the browser (--listen 127.0.0.1:8088)"},
 };
 
 static void usage(FILE *out) {
@@ -51,7 +53,7 @@ int main(int argc, char **argv) {
     log_set_level(level);
     if (vntime_clock_start("ispeedctl") < 0) return 2;
     if (argc < 2) {
-        fputs("ispeedctl: no command given (quota, alerts, report, samples, recruit, authority, token, topics or acl); see 'ispeedctl --help'\n", stderr);
+        fputs("ispeedctl: no command given (quota, alerts, report, samples, recruit, serve, authority, token, topics or acl); see 'ispeedctl --help'\n", stderr);
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -64,7 +66,7 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, report, samples, recruit, authority, token, topics, acl); see 'ispeedctl --help'\n",
+    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, report, samples, recruit, serve, authority, token, topics, acl); see 'ispeedctl --help'\n",
             argv[1]);
     return 2;
 }

@@ -335,7 +335,7 @@ void quota_view_foreach(const quota_view_t *qt, void (*fn)(const Ispeed__V1__Quo
         if (qt->slots[i].qs && matches(&qt->filter, qt->slots[i].qs)) fn(qt->slots[i].qs, ctx);
 }
 
-int quota_view_print(const quota_view_t *qt, enum quota_format fmt, const char *title, FILE *out) {
+int quota_view_rows(const quota_view_t *qt, Ispeed__V1__QuotaStatus ***out, size_t *nout) {
     size_t n = 0, cap = quota_view_count(qt);
     Ispeed__V1__QuotaStatus **rows = calloc(cap ? cap : 1, sizeof *rows);
     if (!rows) return -1;
@@ -343,6 +343,23 @@ int quota_view_print(const quota_view_t *qt, enum quota_format fmt, const char *
         if (qt->slots[i].qs && matches(&qt->filter, qt->slots[i].qs)) rows[n++] = qt->slots[i].qs;
     sort_filter = &qt->filter;
     if (n > 1) qsort(rows, n, sizeof *rows, by_behind);
+    *out = rows;
+    *nout = n;
+    return 0;
+}
+
+double quota_view_expected_now(const quota_view_t *qt, const Ispeed__V1__QuotaStatus *qs) {
+    return expected_now(&qt->filter, qs);
+}
+
+void quota_view_set_now(quota_view_t *qt, int64_t now_ms) {
+    qt->filter.now_ms = now_ms;
+}
+
+int quota_view_print(const quota_view_t *qt, enum quota_format fmt, const char *title, FILE *out) {
+    Ispeed__V1__QuotaStatus **rows;
+    size_t n;
+    if (quota_view_rows(qt, &rows, &n) < 0) return -1;
     switch (fmt) {
     case QUOTA_FORMAT_CSV: print_csv(&qt->filter, rows, n, out); break;
     case QUOTA_FORMAT_JSON: print_json(&qt->filter, rows, n, out); break;

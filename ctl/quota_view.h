@@ -56,6 +56,15 @@ void quota_view_foreach(const quota_view_t *qt, void (*fn)(const Ispeed__V1__Quo
  * -1 only when out of memory. */
 int quota_view_print(const quota_view_t *qt, enum quota_format fmt, const char *title, FILE *out);
 
+/* The matching statuses in the print order (most behind first), as an
+ * array the caller frees (not its elements, which the table owns until the
+ * next put). -1 when out of memory. */
+int quota_view_rows(const quota_view_t *qt, Ispeed__V1__QuotaStatus ***rows, size_t *n);
+/* The expected count of qs at the filter's now_ms (its own expected when 0). */
+double quota_view_expected_now(const quota_view_t *qt, const Ispeed__V1__QuotaStatus *qs);
+/* Moves the filter's now_ms (a live view's clock runs on). */
+void quota_view_set_now(quota_view_t *qt, int64_t now_ms);
+
 /* Names shared with the other subcommands' output. */
 
 #endif

@@ -332,6 +332,13 @@ static int fill_daily(report_t *r, int64_t now_ms) {
 }
 
 int report_finish(report_t *r, int64_t now_ms) {
+    /* Called again after more records (the dashboard keeps one report
+     * live): the figures and series of the last call are dropped first. */
+    for (size_t p = 0; p < r->nprov; p++)
+        for (int n = 0; n < REPORT_NETS; n++) free(r->provs[p].daily[n]);
+    free(r->provs);
+    r->provs = NULL;
+    r->nprov = 0;
     /* Without a registry a province may have published only its lower
      * units; it still gets a row. */
     size_t n0 = r->n;

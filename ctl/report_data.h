@@ -77,7 +77,9 @@ int report_put(report_t *r, const char *key, size_t keylen, const void *value, s
 int report_add_sample(report_t *r, const char *province, int network, int64_t start_ms);
 
 /* Computes the figures once every record is in. now_ms bounds the daily
- * series of the current month. -1 when out of memory. */
+ * series of the current month. May be called again after more records
+ * (pointers from the accessors below are then stale). -1 when out of
+ * memory. */
 int report_finish(report_t *r, int64_t now_ms);
 
 size_t report_province_count(const report_t *r);

@@ -35,17 +35,17 @@
 
 enum { OPT_PARTITIONS = 256, OPT_REPLICATION, OPT_UNITS, OPT_CHECK, OPT_SEGMENT_MS };
 
-static const cli_opt topics_opts[] = {
-    {"partitions", required_argument, OPT_PARTITIONS, "N",
-     "partitions of samples and collector.state (default 12; one collector at most per partition)"},
-    {"replication-factor", required_argument, OPT_REPLICATION, "R",
-     "replicas of every topic (default 3); min.insync.replicas is R-1"},
-    {"units", required_argument, OPT_UNITS, "FILE",
-     "registry CSV: one quota topic per province (default " TOPICS_DEFAULT_UNITS ")"},
-    {"compact-segment-ms", required_argument, OPT_SEGMENT_MS, "MS",
-     "segment.ms of the compacted topics (default 86400000: compaction reaches a day back at most)"},
-    {"check", no_argument, OPT_CHECK, NULL, "change nothing; print the drift and exit 1 if there is any"},
-    {NULL, 0, 0, NULL, NULL}};
+static const opttab_def topics_opts[] = {
+    {.name = "partitions", .type = OPTTAB_CALL, .id = OPT_PARTITIONS, .metavar = "N",
+     .help = "partitions of samples and collector.state (default 12; one collector at most per partition)"},
+    {.name = "replication-factor", .type = OPTTAB_CALL, .id = OPT_REPLICATION, .metavar = "R",
+     .help = "replicas of every topic (default 3); min.insync.replicas is R-1"},
+    {.name = "units", .type = OPTTAB_CALL, .id = OPT_UNITS, .metavar = "FILE",
+     .help = "registry CSV: one quota topic per province (default " TOPICS_DEFAULT_UNITS ")"},
+    {.name = "compact-segment-ms", .type = OPTTAB_CALL, .id = OPT_SEGMENT_MS, .metavar = "MS",
+     .help = "segment.ms of the compacted topics (default 86400000: compaction reaches a day back at most)"},
+    {.name = "check", .type = OPTTAB_CALL_FLAG, .id = OPT_CHECK, .help = "change nothing; print the drift and exit 1 if there is any"},
+    {.name = NULL}};
 
 static const cli_cmd topics_cmd = {
     "topics apply", "-b BOOTSTRAP [--partitions N] [--replication-factor R] [--units FILE] [--compact-segment-ms MS] [--check]",

@@ -11,6 +11,7 @@ packages=(
   openjdk-17-jre-headless maven
   clang libclang-rt-14-dev
   chromium
+  nodejs npm # the dashboard's browser test drives chromium with playwright-core
 )
 if [ "${ISPEED_DEPS_EXTRA:-}" ]; then read -r -a extra <<<"$ISPEED_DEPS_EXTRA"; packages+=("${extra[@]}"); fi
 

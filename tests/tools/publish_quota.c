@@ -4,7 +4,8 @@
  *
  *   ispeed-publish-quota -b BOOTSTRAP [--topic-prefix P] quota|alert|sample < lines
  *
- * quota:  unit|name|level|parent|province|month|network|count|target|expected|state|projection|down_bps|up_bps|latency_ms[|updated_ms[|distinct_agents]]
+ * quota:  unit|name|level|parent|province|month|network|count|target|expected|state|projection|down_bps|up_bps|latency_ms[|updated_ms[|EXTRA[|EXTRA]]]
+ *         EXTRA: distinct agents (a number), or operators NAME:COUNT,NAME:COUNT,... (QuotaStatus.operators)
  * alert:  unit|name|level|parent|province|month|network|from|to|count|expected|target|projection|time_ms
  * sample: agent_id|seq|start_ms|commune|province|network|access|down_bps|up_bps|latency_ms|outcome
  * level: commune|district|province; network: fixed|mobile; state: ON_TRACK|BEHIND|MET;
@@ -22,6 +23,7 @@
 #include "pbnames.h"
 
 #define MAXF 20
+#define MAXOPS 10 /* as the collector: 8 named, other, unknown */
 
 static int delivery_failures;
 
@@ -142,15 +144,32 @@ int main(int argc, char **argv) {
         uint8_t *buf = NULL;
         size_t len = 0;
         if (!strcmp(kind, "quota")) {
-            if (n < 15 || n > 17) goto bad_line;
+            if (n < 15 || n > 18) goto bad_line;
             Ispeed__V1__QuotaStatus q = ISPEED__V1__QUOTA_STATUS__INIT;
+            Ispeed__V1__OperatorCount ops[MAXOPS], *opp[MAXOPS];
             q.unit = f[0], q.name = f[1], q.level = level_of(f[2]), q.parent = f[3], q.province = f[4];
             q.month = f[5], q.network = network_of(f[6]), q.count = strtoull(f[7], NULL, 10);
             q.target = (uint32_t)strtoul(f[8], NULL, 10), q.expected = strtod(f[9], NULL), q.state = state_of(f[10]);
             q.projection = strtod(f[11], NULL), q.median_download_bps = strtoull(f[12], NULL, 10);
             q.median_upload_bps = strtoull(f[13], NULL, 10), q.median_latency_ms = strtod(f[14], NULL);
             q.updated_ms = n >= 16 ? strtoll(f[15], NULL, 10) : 1751302800000LL;
-            if (n == 17) q.distinct_agents = (uint32_t)strtoul(f[16], NULL, 10);
+            for (int x = 16; x < n; x++) {
+                if (!strchr(f[x], ':')) {
+                    q.distinct_agents = (uint32_t)strtoul(f[x], NULL, 10);
+                    continue;
+                }
+                for (char *op = strtok(f[x], ","); op && q.n_operators < MAXOPS; op = strtok(NULL, ",")) {
+                    char *colon = strrchr(op, ':');
+                    if (!colon) goto bad_line;
+                    *colon = '\0';
+                    ispeed__v1__operator_count__init(&ops[q.n_operators]);
+                    ops[q.n_operators].operator_ = op;
+                    ops[q.n_operators].count = strtoull(colon + 1, NULL, 10);
+                    opp[q.n_operators] = &ops[q.n_operators];
+                    q.n_operators++;
+                }
+            }
+            q.operators = opp;
             len = ispeed__v1__quota_status__get_packed_size(&q);
             buf = malloc(len ? len : 1);
             ispeed__v1__quota_status__pack(&q, buf);

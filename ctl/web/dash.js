@@ -1,0 +1,465 @@
+// ispeed dashboard: national, province and commune pages filled from the
+// server's JSON (/api/...) and refreshed when the server's event stream
+// says a province changed. Everything read from Kafka is put in the page
+// with textContent or as an attribute value, never as markup.
+'use strict';
+
+(function () {
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  // Words of the dashboard itself; the report's own words (networks,
+  // levels, "đạt", the chart's lines) come from /api/words.
+  const DW = {
+    vi: {
+      switchTo: 'English', live: 'Đang cập nhật trực tiếp', offline: 'Mất kết nối, đang thử lại',
+      map: 'Tỷ lệ xã đạt chỉ tiêu', mapDistricts: 'Tỷ lệ đơn vị đạt chỉ tiêu', noData: 'chưa có số liệu',
+      count: 'Số mẫu', target: 'Chỉ tiêu', expected: 'Cần có đến nay', state: 'Trạng thái',
+      projection: 'Dự báo cuối tháng', trend: 'Cộng dồn so với tiến độ', units: 'Các đơn vị (chậm nhất trước)',
+      alerts: 'Cảnh báo gần đây', noAlerts: 'Chưa có cảnh báo trong tháng.', all: 'Tất cả',
+      agents: 'Số máy đo (tình nguyện viên) khác nhau', recruit: 'Danh sách cần tuyển thêm tình nguyện viên',
+      pending: 'Sẽ có khi dữ liệu nhu cầu (demand) được công bố: chỗ dành sẵn.',
+      perDay: 'Số mẫu theo ngày', download: 'Tải xuống (trung vị)', upload: 'Tải lên (trung vị)',
+      latency: 'Độ trễ (trung vị)', operators: 'Theo nhà mạng', operator: 'Nhà mạng', share: 'Tỷ lệ',
+      late: 'Mẫu trễ hạn', g5: 'Trong đó 5G', month: 'Tháng', updated: 'Cập nhật lúc',
+      ON_TRACK: 'đúng tiến độ', BEHIND: 'chậm tiến độ', MET: 'đạt', UNKNOWN: '–', NONE: 'chưa có mẫu', notFound: 'Không tìm thấy đơn vị này trong tháng.',
+      filter: 'Loại mạng', perDayNote: 'Tính từ các số cộng dồn mà bộ thu thập công bố mỗi ngày.',
+      province: 'Tỉnh', sparkline: 'Diễn biến',
+    },
+    en: {
+      switchTo: 'Tiếng Việt', live: 'Live', offline: 'Disconnected, retrying',
+      map: 'Share of communes that met the target', mapDistricts: 'Share of units that met the target', noData: 'no figures yet',
+      count: 'Samples', target: 'Target', expected: 'Expected by now', state: 'State',
+      projection: 'Projected at month end', trend: 'Cumulative against pace', units: 'Units (most behind first)',
+      alerts: 'Recent alerts', noAlerts: 'No alert this month.', all: 'All',
+      agents: 'Distinct agents (volunteers\' machines)', recruit: 'Recruiting list',
+      pending: 'Comes with the demand data: a place kept for it.',
+      perDay: 'Samples per day', download: 'Download (median)', upload: 'Upload (median)',
+      latency: 'Latency (median)', operators: 'Per operator', operator: 'Operator', share: 'Share',
+      late: 'Late samples', g5: 'Of which 5G', month: 'Month', updated: 'Updated',
+      ON_TRACK: 'on track', BEHIND: 'behind', MET: 'met', UNKNOWN: '–', NONE: 'no sample yet', notFound: 'No such unit this month.',
+      filter: 'Network', perDayNote: 'From the cumulative counts the collector published each day.',
+      province: 'Province', sparkline: 'Trend',
+    },
+  };
+
+  const params = new URLSearchParams(location.search);
+  let lang = params.get('lang') || localStorage.getItem('ispeed-lang') || 'vi';
+  if (lang !== 'en') lang = 'vi';
+  let W = {}; // the report's words
+  let tiles = null; // {63: [...], 34: [...]}
+  const route = parseRoute(location.pathname);
+  const view = { net: 'all', sortKey: null, sortDir: 1, data: null };
+
+  function t(k) { return DW[lang][k] || k; }
+
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined) continue;
+      if (k === 'text') e.textContent = v;
+      else if (k === 'class') e.className = v;
+      else e.setAttribute(k, v);
+    }
+    for (const kid of kids) if (kid !== null && kid !== undefined) e.append(kid);
+    return e;
+  }
+  function svg(tag, attrs) {
+    const e = document.createElementNS(SVGNS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    return e;
+  }
+  function link(href, text) { return el('a', { href: href + (lang === 'en' ? '?lang=en' : ''), text: text }); }
+  // Decimals as the report writes them: comma in Vietnamese.
+  function dec(v, digits) {
+    if (v === null || v === undefined || !isFinite(v)) return '–';
+    const s = Number(v).toFixed(digits);
+    return lang === 'vi' ? s.replace('.', ',') : s;
+  }
+  function mbps(bps) { return bps ? dec(bps / 1e6, 1) + ' Mbit/s' : '–'; }
+  function netWord(n) { return n === 'fixed' ? W.net_fixed : W.net_mobile; }
+  function levelWord(l) { return W['level_' + l] || l; }
+
+  function parseRoute(path) {
+    let m = /^\/p\/(\d{1,10})$/.exec(path);
+    if (m) return { page: 'province', code: m[1] };
+    m = /^\/c\/(\d{1,10})$/.exec(path);
+    if (m) return { page: 'commune', code: m[1] };
+    return { page: 'national' };
+  }
+
+  async function getJSON(url) {
+    const r = await fetch(url + (url.includes('?') ? '&' : '?') + 'lang=' + lang, { cache: 'no-store' });
+    if (r.status === 404) return null;
+    if (!r.ok) throw new Error(url + ': HTTP ' + r.status);
+    return r.json();
+  }
+
+  async function loadTiles() {
+    if (tiles) return tiles;
+    tiles = {};
+    for (const n of ['63', '34']) {
+      const r = await fetch('/static/tiles-' + n + '.csv');
+      const lines = (await r.text()).trim().split('\n').slice(1);
+      tiles[n] = lines.map((l) => { const f = l.split(','); return { code: f[0], row: +f[1], col: +f[2], abbr: f[3] }; });
+    }
+    return tiles;
+  }
+
+  // The layout whose codes cover most of the provinces shown.
+  function pickLayout(provinces) {
+    const codes = new Set(provinces.map((p) => p.code));
+    let best = null, score = -1;
+    for (const n of Object.keys(tiles)) {
+      const s = tiles[n].filter((c) => codes.has(c.code)).length;
+      if (s > score) { best = tiles[n]; score = s; }
+    }
+    return best;
+  }
+
+  function shareClass(share) {
+    if (share === null || share === undefined) return 's0';
+    if (share >= 1) return 's5';
+    if (share >= 0.75) return 's4';
+    if (share >= 0.5) return 's3';
+    if (share >= 0.25) return 's2';
+    return 's1';
+  }
+
+  // A cumulative line against the pace line (target x elapsed share).
+  function lineChart(daily, target, days, opts) {
+    const w = opts.w, h = opts.h, pad = opts.pad || 0;
+    const known = daily.filter((v) => v !== null);
+    const top = Math.max(target, ...known, 1);
+    const x = (i) => pad + (w - 2 * pad) * (i + 1) / days;
+    const y = (v) => h - pad - (h - 2 * pad) * v / top;
+    const s = svg('svg', { viewBox: '0 0 ' + w + ' ' + h, class: opts.cls, role: 'img' });
+    s.append(svg('line', { class: 'axis', x1: pad, y1: h - pad, x2: w - pad, y2: h - pad }));
+    if (opts.labels) {
+      s.append(svg('line', { class: 'target', x1: pad, y1: y(target), x2: w - pad, y2: y(target) }));
+      const tl = svg('text', { x: pad + 2, y: y(target) - 3 }); tl.textContent = W.target_line + ' ' + target; s.append(tl);
+    }
+    s.append(svg('polyline', { class: 'pace', points: pad + ',' + (h - pad) + ' ' + x(days - 1) + ',' + y(target) }));
+    const pts = [pad + ',' + (h - pad)];
+    daily.forEach((v, i) => { if (v !== null) pts.push(x(i) + ',' + y(v)); });
+    s.append(svg('polyline', { class: 'actual ' + (opts.net || ''), points: pts.join(' ') }));
+    if (opts.labels) {
+      const d1 = svg('text', { x: pad, y: h - 2 }); d1.textContent = W.day + ' 1'; s.append(d1);
+      const d2 = svg('text', { x: w - pad - 30, y: h - 2 }); d2.textContent = W.day + ' ' + days; s.append(d2);
+    }
+    const title = svg('title', {}); title.textContent = opts.title || ''; s.prepend(title);
+    return s;
+  }
+
+  function barChart(perDay, net) {
+    const w = 620, h = 160, pad = 18, days = perDay.length;
+    const top = Math.max(1, ...perDay.filter((v) => v !== null));
+    const bw = (w - 2 * pad) / days;
+    const s = svg('svg', { viewBox: '0 0 ' + w + ' ' + h, class: 'chart', role: 'img' });
+    s.append(svg('line', { class: 'axis', x1: pad, y1: h - pad, x2: w - pad, y2: h - pad }));
+    perDay.forEach((v, i) => {
+      if (!v) return;
+      const bh = (h - 2 * pad) * v / top;
+      const r = svg('rect', { class: 'bar ' + net, x: pad + i * bw + 1, y: h - pad - bh, width: Math.max(1, bw - 2), height: bh });
+      const tt = svg('title', {}); tt.textContent = W.day + ' ' + (i + 1) + ': ' + v; r.append(tt);
+      s.append(r);
+    });
+    const a = svg('text', { x: pad, y: h - 3 }); a.textContent = W.day + ' 1'; s.append(a);
+    const b = svg('text', { x: w - pad - 30, y: h - 3 }); b.textContent = W.day + ' ' + days; s.append(b);
+    const m = svg('text', { x: pad, y: pad - 4 }); m.textContent = 'max ' + top; s.append(m);
+    return s;
+  }
+
+  function setCrumbs(items) {
+    const c = document.getElementById('crumbs');
+    c.replaceChildren();
+    items.forEach((it, i) => { if (i) c.append(' › '); c.append(it.href ? link(it.href, it.text) : it.text); });
+  }
+
+  function footer(d) {
+    document.getElementById('foot').textContent = t('month') + ' ' + d.month + ' · ' + t('updated') + ' ' + d.now + ' (UTC+7)';
+  }
+
+  // ---- national page
+  function renderNational(d) {
+    const main = document.getElementById('main');
+    setCrumbs([{ text: W.nation }]);
+    const layout = pickLayout(d.provinces);
+    const byCode = new Map(d.provinces.map((p) => [p.code, p]));
+    const cards = el('div', { class: 'cards' });
+    d.national.forEach((n) => {
+      cards.append(el('div', { class: 'card', 'data-network': n.network },
+        el('h3', { text: W.nation + ' · ' + netWord(n.network) }),
+        el('dl', { class: 'kv' },
+          el('dt', { text: W.col_samples }), el('dd', { text: n.samples_s }),
+          el('dt', { text: W.col_comm_met }), el('dd', { text: n.communes_met + '/' + n.communes + ' (' + n.communes_share_s + ')' }),
+          d.levels === 3 ? el('dt', { text: W.col_dist_met }) : null,
+          d.levels === 3 ? el('dd', { text: n.districts_met + '/' + n.districts + ' (' + n.districts_share_s + ')' }) : null)));
+    });
+    const maps = el('div', { class: 'maps' });
+    const rows = Math.max(...layout.map((c) => c.row)) + 1, cols = Math.max(...layout.map((c) => c.col)) + 1;
+    [0, 1].forEach((ni) => {
+      const m = el('div', { class: 'tilemap', 'data-network': ni ? 'mobile' : 'fixed' },
+        el('h3', { text: [W.net_fixed, W.net_mobile][ni] }));
+      m.style.gridTemplateColumns = 'repeat(' + cols + ', 1fr)';
+      m.style.gridTemplateRows = 'auto repeat(' + rows + ', auto)';
+      layout.forEach((c) => {
+        const p = byCode.get(c.code);
+        const f = p ? p.nets[ni] : null;
+        const share = f && f.communes ? f.communes_share : null;
+        const a = el('a', { class: 'tile ' + shareClass(share), href: '/p/' + c.code + (lang === 'en' ? '?lang=en' : ''),
+          'data-code': c.code, text: c.abbr,
+          title: (p ? p.name : c.code) + ': ' + (f ? f.communes_met + '/' + f.communes + ' (' + f.communes_share_s + ')' : t('noData')) });
+        a.style.gridRow = String(c.row + 2);
+        a.style.gridColumn = String(c.col + 1);
+        m.append(a);
+      });
+      maps.append(m);
+    });
+    const legend = el('div', { class: 'legend' },
+      el('span', { class: 's0', text: t('noData') }), el('span', { class: 's1', text: '< 25%' }),
+      el('span', { class: 's2', text: '25–50%' }), el('span', { class: 's3', text: '50–75%' }),
+      el('span', { class: 's4', text: '75–99%' }), el('span', { class: 's5', text: '100%' }));
+    const tbody = el('tbody');
+    d.provinces.forEach((p) => {
+      const tr = el('tr', { 'data-code': p.code },
+        el('td', { text: p.code }), el('td', { class: 'name' }, link('/p/' + p.code, p.name)));
+      p.nets.forEach((f, ni) => {
+        tr.append(el('td', { class: 'num', text: f.samples_s }),
+          el('td', { class: 'num', text: f.communes ? f.communes_met + '/' + f.communes : '–' }),
+          el('td', {}, lineChart(f.daily, f.target, d.days, { w: 90, h: 24, cls: 'spark', net: ni ? 'mobile' : 'fixed',
+            title: p.name + ' · ' + netWord(f.network) + ': ' + f.samples_s + ' / ' + W.target_line + ' ' + f.target })));
+      });
+      tbody.append(tr);
+    });
+    const head = el('tr', {}, el('th', { text: W.col_code }), el('th', { text: W.col_province }));
+    ['fixed', 'mobile'].forEach((n) => head.append(el('th', { class: 'num', text: netWord(n) + ' · ' + W.col_samples }),
+      el('th', { class: 'num', text: W.col_comm_met }), el('th', { text: t('sparkline') })));
+    main.replaceChildren(
+      el('h1', { text: W.nation + ' · ' + t('month') + ' ' + d.month }), cards,
+      el('div', { class: 'layout' },
+        el('section', {}, el('h2', { text: t('map') }), legend, maps),
+        el('section', {}, el('h2', { text: W.by_province }),
+          el('div', { class: 'scroll' }, el('table', { id: 'provinces' }, el('thead', {}, head), tbody)))));
+    footer(d);
+  }
+
+  // ---- province page
+  const COLS = [
+    { key: 'code', label: () => W.col_code },
+    { key: 'name', label: () => W.col_unit, cls: 'name' },
+    { key: 'level', label: () => W.col_level, cls: 'hide-phone' },
+    { key: 'network', label: () => W.col_network },
+    { key: 'count', label: () => t('count'), num: true },
+    { key: 'target', label: () => t('target'), num: true, cls: 'hide-phone' },
+    { key: 'expected', label: () => t('expected'), num: true },
+    { key: 'state', label: () => t('state') },
+    { key: 'projection', label: () => t('projection'), num: true },
+  ];
+
+  function unitRows(d) {
+    let rows = d.units.slice();
+    if (view.net !== 'all') rows = rows.filter((u) => u.network === view.net);
+    if (view.sortKey) {
+      const k = view.sortKey, dir = view.sortDir;
+      rows.sort((a, b) => {
+        const x = a[k], y = b[k];
+        if (typeof x === 'number' || typeof y === 'number') return dir * ((x ?? -1) - (y ?? -1));
+        return dir * String(x).localeCompare(String(y), lang);
+      });
+    }
+    return rows;
+  }
+
+  function renderUnitsTable(d, table) {
+    const head = el('tr');
+    COLS.forEach((c) => {
+      const th = el('th', { class: 'sortable' + (c.num ? ' num' : '') + (c.cls ? ' ' + c.cls : '') +
+        (view.sortKey === c.key ? (view.sortDir > 0 ? ' asc' : ' desc') : ''), 'data-key': c.key, text: c.label(), tabindex: '0' });
+      th.addEventListener('click', () => {
+        if (view.sortKey === c.key) view.sortDir = -view.sortDir; else { view.sortKey = c.key; view.sortDir = c.num ? -1 : 1; }
+        renderUnitsTable(d, table);
+      });
+      head.append(th);
+    });
+    // One row built once and cloned: a province of 1,000 rows draws in a
+    // fraction of the time that building each cell anew takes.
+    const proto = el('tr', {}, el('td'), el('td', { class: 'name' }), el('td', { class: 'hide-phone' }), el('td'),
+      el('td', { class: 'num count' }), el('td', { class: 'num hide-phone' }), el('td', { class: 'num' }),
+      el('td', {}, el('span')), el('td', { class: 'num' }));
+    const suffix = lang === 'en' ? '?lang=en' : '';
+    const tbody = el('tbody');
+    const frag = document.createDocumentFragment();
+    unitRows(d).forEach((u) => {
+      const tr = proto.cloneNode(true);
+      const td = tr.children;
+      tr.dataset.code = u.code;
+      tr.dataset.network = u.network;
+      if (u.nostatus) tr.dataset.nostatus = '1';
+      td[0].textContent = u.code;
+      if (u.level === 'commune') {
+        const a = document.createElement('a');
+        a.href = '/c/' + u.code + suffix;
+        a.textContent = u.name;
+        td[1].append(a);
+      } else td[1].textContent = u.name;
+      td[2].textContent = levelWord(u.level);
+      td[3].textContent = netWord(u.network);
+      td[4].dataset.value = String(u.count);
+      td[4].textContent = u.count_s;
+      td[5].textContent = u.target_s;
+      td[6].textContent = u.expected_s;
+      td[7].firstChild.className = 'st ' + u.state;
+      td[7].firstChild.textContent = t(u.state);
+      td[8].textContent = u.projection_s;
+      frag.append(tr);
+    });
+    tbody.append(frag);
+    table.replaceChildren(el('thead', {}, head), tbody);
+  }
+
+  function renderProvince(d) {
+    const main = document.getElementById('main');
+    if (!d) { main.replaceChildren(el('p', { text: t('notFound') })); return; }
+    setCrumbs([{ href: '/', text: W.nation }, { text: d.name }]);
+    const cards = el('div', { class: 'cards' });
+    ['fixed', 'mobile'].forEach((net, ni) => {
+      const own = d.units.find((u) => u.level === 'province' && u.network === net);
+      const f = d.nets[ni];
+      const card = el('div', { class: 'card', 'data-network': net }, el('h3', { text: netWord(net) }));
+      const dl = el('dl', { class: 'kv' });
+      if (own) {
+        dl.append(el('dt', { text: t('count') }), el('dd', { class: 'prov-count', 'data-value': String(own.count), text: own.count_s }),
+          el('dt', { text: t('target') }), el('dd', { text: own.target_s }),
+          el('dt', { text: t('expected') }), el('dd', { text: own.expected_s }),
+          el('dt', { text: t('state') }), el('dd', {}, el('span', { class: 'st ' + own.state, text: t(own.state) })),
+          el('dt', { text: t('projection') }), el('dd', { text: own.projection_s }));
+      } else {
+        dl.append(el('dt', { text: t('count') }), el('dd', { text: f ? f.samples_s : '–' }));
+      }
+      if (f) dl.append(el('dt', { text: W.col_comm_met }), el('dd', { text: f.communes_met + '/' + f.communes + ' (' + f.communes_share_s + ')' }));
+      card.append(dl);
+      if (f) card.append(lineChart(f.daily, f.target, d.days, { w: 400, h: 170, pad: 16, cls: 'chart', labels: true, net: net,
+        title: t('trend') + ' · ' + netWord(net) }));
+      cards.append(card);
+    });
+    const pending = el('section', { class: 'pending', id: 'demand-pending', 'data-pending': 'demand' },
+      el('h2', { text: t('agents') }), el('p', { text: t('pending') }),
+      el('h2', { text: t('recruit') }), el('p', { text: t('pending') }));
+    const sel = el('select', { id: 'net-filter' });
+    [['all', t('all')], ['fixed', W.net_fixed], ['mobile', W.net_mobile]].forEach(([v, l]) => {
+      const o = el('option', { value: v, text: l }); if (v === view.net) o.selected = true; sel.append(o);
+    });
+    const table = el('table', { id: 'units' });
+    sel.addEventListener('change', () => { view.net = sel.value; renderUnitsTable(view.data, table); });
+    renderUnitsTable(d, table);
+    const alerts = el('ul', { class: 'alerts', id: 'alerts' });
+    d.alerts.forEach((a) => alerts.append(el('li', { 'data-unit': a.unit },
+      el('span', { class: 'muted', text: a.time + ' · ' }), el('span', { text: a.name + ' (' + a.unit + ') · ' + netWord(a.network) + ': ' }),
+      el('span', { class: 'st ' + a.from, text: t(a.from) }), ' → ', el('span', { class: 'st ' + a.to, text: t(a.to) }),
+      el('span', { text: ' · ' + a.count_s + '/' + a.target_s + ', ' + t('expected').toLowerCase() + ' ' + a.expected_s }))));
+    if (!d.alerts.length) alerts.append(el('li', { class: 'muted', text: t('noAlerts') }));
+    main.replaceChildren(el('h1', { text: d.name + ' · ' + t('month') + ' ' + d.month }), cards,
+      el('h2', { text: t('units') }), el('div', { class: 'tools' }, el('label', { for: 'net-filter', text: t('filter') }), sel),
+      el('div', { class: 'scroll' }, table), el('h2', { text: t('alerts') }), alerts, el('h2', { text: '' }), pending);
+    footer(d);
+  }
+
+  // ---- commune page
+  function renderCommune(d) {
+    const main = document.getElementById('main');
+    if (!d) { main.replaceChildren(el('p', { text: t('notFound') })); return; }
+    setCrumbs([{ href: '/', text: W.nation }, { href: '/p/' + d.province, text: t('province') + ' ' + d.province }, { text: d.name }]);
+    const cards = el('div', { class: 'cards' });
+    d.nets.forEach((n) => {
+      const s = n.status;
+      const card = el('div', { class: 'card', 'data-network': n.network }, el('h3', { text: netWord(n.network) }));
+      if (!s) { card.append(el('p', { class: 'muted', text: t('noData') })); cards.append(card); return; }
+      card.append(el('dl', { class: 'kv' },
+        el('dt', { text: t('count') }), el('dd', { class: 'unit-count', 'data-value': String(s.count), text: s.count_s }),
+        el('dt', { text: t('target') }), el('dd', { text: s.target_s }),
+        el('dt', { text: t('expected') }), el('dd', { text: s.expected_s }),
+        el('dt', { text: t('state') }), el('dd', {}, el('span', { class: 'st ' + s.state, text: t(s.state) })),
+        el('dt', { text: t('projection') }), el('dd', { text: s.projection_s }),
+        el('dt', { text: t('download') }), el('dd', { text: mbps(s.median_download_bps) }),
+        el('dt', { text: t('upload') }), el('dd', { text: mbps(s.median_upload_bps) }),
+        el('dt', { text: t('latency') }), el('dd', { text: s.median_latency_ms ? dec(s.median_latency_ms, 1) + ' ms' : '–' }),
+        n.network === 'mobile' ? el('dt', { text: t('g5') }) : null, n.network === 'mobile' ? el('dd', { text: s.count_5g_s }) : null,
+        el('dt', { text: t('late') }), el('dd', { text: s.late_count_s })));
+      card.append(el('h3', { text: t('perDay') }), barChart(n.per_day, n.network), el('p', { class: 'muted', text: t('perDayNote') }));
+      const ops = el('tbody');
+      s.operators.forEach((o) => ops.append(el('tr', {}, el('td', { text: o.name }), el('td', { class: 'num', text: o.count_s }),
+        el('td', { class: 'num', text: s.count ? dec(100 * o.count / s.count, 1) + '%' : '–' }))));
+      card.append(el('h3', { text: t('operators') }), el('table', { class: 'operators' },
+        el('thead', {}, el('tr', {}, el('th', { text: t('operator') }), el('th', { class: 'num', text: t('count') }), el('th', { class: 'num', text: t('share') }))), ops));
+      cards.append(card);
+    });
+    main.replaceChildren(el('h1', { text: d.name + ' (' + d.code + ') · ' + t('month') + ' ' + d.month }), cards);
+    footer(d);
+  }
+
+  function dataURL() {
+    if (route.page === 'national') return '/api/national';
+    if (route.page === 'province') return '/api/province/' + route.code;
+    return '/api/unit/' + route.code;
+  }
+
+  async function refresh(prefetched) {
+    const d = prefetched || await getJSON(dataURL());
+    if (route.page === 'national') renderNational(d);
+    else if (route.page === 'province') { view.data = d; renderProvince(d); }
+    else {
+      if (d) view.province = d.province;
+      renderCommune(d);
+    }
+    document.body.dataset.refreshed = String((+document.body.dataset.refreshed || 0) + 1);
+    document.body.dataset.refreshedAt = String(Date.now());
+  }
+
+  // Coalesces a burst of events into one fetch a tenth of a second later.
+  let pending = null, running = false;
+  function schedule() {
+    if (pending) return;
+    pending = setTimeout(async () => {
+      pending = null;
+      if (running) { schedule(); return; }
+      running = true;
+      try { await refresh(); } catch (e) { console.error(e); } finally { running = false; }
+    }, 100);
+  }
+
+  function listen() {
+    const code = route.page === 'province' ? route.code : route.page === 'commune' ? view.province : null;
+    const es = new EventSource('/api/events' + (code ? '?province=' + code : ''));
+    const dot = document.getElementById('live');
+    es.addEventListener('open', () => { dot.className = 'live'; dot.title = t('live'); });
+    es.addEventListener('error', () => { dot.className = 'live off'; dot.title = t('offline'); });
+    es.addEventListener('update', (ev) => {
+      let msg = {};
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      document.body.dataset.eventAt = String(Date.now()); // when the last event came, for tests
+      schedule();
+    });
+  }
+
+  async function start() {
+    document.documentElement.lang = lang;
+    const b = document.getElementById('lang');
+    b.textContent = t('switchTo');
+    b.addEventListener('click', () => {
+      const next = lang === 'vi' ? 'en' : 'vi';
+      localStorage.setItem('ispeed-lang', next);
+      const u = new URL(location.href);
+      if (next === 'en') u.searchParams.set('lang', 'en'); else u.searchParams.delete('lang');
+      location.href = u.toString();
+    });
+    // Words, tile layouts and the page's figures at once: one round trip
+    // instead of four before the first draw.
+    const [words, , data] = await Promise.all([getJSON('/api/words'),
+      route.page === 'national' ? loadTiles() : null, getJSON(dataURL())]);
+    W = words;
+    await refresh(data === null ? undefined : data);
+    listen();
+  }
+  start().catch((e) => {
+    document.getElementById('main').replaceChildren(el('p', { text: String(e) }));
+  });
+})();
