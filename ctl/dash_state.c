@@ -10,6 +10,7 @@
 
 #include "escape.h"
 #include "ispeed.pb-c.h"
+#include "pbnames.h"
 #include "quota_view.h"
 #include "report_data.h"
 #include "vntime.h"
@@ -334,8 +335,8 @@ static void json_alert(FILE *out, enum report_lang lang, const Ispeed__V1__Alert
     json_kv_str(out, "name", a->name);
     fputc(',', out);
     json_kv_str(out, "province", a->province);
-    fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",", quota_level_name(a->level),
-            quota_network_name(a->network), quota_state_name(a->from_state), quota_state_name(a->to_state));
+    fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",", pbnames_level(a->level),
+            pbnames_network(a->network), pbnames_quota_state(a->from_state), pbnames_quota_state(a->to_state));
     json_num(out, "count", lang, a->count);
     fputc(',', out);
     json_dbl(out, "expected", lang, a->expected);
@@ -357,8 +358,8 @@ static void json_status(FILE *out, enum report_lang lang, const quota_view_t *qt
     json_kv_str(out, "name", q->name);
     fputc(',', out);
     json_kv_str(out, "parent", q->parent);
-    fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"state\":\"%s\",", quota_level_name(q->level),
-            quota_network_name(q->network), quota_state_name(q->state));
+    fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"state\":\"%s\",", pbnames_level(q->level),
+            pbnames_network(q->network), pbnames_quota_state(q->state));
     json_num(out, "count", lang, q->count);
     fputc(',', out);
     json_num(out, "target", lang, q->target);
@@ -425,7 +426,7 @@ int dash_state_json_province(dash_state_t *ds, const char *code, enum report_lan
             fputc(',', out);
             json_kv_str(out, "parent", u->parent);
             fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"state\":\"NONE\",\"nostatus\":true,",
-                    quota_level_name((Ispeed__V1__Level)u->level), net_name(net));
+                    pbnames_level((Ispeed__V1__Level)u->level), net_name(net));
             json_num(out, "count", lang, 0);
             fputc(',', out);
             json_num(out, "target", lang, u->target[net]);

@@ -30,13 +30,16 @@ static const char *const serve_fetch_props[] = {"fetch.wait.max.ms=100", "fetch.
 
 enum { OPT_LISTEN = 256, OPT_PROVINCE, OPT_UNITS, OPT_MONTH };
 
-static const cli_opt serve_opts[] = {
-    {"listen", required_argument, OPT_LISTEN, "ADDR:PORT", "where to serve (default " SERVE_DEFAULT_LISTEN ", loopback)"},
-    {"province", required_argument, OPT_PROVINCE, "P", "only this province's topic (repeatable; default: every one)"},
-    {"units", required_argument, OPT_UNITS, "FILE",
-     "registry CSV: names, units without samples, the tile map (default " SERVE_DEFAULT_UNITS " if present; none)"},
-    {"month", required_argument, OPT_MONTH, "YYYY-MM", "month shown, in Vietnam's time (default: the current one)"},
-    {NULL, 0, 0, NULL, NULL}};
+static const opttab_def serve_opts[] = {
+    {.name = "listen", .type = OPTTAB_CALL, .id = OPT_LISTEN, .metavar = "ADDR:PORT",
+     .help = "where to serve (default " SERVE_DEFAULT_LISTEN ", loopback)"},
+    {.name = "province", .type = OPTTAB_CALL, .id = OPT_PROVINCE, .metavar = "P",
+     .help = "only this province's topic (repeatable; default: every one)"},
+    {.name = "units", .type = OPTTAB_CALL, .id = OPT_UNITS, .metavar = "FILE",
+     .help = "registry CSV: names, units without samples, the tile map (default " SERVE_DEFAULT_UNITS " if present; none)"},
+    {.name = "month", .type = OPTTAB_CALL, .id = OPT_MONTH, .metavar = "YYYY-MM",
+     .help = "month shown, in Vietnam's time (default: the current one)"},
+    {.name = NULL}};
 
 static const cli_cmd serve_cmd = {
     "serve",

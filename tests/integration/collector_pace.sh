@@ -7,32 +7,20 @@
 # the province lists the commune while it is BEHIND.
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
-# Until this test moves to ISPEED_NOW it fixes the collector's clock with
-# --now-ms from the real one, so the agents' must be the real one too.
-unset ISPEED_NOW ISPEED_NOW_AT
 UNITS="$WORK/units.csv"
 printf '%s\n' 'code,level,parent,name,type' '01,province,,Thanh pho Ha Noi,Thanh pho Trung uong' \
   '00004,commune,01,Phuong Truc Bach,Phuong' '00001,commune,01,Phuong Phuc Xa,Phuong' >"$UNITS"
 COMMUNE=00004
 TARGET=5 # 4 samples are ON_TRACK at any time of the month (4 >= 0.8 x 5), 5 are MET
 
-# The clock: the pace start day D is today's day of the month (at least 2);
-# phase 0 runs at noon of day D-1, phase 1 at max(now + 1 min, day D 01:00),
-# both Vietnam time, so every real sample is measured before the clock.
-# The agent stamps its samples with the real clock, hence the real month.
-# ISPEED_NOW_AT anchors each phase's clock at one real instant, so the
-# restart in phase 1 goes on from where the first run's clock was.
-read -r MONTH D T0 T1 < <(python3 - <<'PY'
-import datetime, time
-vn = datetime.timezone(datetime.timedelta(hours=7))
-now = datetime.datetime.now(vn)
-d = max(2, now.day)
-start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-t0 = start + datetime.timedelta(days=d - 2, hours=12)
-t1 = max(now + datetime.timedelta(minutes=1), start + datetime.timedelta(days=d - 1, hours=1))
-print(now.strftime('%Y-%m'), d, int(t0.timestamp() * 1000), int(t1.timestamp() * 1000))
-PY
-)
+# The clock stands on fixed instants, never on today's date: the pace start
+# day D is the 15th (not the default 3rd, so the setting is what is tested);
+# phase 0 runs at noon of the 14th, phase 1 from 01:00 on the 15th, where the
+# agents measure too (they read the same ISPEED_NOW). ISPEED_NOW_AT anchors
+# each phase's clock at one real instant, so the restart in phase 1 goes on
+# from where the first run's clock was.
+MONTH=2026-06 D=15
+T0=$(it_instant_ms 2026-06-14T12:00:00) T1=$(it_instant_ms 2026-06-15T01:00:00)
 note "month $MONTH, pace start day $D, clock $T0 then $T1"
 
 start_kafka --partitions 4
@@ -75,6 +63,7 @@ wait "$COLL" || fail "collector exited $? on SIGTERM"
 
 # Phase 1: the start day. BEHIND, once.
 AT1=$(date +%s%3N)
+export ISPEED_NOW=$T1 ISPEED_NOW_AT=$AT1 # the agents' clock in this phase
 run_collector collector.1.log "$T1" "$AT1"
 wait_for 60 transitions_are "ON_TRACK>BEHIND 0;" || fail "want one ON_TRACK>BEHIND alert, got: $(transitions | tr '\n' ';')"
 note "day $D: BEHIND alerted (${SECONDS}s)"
