@@ -178,6 +178,31 @@ static void enc_free(struct enc *e) {
     }
 }
 
+/* The tables these come from are hash maps with a random seed each, so
+ * their order differs from one process to the next: sorted, a checkpoint is
+ * the same bytes for the same state, and a restored one encodes as it was. */
+static int str_cmp(const char *x, const char *y) { return strcmp(x ? x : "", y ? y : ""); }
+static int by_mark(const void *a, const void *b) {
+    const Ispeed__V1__AgentMark *x = *(Ispeed__V1__AgentMark *const *)a, *y = *(Ispeed__V1__AgentMark *const *)b;
+    int c = str_cmp(x->province, y->province);
+    return c ? c : str_cmp(x->agent_id, y->agent_id);
+}
+static int by_cap(const void *a, const void *b) {
+    const Ispeed__V1__CapCount *x = *(Ispeed__V1__CapCount *const *)a, *y = *(Ispeed__V1__CapCount *const *)b;
+    int c = str_cmp(x->agent_id, y->agent_id);
+    if (!c) c = str_cmp(x->unit, y->unit);
+    return c ? c : (x->day > y->day) - (x->day < y->day);
+}
+static int by_token(const void *a, const void *b) {
+    const Ispeed__V1__TokenUse *x = *(Ispeed__V1__TokenUse *const *)a, *y = *(Ispeed__V1__TokenUse *const *)b;
+    int c = str_cmp(x->province, y->province);
+    if (!c) c = str_cmp(x->token_id, y->token_id);
+    return c ? c : str_cmp(x->agent_id, y->agent_id);
+}
+static void vec_sort(struct vec *v, int (*cmp)(const void *, const void *)) {
+    if (v->n > 1) qsort(v->v, v->n, sizeof *v->v, cmp);
+}
+
 int checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, const char *topic, int32_t partition,
                       int64_t next_offset, int64_t created_ms, checkpoint_owner_fn owner, void *ctx, uint8_t **out,
                       size_t *outlen, char *err, size_t errsz) {
@@ -209,6 +234,10 @@ int checkpoint_encode(const registry_t *reg, ingest_t *ing, quota_counts_t *qt, 
         quota_foreach_province(qt, p, enc_cell, &e);
     }
     if (e.oom) goto oom;
+    vec_sort(&e.agents, by_mark);
+    vec_sort(&e.caps, by_cap);
+    vec_sort(&e.tokens, by_token);
+    vec_sort(&e.pcaps, by_cap);
     Ispeed__V1__CollectorCheckpoint cp = ISPEED__V1__COLLECTOR_CHECKPOINT__INIT;
     cp.topic = (char *)topic;
     cp.partition = partition;
