@@ -1,6 +1,8 @@
 /* Shared librdkafka configuration helpers. */
 #include "kafka.h"
 
+#include "vntime.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,4 +97,20 @@ int kafka_check_reachable(rd_kafka_t *rk, const char *bootstrap, int timeout_ms,
     }
     rd_kafka_metadata_destroy(md);
     return 0;
+}
+
+int kafka_produce_wait(rd_kafka_t *rk, const char *topic, const void *key, size_t keylen, const void *val, size_t len,
+                       char *err, size_t errsz) {
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+                                                  RD_KAFKA_V_VALUE((void *)val, len),
+                                                  RD_KAFKA_V_TIMESTAMP(vntime_now_ms()),
+                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (!e) return 0;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            snprintf(err, errsz, "cannot produce to %s: %s", topic, rd_kafka_err2str(e));
+            return -1;
+        }
+        rd_kafka_poll(rk, 20);
+    }
 }

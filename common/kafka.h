@@ -45,6 +45,11 @@ rd_kafka_conf_t *kafka_producer_conf_new(const char *bootstrap, const kafka_sett
 
 /* prefix + name, e.g. "ispeed." + "samples". */
 void kafka_topic_name(char *out, size_t outsz, const char *prefix, const char *name);
+/* Queues one record (copied), stamped with the one clock (vntime_now_ms),
+ * waiting for room while the producer's local queue is full: for tools that
+ * produce faster than the brokers take. 0, or -1 with err. */
+int kafka_produce_wait(rd_kafka_t *rk, const char *topic, const void *key, size_t keylen, const void *val, size_t len,
+                       char *err, size_t errsz);
 
 /* Waits up to timeout_ms for a metadata answer from any broker. -1 with
  * "cannot reach Kafka at ..." when none answers. */

@@ -203,21 +203,6 @@ static int topic_exists(rd_kafka_t *rk, const char *topic) {
     return ok;
 }
 
-/* Queues one record, waiting for room when the local queue is full. */
-static int produce(rd_kafka_t *rk, const char *topic, const void *key, size_t keylen, const void *val, size_t len,
-                   char *err, size_t errsz) {
-    for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
-                                                  RD_KAFKA_V_VALUE((void *)val, len),
-                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (!e) return 0;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            snprintf(err, errsz, "cannot produce to %s: %s", topic, rd_kafka_err2str(e));
-            return -1;
-        }
-        rd_kafka_poll(rk, 20);
-    }
-}
 
 /* Waits for every queued record's delivery report. */
 static int drain(rd_kafka_t *rk, const struct delivery *d, const char *what, char *err, size_t errsz) {
@@ -334,7 +319,7 @@ static int produce_samples(const struct loadgen *lg, const plan_t *plan, synth_a
             for (size_t j = c->from; j < c->to; j++) {
                 const char *prov = agents[plan->samples[j].agent].commune->province->code;
                 size_t k = j - c->from;
-                if (produce(rk, topic, prov, strlen(prov), c->buf + k * SYNTH_RECORD_MAX, c->len[k], err, errsz) < 0)
+                if (kafka_produce_wait(rk, topic, prov, strlen(prov), c->buf + k * SYNTH_RECORD_MAX, c->len[k], err, errsz) < 0)
                     goto out;
             }
             rd_kafka_poll(rk, 0);
@@ -432,7 +417,7 @@ static int run(struct loadgen *lg) {
             snprintf(err, sizeof err, "commune code too long: %s", a->commune->code);
             goto fail;
         }
-        if (produce(rk, agents_topic, a->id, SIGN_AGENT_ID_CHARS, buf, len, err, sizeof err) < 0) goto fail;
+        if (kafka_produce_wait(rk, agents_topic, a->id, SIGN_AGENT_ID_CHARS, buf, len, err, sizeof err) < 0) goto fail;
         if (i % 1024 == 0) rd_kafka_poll(rk, 0);
     }
     if (drain(rk, &d, "enrollment", err, sizeof err) < 0) goto fail;

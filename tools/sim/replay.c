@@ -26,17 +26,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 static int produce(rd_kafka_t *rk, const char *topic, const void *key, size_t keylen, const void *val, size_t len) {
-    for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
-                                                  RD_KAFKA_V_VALUE((void *)val, len),
-                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (!e) return 0;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            fprintf(stderr, "ispeed-sim-replay: cannot produce to %s: %s\n", topic, rd_kafka_err2str(e));
-            return -1;
-        }
-        rd_kafka_poll(rk, 20);
-    }
+    char err[256];
+    if (kafka_produce_wait(rk, topic, key, keylen, val, len, err, sizeof err) == 0) return 0;
+    fprintf(stderr, "ispeed-sim-replay: %s\n", err);
+    return -1;
 }
 
 int main(int argc, char **argv) {
