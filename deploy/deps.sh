@@ -15,9 +15,12 @@ packages=(
 )
 if [ "${ISPEED_DEPS_EXTRA:-}" ]; then read -r -a extra <<<"$ISPEED_DEPS_EXTRA"; packages+=("${extra[@]}"); fi
 
+# A Node.js from elsewhere (NodeSource's nodejs ships npm inside, and
+# conflicts with Debian's npm) serves as well as Debian's pair.
+have_cmd() { case "$1" in nodejs) command -v node >/dev/null ;; npm) command -v npm >/dev/null ;; *) return 1 ;; esac; }
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || have_cmd "$p" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
