@@ -46,7 +46,7 @@ typedef struct agent_cli {
 static void usage(FILE *out) {
     config_print_help(out, USAGE, 0);
     fprintf(out, "\nExit status: 0 success (also when Kafka is unreachable and the sample stays\n"
-                 "spooled), 1 failure, 2 bad usage.\n");
+                 "spooled), 1 failure, 2 bad usage.\n\n" VNTIME_HELP "\n");
 }
 
 static int bad_usage(const char *what) {

@@ -11,6 +11,7 @@
 #include "collector.h"
 #include "log.h"
 #include "opttab.h"
+#include "vntime.h"
 
 enum { ACT_HELP = 1, ACT_EXAMPLE };
 
@@ -124,9 +125,7 @@ static const opttab_spec spec = {
              "Every option but --config, --config-example and --help is also a key of the\n"
              "configuration file, which the command line overrides; [kafka]'s other keys are\n"
              "librdkafka properties, as -X.",
-    .epilog = "environment, for tests: ISPEED_NOW (Unix ms, or YYYY-MM-DDTHH:MM[:SS] in Vietnam time) is the "
-              "clock at the real instant ISPEED_NOW_AT (Unix ms, default start-up), from which it runs on.\n\n"
-              "Exit status: 0 stopped cleanly, 1 failure, 2 bad usage.",
+    .epilog = VNTIME_HELP "\n\nExit status: 0 stopped cleanly, 1 failure, 2 bad usage.",
     .config_path = CONFIG_PATH,
     .config = 1,
     .defs = options,

@@ -40,7 +40,7 @@ static void usage(FILE *out) {
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].about);
     fputs("\n'ispeedctl COMMAND --help' lists a command's options. Every Kafka command takes\n"
           "-b BOOTSTRAP, -X prop=value (repeatable) and --topic-prefix P.\n"
-          "ISPEEDCTL_LOG=debug in the environment shows librdkafka's own log lines.\n",
+          "ISPEEDCTL_LOG=debug in the environment shows librdkafka's own log lines.\n" VNTIME_HELP "\n",
           out);
 }
 

@@ -17,6 +17,7 @@
 
 #include "endpoints.h"
 #include "testhttp.h"
+#include "vntime.h"
 #include "log.h"
 #include "opttab.h"
 #include "payload.h"
@@ -90,6 +91,7 @@ static const opttab_spec spec = {
              "and LibreSpeed's garbage.php, empty.php and getIP.php. Every option but\n"
              "--config, --config-example and --help is also a key of the configuration\n"
              "file, which the command line overrides.",
+    .epilog = VNTIME_HELP,
     .config_path = CONFIG_PATH,
     .config = 1,
     .defs = options,
@@ -158,6 +160,8 @@ int main(int argc, char **argv) {
     int rc = 2, r;
 
     memset(workers, 0, sizeof workers);
+    memset(&cfg, 0, sizeof cfg);
+    if (vntime_clock_start("ispeed-server") < 0) return 2;
     r = parse_args(argc, argv, &cfg);
     if (r != 0) {
         rc = r == 1 ? 0 : r == 2 ? 2 : 1;
