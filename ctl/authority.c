@@ -4,7 +4,7 @@
 #include "authority.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,64 +25,72 @@
 #define AUTHORITY_DEFAULT_UNITS "/usr/share/ispeed-collector/units.csv"
 #define AUTHORITY_DEFAULT_EXPIRY "30d"
 
-static void authority_usage(FILE *out) {
-    fputs("usage: ispeedctl authority init --province P --out DIR [--name NAME]\n\n"
-          "Creates DIR/" AUTHORITY_KEY_FILE " (an Ed25519 key, mode 0600) for province P, or for\n"
-          "every province with P = '*' (a national authority), and prints the line to add\n"
-          "to the collector's authorities.csv (province,public_key_hex,name), also kept in\n"
-          "DIR/" AUTHORITY_CSV_FILE ". Refuses to overwrite an existing key.\n\n"
-          "  --province P   province code (01, 79, ...) or '*'\n"
-          "  --out DIR      directory for the key (created if missing)\n"
-          "  --name NAME    the authority's name in authorities.csv (default: authority-P)\n",
-          out);
-}
+struct init_args {
+    char *province, *out, *name;
+};
+struct issue_args {
+    char *key, *units;
+    opttab_list commune;
+    int64_t uses, expires_ms;
+};
+enum { ACT_HELP = 1 };
 
-static void token_usage(FILE *out) {
-    fputs("usage: ispeedctl token issue --key FILE --commune C [--commune C2 ...] [--uses N]\n"
-          "                             [--expires 30d] [--units FILE]\n\n"
-          "Prints one enrollment token, signed by the authority key FILE (from 'ispeedctl\n"
-          "authority init'), for volunteers to pass to 'ispeed-agent enroll --token'. It\n"
-          "names the authority's province, the communes, a number of uses and an expiry.\n\n"
-          "  --key FILE     the authority key; its province is read from authority.csv beside it\n"
-          "  --commune C    a commune code the token enrolls (1 to 16 of them)\n"
-          "  --uses N       enrollments the token allows (default 1)\n"
-          "  --expires D    validity from now: 90s, 30m, 12h, 30d, 2w (default " AUTHORITY_DEFAULT_EXPIRY ")\n"
-          "  --units FILE   registry to check the communes against (default " AUTHORITY_DEFAULT_UNITS
-          " if present, none: without)\n",
-          out);
-}
+static const opttab_def init_opts[] = {
+    {.name = "province", .type = OPTTAB_STRING, .offset = offsetof(struct init_args, province), .metavar = "P",
+     .help = "province code (01, 79, ...) or '*' (required)"},
+    {.name = "out", .type = OPTTAB_STRING, .offset = offsetof(struct init_args, out), .metavar = "DIR",
+     .help = "directory for the key, created if missing (required)"},
+    {.name = "name", .type = OPTTAB_STRING, .offset = offsetof(struct init_args, name), .metavar = "NAME",
+     .help = "the authority's name in authorities.csv (default: authority-P)"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "this text"},
+};
+static const opttab_spec init_spec = {
+    .program = "ispeedctl authority init",
+    .usage = "usage: ispeedctl authority init --province P --out DIR [--name NAME]\n\n"
+             "Creates DIR/" AUTHORITY_KEY_FILE " (an Ed25519 key, mode 0600) for province P, or for\n"
+             "every province with P = '*' (a national authority), and prints the line to add\n"
+             "to the collector's authorities.csv (province,public_key_hex,name), also kept in\n"
+             "DIR/" AUTHORITY_CSV_FILE ". Refuses to overwrite an existing key.",
+    .defs = init_opts,
+    .ndefs = sizeof init_opts / sizeof *init_opts,
+};
+
+static const opttab_def issue_opts[] = {
+    {.name = "key", .type = OPTTAB_STRING, .offset = offsetof(struct issue_args, key), .metavar = "FILE",
+     .help = "the authority key; its province is read from authority.csv beside it (required)"},
+    {.name = "commune", .type = OPTTAB_LIST, .offset = offsetof(struct issue_args, commune), .metavar = "C",
+     .help = "a commune code the token enrolls (1 to 16 of them; repeatable)"},
+    {.name = "uses", .type = OPTTAB_INT, .offset = offsetof(struct issue_args, uses), .def = "1", .lo = 1,
+     .hi = 100000, .metavar = "N", .help = "enrollments the token allows"},
+    {.name = "expires", .type = OPTTAB_DURATION, .offset = offsetof(struct issue_args, expires_ms),
+     .def = AUTHORITY_DEFAULT_EXPIRY, .lo = 1000, .bare_ms = 86400000, .metavar = "D",
+     .help = "validity from now: 90s, 30m, 12h, 30d, 2w (a bare number is days)"},
+    {.name = "units", .type = OPTTAB_STRING, .offset = offsetof(struct issue_args, units), .metavar = "FILE",
+     .help = "registry to check the communes against (default " AUTHORITY_DEFAULT_UNITS " if present; none: without)"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "this text"},
+};
+static const opttab_spec issue_spec = {
+    .program = "ispeedctl token issue",
+    .usage = "usage: ispeedctl token issue --key FILE --commune C [--commune C2 ...] [--uses N]\n"
+             "                             [--expires 30d] [--units FILE]\n\n"
+             "Prints one enrollment token, signed by the authority key FILE (from 'ispeedctl\n"
+             "authority init'), for volunteers to pass to 'ispeed-agent enroll --token'. It\n"
+             "names the authority's province, the communes, a number of uses and an expiry.",
+    .defs = issue_opts,
+    .ndefs = sizeof issue_opts / sizeof *issue_opts,
+};
 
 static int province_ok(const char *p) {
     size_t n = strlen(p);
     return strcmp(p, "*") == 0 || (n >= 1 && n <= TRUST_CODE_MAX && strspn(p, "0123456789") == n);
 }
 
-static int authority_init(int argc, char **argv) {
-    static const struct option opts[] = {{"province", required_argument, NULL, 'p'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         {"name", required_argument, NULL, 'n'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *province = NULL, *dir = NULL, *name = NULL;
+/* The key and its authorities.csv line, once the options are read. */
+static int authority_create(const char *province, const char *dir, const char *name) {
     char path[4096], err[8192], line[256], hex[2 * SIGN_PUBLIC_BYTES + 1], defname[64];
     uint8_t pk[SIGN_PUBLIC_BYTES], sk[SIGN_SECRET_BYTES];
-    int c, created = 0;
+    int created = 0;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p': province = optarg; break;
-        case 'o': dir = optarg; break;
-        case 'n': name = optarg; break;
-        case 'h': authority_usage(stdout); return 0;
-        default: fputs("ispeedctl authority: see 'ispeedctl authority --help'\n", stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "ispeedctl authority init: unexpected argument '%s'; see 'ispeedctl authority --help'\n",
-                argv[optind]);
-        return 2;
-    }
     if (!province || !dir) {
         fputs("ispeedctl authority init: --province and --out are required; see 'ispeedctl authority --help'\n", stderr);
         return 2;
@@ -123,6 +131,15 @@ static int authority_init(int argc, char **argv) {
     return 0;
 }
 
+static int authority_init(int argc, char **argv) {
+    struct init_args args;
+    memset(&args, 0, sizeof args);
+    int rc = opttab_main(&init_spec, &args, argc, argv, 0, NULL, NULL);
+    if (rc < 0) rc = authority_create(args.province, args.out, args.name);
+    opttab_free(&init_spec, &args);
+    return rc;
+}
+
 /* The province in the authority.csv beside the key file. */
 static int read_province(const char *keypath, char *out, size_t outsz, char *err, size_t errsz) {
     char path[4096], line[256];
@@ -156,69 +173,38 @@ static int read_province(const char *keypath, char *out, size_t outsz, char *err
 }
 
 static int token_issue(int argc, char **argv) {
-    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
-                                         {"commune", required_argument, NULL, 'c'},
-                                         {"uses", required_argument, NULL, 'u'},
-                                         {"expires", required_argument, NULL, 'e'},
-                                         {"units", required_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *key = NULL, *expires = AUTHORITY_DEFAULT_EXPIRY, *units = NULL;
+    struct issue_args args;
     char err[8192], out[TRUST_TOKEN_MAX_CHARS + 1];
     uint8_t pk[SIGN_PUBLIC_BYTES], sk[SIGN_SECRET_BYTES];
     trust_token t;
-    int64_t ttl;
     registry_t *reg = NULL;
-    int c, rc = 2;
+    int rc;
 
     memset(&t, 0, sizeof t);
-    t.uses = 1;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k': key = optarg; break;
-        case 'c':
-            if (t.ncommunes == TRUST_MAX_COMMUNES) {
-                fputs("ispeedctl token issue: at most 16 --commune per token\n", stderr);
-                return 2;
-            }
-            if (strlen(optarg) > TRUST_CODE_MAX || strlen(optarg) == 0 ||
-                strspn(optarg, "0123456789") != strlen(optarg)) {
-                fprintf(stderr, "ispeedctl token issue: commune '%.40s' is not a commune code (digits, e.g. 00004)\n",
-                        optarg);
-                return 2;
-            }
-            strcpy(t.communes[t.ncommunes++], optarg);
-            break;
-        case 'u': {
-            char *end;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (end == optarg || *end || v < 1 || v > 100000) {
-                fprintf(stderr, "ispeedctl token issue: --uses '%s' must be a number from 1 to 100000\n", optarg);
-                return 2;
-            }
-            t.uses = (uint32_t)v;
-            break;
-        }
-        case 'e': expires = optarg; break;
-        case 'r': units = optarg; break;
-        case 'h': token_usage(stdout); return 0;
-        default: fputs("ispeedctl token: see 'ispeedctl token --help'\n", stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "ispeedctl token issue: unexpected argument '%s'; see 'ispeedctl token --help'\n", argv[optind]);
-        return 2;
-    }
-    if (!key || t.ncommunes == 0) {
+    memset(&args, 0, sizeof args);
+    memset(sk, 0, sizeof sk);
+    if ((rc = opttab_main(&issue_spec, &args, argc, argv, 0, NULL, NULL)) >= 0) goto out;
+    rc = 2;
+    const char *key = args.key, *units = args.units;
+    if (!key || args.commune.n == 0) {
         fputs("ispeedctl token issue: --key and at least one --commune are required; see 'ispeedctl token --help'\n",
               stderr);
-        return 2;
+        goto out;
     }
-    if (opttab_parse_duration(expires, 86400000, &ttl) < 0 || ttl <= 0) {
-        fprintf(stderr, "ispeedctl token issue: --expires must be a duration such as 30d or 12h, not '%s'\n", expires);
-        return 2;
+    if (args.commune.n > TRUST_MAX_COMMUNES) {
+        fprintf(stderr, "ispeedctl token issue: at most %d --commune per token\n", TRUST_MAX_COMMUNES);
+        goto out;
     }
+    for (size_t i = 0; i < args.commune.n; i++) {
+        const char *c = args.commune.v[i];
+        if (strlen(c) > TRUST_CODE_MAX || !*c || strspn(c, "0123456789") != strlen(c)) {
+            fprintf(stderr, "ispeedctl token issue: commune '%.40s' is not a commune code (digits, e.g. 00004)\n", c);
+            goto out;
+        }
+        strcpy(t.communes[t.ncommunes++], c);
+    }
+    t.uses = (uint32_t)args.uses;
+    int64_t ttl = args.expires_ms;
     rc = 1;
     if (sign_init() < 0 || trust_key_load(key, 0, pk, sk, NULL, err, sizeof err) < 0 ||
         read_province(key, t.province, sizeof t.province, err, sizeof err) < 0) {
@@ -259,13 +245,14 @@ static int token_issue(int argc, char **argv) {
 out:
     sodium_memzero(sk, sizeof sk);
     registry_free(reg);
+    opttab_free(&issue_spec, &args);
     return rc;
 }
 
 int authority_main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "init") == 0) return authority_init(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        authority_usage(stdout);
+        opttab_print_help(stdout, &init_spec, 0);
         return 0;
     }
     fputs("ispeedctl authority: the only subcommand is 'init'; see 'ispeedctl authority --help'\n", stderr);
@@ -275,7 +262,7 @@ int authority_main(int argc, char **argv) {
 int token_main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "issue") == 0) return token_issue(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        token_usage(stdout);
+        opttab_print_help(stdout, &issue_spec, 0);
         return 0;
     }
     fputs("ispeedctl token: the only subcommand is 'issue'; see 'ispeedctl token --help'\n", stderr);

@@ -1,12 +1,13 @@
 /* ispeed-sim: a month in virtual time with the real scheduler, quota, pace
  * and daily-cap code, for a policy or both, and the recruiting list. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "opttab.h"
 #include "population.h"
 #include "registry.h"
 #include "report.h"
@@ -14,35 +15,6 @@
 #include "vntime.h"
 
 #define DEFAULT_UNITS "../shared/data/vn-units-2025-07.csv"
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ispeed-sim [--units FILE] [--policy static|adaptive|both] [--seed N] [--html FILE]\n"
-            "                  [--volunteers N | --volunteers-file CSV] [--zipf S] [--mobile-share X]\n"
-            "                  [--mobile-budget-mb N] [--month YYYY-MM] [--interval-min N] [--floor-min N]\n"
-            "                  [--relax X] [--target N] [--show N]\n"
-            "A month of volunteers' tests in virtual time, with the agent's real scheduler and the\n"
-            "collector's real quota, pace and daily-cap code (no Kafka). Deterministic for a seed.\n"
-            "  --units FILE           registry CSV (default " DEFAULT_UNITS ")\n"
-            "  --policy P             static, adaptive or both (default both, then the comparison)\n"
-            "  --seed N               placement, rates, availability, jitter (default 1)\n"
-            "  --volunteers N         generator: volunteers in all (default 20000)\n"
-            "  --volunteers-file CSV  volunteers per commune instead: code,fixed,mobile with a header line\n"
-            "  --zipf S               generator: commune weight 1/rank^S over shuffled communes (default 1.0;\n"
-            "                         0 = uniform)\n"
-            "  --mobile-share X       generator: share of volunteers on mobile access (default 0.35)\n"
-            "  --mobile-budget-mb N   monthly data budget of mobile volunteers (default 2048)\n"
-            "  --month YYYY-MM        the month simulated (default 2025-07)\n"
-            "  --interval-min N       the agents' interval (default 60), --floor-min N the adaptive floor\n"
-            "                         (default 15), --relax X the interval factor once met (default 4)\n"
-            "  --target N             samples per commune, month and class (default 300)\n"
-            "  --show N               rows of the recruiting list printed (default 10)\n"
-            "  --html FILE            also write the results as HTML with SVG charts\n"
-            "  --plan FILE            one policy: every completed test as volunteer,commune,network,start_ms\n"
-            "                         (ispeed-sim-replay sends them through Kafka to a real collector)\n"
-            "  --counts FILE          one policy: the counted samples per commune as code,network,count\n"
-            "Timings go to stderr, so stdout is byte-identical for a seed.\n");
-}
 
 static int parse_num(const char *s, double lo, double hi, double *out) {
     char *end;
@@ -63,101 +35,155 @@ static double cpu_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"units", required_argument, 0, 'u'},          {"policy", required_argument, 0, 'p'},
-        {"seed", required_argument, 0, 's'},           {"html", required_argument, 0, 'H'},
-        {"volunteers", required_argument, 0, 'n'},     {"volunteers-file", required_argument, 0, 'V'},
-        {"zipf", required_argument, 0, 'z'},           {"mobile-share", required_argument, 0, 'm'},
-        {"mobile-budget-mb", required_argument, 0, 'b'}, {"month", required_argument, 0, 'M'},
-        {"interval-min", required_argument, 0, 'i'},   {"floor-min", required_argument, 0, 'f'},
-        {"relax", required_argument, 0, 'r'},          {"target", required_argument, 0, 't'},
-        {"show", required_argument, 0, 'S'},           {"help", no_argument, 0, 'h'},
-        {"plan", required_argument, 0, 'P'},           {"counts", required_argument, 0, 'C'},
-        {0, 0, 0, 0}};
-    const char *units = DEFAULT_UNITS, *html = NULL, *vfile = NULL, *policy = "both", *plan = NULL, *counts = NULL;
-    size_t show = 10;
+/* The command line: paths and the policy as strings, the numbers checked
+ * and put in place by sim_apply (one table: parsing and --help). */
+typedef struct sim_cli {
+    char *units, *html, *vfile, *policy, *plan, *counts;
+    size_t show;
     sim_params prm;
     sim_config cfg;
-    sim_params_default(&prm);
-    sim_config_default(&cfg);
-    int c;
+} sim_cli;
+
+enum { OPT_SEED = 256, OPT_VOLUNTEERS, OPT_ZIPF, OPT_MOBILE_SHARE, OPT_BUDGET, OPT_MONTH, OPT_INTERVAL, OPT_FLOOR,
+       OPT_RELAX, OPT_TARGET, OPT_SHOW, ACT_HELP = 1 };
+
+#define OFF(f) offsetof(sim_cli, f)
+static const opttab_def sim_opts[] = {
+    {.name = "units", .type = OPTTAB_STRING, .offset = OFF(units), .def = DEFAULT_UNITS, .metavar = "FILE",
+     .help = "registry CSV"},
+    {.name = "policy", .type = OPTTAB_STRING, .offset = OFF(policy), .def = "both", .metavar = "P",
+     .help = "static, adaptive or both (then the comparison)"},
+    {.name = "seed", .type = OPTTAB_CALL, .id = OPT_SEED, .metavar = "N",
+     .help = "placement, rates, availability, jitter (default 1)"},
+    {.name = "volunteers", .type = OPTTAB_CALL, .id = OPT_VOLUNTEERS, .metavar = "N",
+     .help = "generator: volunteers in all (default 20000)"},
+    {.name = "volunteers-file", .type = OPTTAB_STRING, .offset = OFF(vfile), .metavar = "CSV",
+     .help = "volunteers per commune instead: code,fixed,mobile with a header line"},
+    {.name = "zipf", .type = OPTTAB_CALL, .id = OPT_ZIPF, .metavar = "S",
+     .help = "generator: commune weight 1/rank^S over shuffled communes (default 1.0; 0 = uniform)"},
+    {.name = "mobile-share", .type = OPTTAB_CALL, .id = OPT_MOBILE_SHARE, .metavar = "X",
+     .help = "generator: share of volunteers on mobile access (default 0.35)"},
+    {.name = "mobile-budget-mb", .type = OPTTAB_CALL, .id = OPT_BUDGET, .metavar = "N",
+     .help = "monthly data budget of mobile volunteers (default 2048)"},
+    {.name = "month", .type = OPTTAB_CALL, .id = OPT_MONTH, .metavar = "YYYY-MM",
+     .help = "the month simulated (default 2025-07)"},
+    {.name = "interval-min", .type = OPTTAB_CALL, .id = OPT_INTERVAL, .metavar = "N",
+     .help = "the agents' interval in minutes (default 60)"},
+    {.name = "floor-min", .type = OPTTAB_CALL, .id = OPT_FLOOR, .metavar = "N",
+     .help = "the adaptive floor in minutes (default 15)"},
+    {.name = "relax", .type = OPTTAB_CALL, .id = OPT_RELAX, .metavar = "X",
+     .help = "the interval factor once met (default 4)"},
+    {.name = "target", .type = OPTTAB_CALL, .id = OPT_TARGET, .metavar = "N",
+     .help = "samples per commune, month and class (default 300)"},
+    {.name = "show", .type = OPTTAB_CALL, .id = OPT_SHOW, .metavar = "N",
+     .help = "rows of the recruiting list printed (default 10)"},
+    {.name = "html", .type = OPTTAB_STRING, .offset = OFF(html), .metavar = "FILE",
+     .help = "also write the results as HTML with SVG charts"},
+    {.name = "plan", .type = OPTTAB_STRING, .offset = OFF(plan), .metavar = "FILE",
+     .help = "one policy: every completed test as volunteer,commune,network,start_ms (ispeed-sim-replay sends "
+             "them through Kafka to a real collector)"},
+    {.name = "counts", .type = OPTTAB_STRING, .offset = OFF(counts), .metavar = "FILE",
+     .help = "one policy: the counted samples per commune as code,network,count"},
+    {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "this text"},
+};
+
+static int sim_apply(void *cfgp, int id, const char *value, char *err, size_t errsz) {
+    sim_cli *cli = cfgp;
+    const char *bad = NULL;
     double v;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        const char *bad = NULL;
-        switch (c) {
-        case 'u': units = optarg; break;
-        case 'p': policy = optarg; break;
-        case 'H': html = optarg; break;
-        case 'V': vfile = optarg; break;
-        case 'P': plan = optarg; break;
-        case 'C': counts = optarg; break;
-        case 's':
-            if (parse_num(optarg, 0, 1e15, &v) < 0) bad = "--seed takes a whole number";
-            else prm.seed = cfg.seed = (uint64_t)v;
-            break;
-        case 'n':
-            if (parse_num(optarg, 0, 1e7, &v) < 0) bad = "--volunteers takes 0 to 10000000";
-            else prm.volunteers = (size_t)v;
-            break;
-        case 'z':
-            if (parse_num(optarg, 0, 5, &v) < 0) bad = "--zipf takes 0 to 5";
-            else prm.zipf = v;
-            break;
-        case 'm':
-            if (parse_num(optarg, 0, 1, &v) < 0) bad = "--mobile-share takes 0 to 1";
-            else prm.mobile_share = v;
-            break;
-        case 'b':
-            if (parse_num(optarg, 1, 1e7, &v) < 0) bad = "--mobile-budget-mb takes 1 to 10000000";
-            else prm.mobile_budget = (uint64_t)v << 20;
-            break;
-        case 'M': {
-            int64_t a, b;
-            if (strlen(optarg) != 7 || vntime_month_bounds(optarg, &a, &b) < 0) bad = "--month takes YYYY-MM";
-            else memcpy(cfg.month, optarg, 8);
-            break;
-        }
-        case 'i':
-            if (parse_num(optarg, 1, 100000, &v) < 0) bad = "--interval-min takes 1 to 100000";
-            else cfg.sched.interval_ms = (int64_t)(v * 60000);
-            break;
-        case 'f':
-            if (parse_num(optarg, 1, 100000, &v) < 0) bad = "--floor-min takes 1 to 100000";
-            else cfg.policy.floor_ms = (int64_t)(v * 60000);
-            break;
-        case 'r':
-            if (parse_num(optarg, 1, 100, &v) < 0) bad = "--relax takes 1 to 100";
-            else cfg.policy.relax = v;
-            break;
-        case 't':
-            if (parse_num(optarg, 1, 1e6, &v) < 0) bad = "--target takes 1 to 1000000";
-            else cfg.quota.target = (uint32_t)v;
-            break;
-        case 'S':
-            if (parse_num(optarg, 0, 1e6, &v) < 0) bad = "--show takes 0 to 1000000";
-            else show = (size_t)v;
-            break;
-        case 'h': usage(stdout); return 0;
-        default: fprintf(stderr, "ispeed-sim: unknown option: see ispeed-sim --help\n"); return 2;
-        }
-        if (bad) {
-            fprintf(stderr, "ispeed-sim: %s, not '%s'\n", bad, optarg);
-            return 2;
-        }
+    switch (id) {
+    case OPT_SEED:
+        if (parse_num(value, 0, 1e15, &v) < 0) bad = "--seed takes a whole number";
+        else cli->prm.seed = cli->cfg.seed = (uint64_t)v;
+        break;
+    case OPT_VOLUNTEERS:
+        if (parse_num(value, 0, 1e7, &v) < 0) bad = "--volunteers takes 0 to 10000000";
+        else cli->prm.volunteers = (size_t)v;
+        break;
+    case OPT_ZIPF:
+        if (parse_num(value, 0, 5, &v) < 0) bad = "--zipf takes 0 to 5";
+        else cli->prm.zipf = v;
+        break;
+    case OPT_MOBILE_SHARE:
+        if (parse_num(value, 0, 1, &v) < 0) bad = "--mobile-share takes 0 to 1";
+        else cli->prm.mobile_share = v;
+        break;
+    case OPT_BUDGET:
+        if (parse_num(value, 1, 1e7, &v) < 0) bad = "--mobile-budget-mb takes 1 to 10000000";
+        else cli->prm.mobile_budget = (uint64_t)v << 20;
+        break;
+    case OPT_MONTH: {
+        int64_t a, b;
+        if (strlen(value) != 7 || vntime_month_bounds(value, &a, &b) < 0) bad = "--month takes YYYY-MM";
+        else memcpy(cli->cfg.month, value, 8);
+        break;
     }
-    if (optind < argc) {
-        fprintf(stderr, "ispeed-sim: unexpected argument '%s': see ispeed-sim --help\n", argv[optind]);
-        return 2;
+    case OPT_INTERVAL:
+        if (parse_num(value, 1, 100000, &v) < 0) bad = "--interval-min takes 1 to 100000";
+        else cli->cfg.sched.interval_ms = (int64_t)(v * 60000);
+        break;
+    case OPT_FLOOR:
+        if (parse_num(value, 1, 100000, &v) < 0) bad = "--floor-min takes 1 to 100000";
+        else cli->cfg.policy.floor_ms = (int64_t)(v * 60000);
+        break;
+    case OPT_RELAX:
+        if (parse_num(value, 1, 100, &v) < 0) bad = "--relax takes 1 to 100";
+        else cli->cfg.policy.relax = v;
+        break;
+    case OPT_TARGET:
+        if (parse_num(value, 1, 1e6, &v) < 0) bad = "--target takes 1 to 1000000";
+        else cli->cfg.quota.target = (uint32_t)v;
+        break;
+    case OPT_SHOW:
+        if (parse_num(value, 0, 1e6, &v) < 0) bad = "--show takes 0 to 1000000";
+        else cli->show = (size_t)v;
+        break;
     }
+    if (!bad) return 0;
+    snprintf(err, errsz, "%s, not '%s'", bad, value);
+    return -1;
+}
+
+static const opttab_spec sim_spec = {
+    .program = "ispeed-sim",
+    .usage = "usage: ispeed-sim [--units FILE] [--policy static|adaptive|both] [--seed N] [--html FILE]\n"
+             "                  [--volunteers N | --volunteers-file CSV] [--zipf S] [--mobile-share X]\n"
+             "                  [--mobile-budget-mb N] [--month YYYY-MM] [--interval-min N] [--floor-min N]\n"
+             "                  [--relax X] [--target N] [--show N] [--plan FILE] [--counts FILE]\n\n"
+             "A month of volunteers' tests in virtual time, with the agent's real scheduler and the\n"
+             "collector's real quota, pace and daily-cap code (no Kafka). Deterministic for a seed.",
+    .epilog = "Timings go to stderr, so stdout is byte-identical for a seed.",
+    .defs = sim_opts,
+    .ndefs = sizeof sim_opts / sizeof *sim_opts,
+    .apply = sim_apply,
+};
+
+int main(int argc, char **argv) {
+    sim_cli cli;
+    memset(&cli, 0, sizeof cli);
+    cli.show = 10;
+    sim_params_default(&cli.prm);
+    sim_config_default(&cli.cfg);
+    int ex = opttab_main(&sim_spec, &cli, argc, argv, 0, NULL, NULL);
+    if (ex >= 0) {
+        opttab_free(&sim_spec, &cli);
+        return ex;
+    }
+    const char *units = cli.units, *html = cli.html, *vfile = cli.vfile, *policy = cli.policy, *plan = cli.plan,
+               *counts = cli.counts;
+    size_t show = cli.show;
+    sim_params prm = cli.prm;
+    sim_config cfg = cli.cfg;
     int run_static = strcmp(policy, "static") == 0 || strcmp(policy, "both") == 0;
     int run_adaptive = strcmp(policy, "adaptive") == 0 || strcmp(policy, "both") == 0;
     if ((plan || counts) && run_static && run_adaptive) {
         fprintf(stderr, "ispeed-sim: --plan and --counts need one --policy (static or adaptive)\n");
+        opttab_free(&sim_spec, &cli);
         return 2;
     }
     if (!run_static && !run_adaptive) {
         fprintf(stderr, "ispeed-sim: --policy takes static, adaptive or both, not '%s'\n", policy);
+        opttab_free(&sim_spec, &cli);
         return 2;
     }
     char err[512];
@@ -171,6 +197,7 @@ int main(int argc, char **argv) {
     registry_t *reg = registry_load(units, err, sizeof err);
     if (!reg) {
         fprintf(stderr, "ispeed-sim: %s\n", err);
+        opttab_free(&sim_spec, &cli);
         return 1;
     }
     double t0 = seconds();
@@ -259,5 +286,6 @@ out:
     sim_result_free(&res[1]);
     sim_population_free(&pop);
     registry_free(reg);
+    opttab_free(&sim_spec, &cli);
     return rc;
 }
