@@ -16,7 +16,7 @@
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
 UNITS="$DATA/vn-units-2025-03.csv"
-MONTH=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+MONTH=$(it_month)
 LOADGEN="$BUILD/tools/loadgen/ispeed-loadgen"
 CTL="$BUILD/ctl/ispeedctl"
 [ -x "$LOADGEN" ] || fail "no $LOADGEN: build the tools/loadgen target"
