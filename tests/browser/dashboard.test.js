@@ -41,6 +41,17 @@ function parseCsv(text) {
   return rows.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i]])));
 }
 
+// A long table is drawn cut at its first rows with a "show all" button
+// under it (#units-more, #recruit-more): press them, so every row is there.
+async function showAll(page) {
+  for (const id of ['#units-more', '#recruit-more']) {
+    const b = await page.$(id + ' button');
+    if (!b) continue;
+    await b.click();
+    await page.waitForFunction((x) => !document.querySelector(x + ' button'), id);
+  }
+}
+
 (async () => {
   const browser = await chromium.launch({ executablePath: cfg.chromium || '/usr/bin/chromium', args: ARGS });
   const requests = [];
@@ -58,6 +69,17 @@ function parseCsv(text) {
   const csp = resp.headers()['content-security-policy'] || '';
   if (!/script-src 'self'/.test(csp) || /unsafe-inline/.test(csp)) fail('no strict Content-Security-Policy: ' + csp);
   await page.waitForSelector('#units tbody tr');
+  // Drawn first: the 200 most behind; all of them after "show all", the
+  // first 200 unchanged.
+  const firstRows = await page.$$eval('#units tbody tr', (trs) => trs.map((tr) => tr.dataset.code + '/' + tr.dataset.network));
+  if (firstRows.length !== 200) fail(`the units table draws ${firstRows.length} rows first, not 200`);
+  const moreText = await page.textContent('#units-more');
+  const firstRecruit = await page.$$eval('#recruit-list tbody tr', (x) => x.length);
+  await showAll(page);
+  const allRows = await page.$$eval('#units tbody tr', (trs) => trs.map((tr) => tr.dataset.code + '/' + tr.dataset.network));
+  if (allRows.length <= 200 || allRows.slice(0, 200).join() !== firstRows.join())
+    fail(`after "show all" ${allRows.length} rows, the first 200 ${allRows.slice(0, 200).join() === firstRows.join() ? 'the same' : 'different'}`);
+  note(`units table: 200 rows first ("${moreText}"), ${allRows.length} after "show all"`);
   const want = parseCsv(fs.readFileSync(cfg.quota_csv, 'utf8'));
   if (want.length < 10) fail('the quota CSV has only ' + want.length + ' rows');
   const got = await page.$$eval('#units tbody tr', (trs) => trs.map((tr) => ({
@@ -128,6 +150,7 @@ function parseCsv(text) {
   }));
   const nets = new Set(wantR.map((r) => r.network));
   if (wantR.length < 20 || nets.size !== 2) fail(`recruit lists ${wantR.length} rows (${[...nets]}): too few to compare`);
+  if (firstRecruit !== Math.min(100, wantR.length)) fail(`the recruiting list draws ${firstRecruit} rows first, not 100`);
   if (gotR.length !== wantR.length) fail(`the page's recruiting list has ${gotR.length} rows, ispeedctl recruit ${wantR.length}`);
   wantR.forEach((w, i) => {
     const g = gotR[i];
@@ -181,6 +204,7 @@ function parseCsv(text) {
   // ---- live: a new status while the page is open
   await page.goto(cfg.url + '/p/' + cfg.province);
   await page.waitForSelector('#units tbody tr');
+  await showAll(page);
   await page.waitForFunction(() => document.getElementById('live').className === 'live', null, { timeout: 5000 });
   await page.evaluate(() => { window.__notReloaded = true; });
   const sel = `#units tr[data-code="${cfg.live_code}"][data-network="fixed"] td.count`;
@@ -238,6 +262,7 @@ function parseCsv(text) {
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.goto(cfg.closed_url + '/p/' + cfg.province);
   await page.waitForSelector('#units tbody tr');
+  await showAll(page);
   const closed = await page.$$eval('#units tbody tr', (trs) => trs.map((tr) => ({
     code: tr.dataset.code, network: tr.dataset.network, nostatus: tr.dataset.nostatus === '1',
     count: tr.querySelector('td.count').dataset.value, state: tr.querySelector('span.st').textContent })));
@@ -256,6 +281,7 @@ function parseCsv(text) {
   note(`closed month: ${JSON.stringify(tally)}; recruiting: "${closedNote}"`);
   await page.goto(cfg.closed_url + '/p/' + cfg.province + '?lang=en');
   await page.waitForSelector('#units tbody tr');
+  await showAll(page);
   const enStates = new Set(await page.$$eval('#units span.st', (x) => x.map((e) => e.textContent)));
   if ([...enStates].some((x) => x !== 'met' && x !== 'not met')) fail('closed month in English: ' + [...enStates].join('|'));
 
@@ -265,6 +291,7 @@ function parseCsv(text) {
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.click('#lang');
   await page.waitForFunction(() => document.documentElement.lang === 'en' && document.querySelector('#units tbody tr'));
+  await showAll(page);
   const heads = await page.$$eval('#units th', (x) => x.map((t) => t.textContent));
   if (!heads.includes('Unit') || !heads.includes('Samples')) fail('English headings missing: ' + heads.join('|'));
   const enText = await page.textContent(sel);
