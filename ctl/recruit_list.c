@@ -20,10 +20,12 @@ void recruit_params_default(recruit_params *p) {
 }
 
 int recruit_params_apply(recruit_params *p, int which, const char *arg, char *err, size_t errsz) {
+    static const char *const names[] = {"--daily-cap", "--mobile-budget-mb", "--test-mb", "--target"};
     char *end;
     double v = strtod(arg, &end);
     if (end == arg || *end || !(v > 0) || v > 1e7) {
-        snprintf(err, errsz, "'%s' is not a positive number", arg);
+        snprintf(err, errsz, "%s '%s' is not a positive number", which >= 0 && which < 4 ? names[which] : "value",
+                 arg);
         return -1;
     }
     switch (which) {

@@ -132,7 +132,7 @@ static void test_params(void **state) {
     assert_int_equal(recruit_params_apply(&p, 0, "24", err, sizeof err), 0);
     assert_true(p.daily_cap == 24);
     assert_int_equal(recruit_params_apply(&p, 1, "0", err, sizeof err), -1);
-    assert_non_null(strstr(err, "'0' is not a positive number"));
+    assert_non_null(strstr(err, "--mobile-budget-mb '0' is not a positive number"));
     assert_int_equal(recruit_params_apply(&p, 2, "12x", err, sizeof err), -1);
     /* Mobile: the budget in tests over the month, at most the daily cap. */
     assert_int_equal(recruit_params_apply(&p, 1, "100000", err, sizeof err), 0);
