@@ -277,6 +277,7 @@ async function showAll(page) {
   if (await page.$('#recruit-list')) fail('closed month: a recruiting list is shown');
   const closedNote = await page.textContent('#recruit .none');
   if (!/kết thúc/.test(closedNote)) fail('closed month: the recruiting section says ' + closedNote);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(cfg.out, 'dashboard-province-closed.png') });
   note(`closed month: ${JSON.stringify(tally)}; recruiting: "${closedNote}"`);
   await page.goto(cfg.closed_url + '/p/' + cfg.province + '?lang=en');
