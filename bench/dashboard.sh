@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The dashboard under load: a month of QuotaStatus for every unit of the
 # 2025-03 registry (63 provinces, 696 districts, 10,047 communes, both
-# classes) on the embedded Kafka, then
+# classes, with distinct agents), standing on the 20th, on the embedded
+# Kafka, then
 #   - the largest province's page (most units) loaded in headless chromium
-#     ROUNDS times: navigation start to its units table drawn;
+#     ROUNDS times: navigation start to its units table and recruiting
+#     list drawn;
 #   - 200 concurrent Server-Sent Events streams held open on one server
 #     while statuses keep arriving: every stream gets the same events (the
 #     statuses of one 100 ms tick make one event), and the server's RSS
@@ -26,6 +28,12 @@ ROUNDS=${ROUNDS:-5}
 CLIENTS=${CLIENTS:-200}
 UPDATES=${UPDATES:-20}
 MONTH=2025-03
+# The clock on the 20th, noon: the month is running, so the province page
+# draws its recruiting list too (a closed month has none), as an officer
+# sees it most of the month.
+DAY=20
+export ISPEED_NOW=2025-03-${DAY}T12:00:00
+unset ISPEED_NOW_AT
 for f in "$CTL" "$PUB" "$KDEV"; do
   [ -x "$f" ] || { echo "bench/dashboard.sh: $f is not built (configure with testing on)" >&2; exit 1; }
 done
@@ -54,7 +62,7 @@ PIDS+=($!)
 for _ in $(seq 600); do [ -s "$TMP/kdev.out" ] && break; sleep 0.1; done
 B=$(head -n 1 "$TMP/kdev.out")
 [ -n "$B" ] || { echo "bench/dashboard.sh: ispeed-kafka-dev did not start: $(cat "$TMP/kdev.err")" >&2; exit 1; }
-python3 "$HERE/../tests/browser/gen_quota.py" "$UNITS" "$MONTH" 20250301 >"$TMP/quota.lines"
+python3 "$HERE/../tests/browser/gen_quota.py" "$UNITS" "$MONTH" 20250301 --day "$DAY" >"$TMP/quota.lines"
 "$PUB" -b "$B" quota <"$TMP/quota.lines"
 # The province with the most units (communes and districts).
 LARGEST=$(python3 - "$UNITS" <<'PY'
@@ -134,7 +142,7 @@ ok_page = page["median_ms"] < 1000
 ok_rss = sse["hwm_kib"] <= 64 * 1024 and sse["streams"] == clients and sse["min_events"] * clients == sse["sent"]
 print(f"load average {open('/proc/loadavg').read().split()[0]} on {__import__('os').cpu_count()} CPUs (a shared machine stretches every figure)")
 print(f"serve: read the 2025-03 month ({nunits} units in the largest province {prov}) and opened in {start_ms} ms; RSS {rss0 / 1024:.1f} MiB before any client")
-print(f"page /p/{prov}: {page['rows']} rows, JSON {jsonsz / 1024:.0f} KiB; drawn in median {page['median_ms']} ms, "
+print(f"page /p/{prov}: {page['rows']} rows and {page['recruit_rows']} in the recruiting list, JSON {jsonsz / 1024:.0f} KiB; drawn in median {page['median_ms']} ms, "
       f"min {page['min_ms']}, max {page['max_ms']} ms   target < 1000 ms: {'ok' if ok_page else 'MISSED'}")
 print(f"{sse['streams']} SSE streams open; {updates} statuses published: each stream got {sse['min_events']}..{sse['max_events']} events "
       f"(server sent {sse['sent']} in all); "

@@ -251,6 +251,14 @@ static void on_request(struct evhttp_request *req, void *arg) {
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     h->requests++;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+        /* Read-only: every other method libevent knows is 405 with the
+         * methods there are (RFC 9110 15.5.6); an unknown one is libevent's 501. */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        send_text(req, 405, "Method Not Allowed", "read-only: only GET and HEAD");
+        goto out;
+    }
     if (!path || (query && evhttp_parse_query_str(query, &q) < 0)) {
         send_text(req, HTTP_BADREQUEST, "Bad Request", "malformed request");
         goto out;
@@ -308,7 +316,14 @@ dash_http_t *dash_http_new(struct event_base *base, const char *listen, dash_sta
         snprintf(err, errsz, "cannot create the HTTP server");
         goto fail;
     }
-    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    /* Every method reaches on_request, which answers 405 with Allow to all
+     * but GET and HEAD (libevent's own refusal is a 501 without Allow);
+     * a body is never wanted, so a large one is refused as it comes. */
+    evhttp_set_allowed_methods(h->http, (ev_uint16_t)(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                                      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                                      EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH));
+    evhttp_set_max_body_size(h->http, 4096);
+    evhttp_set_max_headers_size(h->http, 65536);
     evhttp_set_gencb(h->http, on_request, h);
     if (!evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port)) {
         snprintf(err, errsz, "cannot listen on %s (in use, or not an address of this machine)", listen);

@@ -1,7 +1,9 @@
 /* The dashboard's state: one quota_view per province (the same last-value
  * rule and behind-first order as "ispeedctl quota"), one live report_t for
  * the national figures and the provinces' daily series, a hash of each
- * unit's end-of-day counts for the commune page, a ring of recent alerts. */
+ * unit's end-of-day counts for the commune page, a ring of recent alerts.
+ * The recruiting list is recruit_list.c's, on the province's quota_view,
+ * so it is the list "ispeedctl recruit" prints. */
 #include "dash_state.h"
 
 #include <math.h>
@@ -50,6 +52,7 @@ struct dash_state {
     Ispeed__V1__Alert *alerts[DASH_ALERTS];
     size_t nalerts; /* total put; the ring holds the last DASH_ALERTS */
     uint64_t records;
+    recruit_params rp;
 };
 
 static uint64_t hash_str(const char *s) {
@@ -74,6 +77,7 @@ dash_state_t *dash_state_new(const char *month, const registry_t *reg, char *err
     if (!(ds->rep = report_new(month, REPORT_DEFAULT_TARGET, err, errsz))) goto fail;
     if (reg && report_add_registry(ds->rep, reg, NULL) < 0) goto oom;
     ds->dirty = 1;
+    recruit_params_default(&ds->rp);
     return ds;
 oom:
     snprintf(err, errsz, "out of memory");
@@ -91,6 +95,10 @@ void dash_state_free(dash_state_t *ds) {
         if (ds->alerts[i]) ispeed__v1__alert__free_unpacked(ds->alerts[i], NULL);
     report_free(ds->rep);
     free(ds);
+}
+
+void dash_state_set_recruit(dash_state_t *ds, const recruit_params *p) {
+    ds->rp = *p;
 }
 
 uint64_t dash_state_records(const dash_state_t *ds) {
@@ -269,6 +277,9 @@ static void json_figures(FILE *out, enum report_lang lang, const report_figures 
     json_share(out, "communes_share", lang, f->communes_met, f->communes);
     fputc(',', out);
     json_share(out, "districts_share", lang, f->districts_met, f->districts);
+    fputc(',', out);
+    json_num(out, "agents", lang, f->agents);
+    fprintf(out, ",\"communes_met_one_agent\":%zu", f->communes_met_one_agent);
 }
 
 static void json_daily(FILE *out, const int64_t *d, int days) {
@@ -284,8 +295,13 @@ static void json_daily(FILE *out, const int64_t *d, int days) {
 static void json_head(dash_state_t *ds, enum report_lang lang, int64_t now_ms, FILE *out) {
     char when[20];
     vntime_format(now_ms, when);
-    fprintf(out, "\"month\":\"%s\",\"days\":%d,\"known_days\":%d,\"now\":\"%s\",\"lang\":\"%s\",", ds->month,
-            ds->days, known_days(ds, now_ms), when, report_words_for(lang)->code);
+    /* closed: the month is over, so a unit below its target has not met
+     * it ("chưa đạt"), it is no longer behind a pace. */
+    fprintf(out,
+            "\"month\":\"%s\",\"days\":%d,\"known_days\":%d,\"now\":\"%s\",\"now_ms\":%lld,\"closed\":%s,"
+            "\"lang\":\"%s\",",
+            ds->month, ds->days, known_days(ds, now_ms), when, (long long)now_ms,
+            now_ms >= ds->end_ms ? "true" : "false", report_words_for(lang)->code);
     fprintf(out, "\"levels\":%d,", report_has_districts(ds->rep) ? 3 : 2);
 }
 
@@ -367,6 +383,7 @@ static void json_status(FILE *out, enum report_lang lang, const quota_view_t *qt
     json_dbl(out, "expected", lang, quota_view_expected_now(qt, q));
     fputc(',', out);
     json_dbl(out, "projection", lang, q->projection);
+    fprintf(out, ",\"agents\":%u", q->distinct_agents);
     if (!full) {
         fputc('}', out);
         return;
@@ -388,6 +405,51 @@ static void json_status(FILE *out, enum report_lang lang, const quota_view_t *qt
         fputc('}', out);
     }
     fputs("]}", out);
+}
+
+/* A rate or a number of days as "ispeedctl recruit --format csv" writes
+ * it (two decimals); the page writes it in its language. */
+static void json_fix2(FILE *out, const char *k, double v) {
+    fprintf(out, "\"%s\":%.2f", k, isfinite(v) ? v : 0.0);
+}
+
+static void json_recruit_row(FILE *out, enum report_lang lang, const recruit_row *x) {
+    fputc('{', out);
+    json_kv_str(out, "code", x->code);
+    fputc(',', out);
+    json_kv_str(out, "name", x->name);
+    fprintf(out, ",\"network\":\"%s\",", net_name(x->mobile));
+    json_num(out, "count", lang, x->count);
+    fprintf(out, ",\"target\":%u,", x->target);
+    json_num(out, "needed", lang, x->d.needed);
+    fputc(',', out);
+    json_fix2(out, "days_left", x->d.days_left);
+    fputc(',', out);
+    json_fix2(out, "rate_needed", x->d.rate_needed);
+    fprintf(out, ",\"agents\":%u,", x->agents);
+    json_fix2(out, "per_agent_day", x->per_agent);
+    fprintf(out, ",\"recruit\":%u}", x->recruit);
+}
+
+/* The recruiting list of the province at now_ms, and the volunteers it
+ * adds up to per class. */
+static int json_recruit(dash_state_t *ds, const char *code, const struct prov *p, enum report_lang lang,
+                        int64_t now_ms, FILE *out) {
+    recruit_row *rows = NULL;
+    size_t n = 0;
+    unsigned long long total[2] = {0, 0};
+    if (recruit_list_build(p ? p->qt : NULL, ds->reg, code, ds->month, &ds->rp, now_ms, &rows, &n) < 0) return -1;
+    fputs("\"recruit\":[", out);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ",\n" : "\n", out);
+        json_recruit_row(out, lang, &rows[i]);
+        total[rows[i].mobile] += rows[i].recruit;
+    }
+    fprintf(out, "],\"recruit_total\":[%llu,%llu],\"per_agent_day\":[%.2f,%.2f]", total[0], total[1],
+            recruit_per_agent_day(&ds->rp, 0, ds->start_ms, ds->end_ms),
+            recruit_per_agent_day(&ds->rp, 1, ds->start_ms, ds->end_ms));
+    free(rows);
+    return 0;
 }
 
 int dash_state_json_province(dash_state_t *ds, const char *code, enum report_lang lang, int64_t now_ms, FILE *out) {
@@ -432,7 +494,7 @@ int dash_state_json_province(dash_state_t *ds, const char *code, enum report_lan
             json_num(out, "target", lang, u->target[net]);
             fputc(',', out);
             json_dbl(out, "expected", lang, pace(ds, u->target[net], now_ms));
-            fputs(",\"projection\":0,\"projection_s\":\"0\"}", out);
+            fputs(",\"projection\":0,\"projection_s\":\"0\",\"agents\":0}", out);
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -447,8 +509,10 @@ int dash_state_json_province(dash_state_t *ds, const char *code, enum report_lan
         if (shown++) fputc(',', out);
         json_alert(out, lang, a);
     }
-    fputs("]}\n", out);
+    fputs("],", out);
     free(rows);
+    if (json_recruit(ds, code, p, lang, now_ms, out) < 0) return -1;
+    fputs("}\n", out);
     return 0;
 }
 
@@ -468,6 +532,7 @@ int dash_state_json_unit(dash_state_t *ds, const char *code, enum report_lang la
     for (size_t i = 0; i < n; i++)
         if (strcmp(rows[i]->unit, code) == 0 && net_index(rows[i]->network) >= 0) st[net_index(rows[i]->network)] = rows[i];
     const char *name = st[0] ? st[0]->name : st[1] ? st[1]->name : ru ? ru->name : code;
+    const report_province *rp = report_province_find(ds->rep, province);
     int kd = known_days(ds, now_ms);
     fputc('{', out);
     json_head(ds, lang, now_ms, out);
@@ -476,11 +541,32 @@ int dash_state_json_unit(dash_state_t *ds, const char *code, enum report_lang la
     json_kv_str(out, "name", name);
     fputc(',', out);
     json_kv_str(out, "province", province);
+    fputc(',', out);
+    json_kv_str(out, "province_name", rp ? rp->unit->name : "");
     fputs(",\"nets\":[", out);
     for (int k = 0; k < 2; k++) {
         fprintf(out, "%s{\"network\":\"%s\",\"status\":", k ? "," : "", net_name(k));
         if (st[k]) json_status(out, lang, p->qt, st[k], 1);
         else fputs("null", out);
+        /* Its demand now and the volunteers it needs, as the recruiting
+         * list counts them (a commune without a status has none). */
+        if (st[k] ? st[k]->level == ISPEED__V1__LEVEL__LEVEL_COMMUNE : ru && ru->level == REGISTRY_COMMUNE) {
+            recruit_row x;
+            recruit_row_compute(&x, &ds->rp, code, name, k, st[k] ? st[k]->count : 0,
+                                st[k] ? (st[k]->target ? st[k]->target : RECRUIT_TARGET) : (uint32_t)ds->rp.target,
+                                st[k] ? st[k]->distinct_agents : 0, now_ms, ds->start_ms, ds->end_ms);
+            fputs(",\"demand\":{", out);
+            json_num(out, "needed", lang, x.d.needed);
+            fputc(',', out);
+            json_fix2(out, "days_left", x.d.days_left);
+            fputc(',', out);
+            json_fix2(out, "rate_needed", x.d.rate_needed);
+            fputc(',', out);
+            json_fix2(out, "rate_current", x.d.rate_current);
+            fprintf(out, ",\"will_make_it\":%s,\"agents\":%u,", x.d.will_make_it ? "true" : "false", x.agents);
+            json_fix2(out, "per_agent_day", x.per_agent);
+            fprintf(out, ",\"recruit\":%u}", x.recruit);
+        }
         /* Samples per day: the growth of the end-of-day counts, a day
          * without a status carrying the count before it. */
         fputs(",\"per_day\":[", out);
@@ -554,5 +640,17 @@ void dash_state_json_words(enum report_lang lang, FILE *out) {
     json_kv_str(out, "target_line", w->target_line);
     fputc(',', out);
     json_kv_str(out, "day", w->day);
+    const struct {
+        const char *k, *v;
+    } more[] = {{"col_agents", w->col_agents},       {"agents", w->agents},
+                {"recruit", w->recruit},             {"recruit_about", w->recruit_about},
+                {"recruit_none", w->recruit_none},   {"recruit_closed", w->recruit_closed},
+                {"recruit_total", w->recruit_total}, {"col_needed", w->col_needed},
+                {"col_days_left", w->col_days_left}, {"col_rate_needed", w->col_rate_needed},
+                {"col_per_agent", w->col_per_agent}, {"col_recruit", w->col_recruit}};
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        fputc(',', out);
+        json_kv_str(out, more[i].k, more[i].v);
+    }
     fputs("}\n", out);
 }

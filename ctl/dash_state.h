@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "recruit_list.h"
 #include "registry.h"
 #include "report_lang.h"
 
@@ -22,6 +23,9 @@ typedef struct dash_state dash_state_t;
  * every unit, so units without a status count as 0 nationally. */
 dash_state_t *dash_state_new(const char *month, const registry_t *reg, char *err, size_t errsz);
 void dash_state_free(dash_state_t *ds);
+/* What a volunteer gives, for the recruiting list (default
+ * recruit_params_default, as "ispeedctl recruit"). */
+void dash_state_set_recruit(dash_state_t *ds, const recruit_params *p);
 
 /* One record of province's quota topic (NULL value: a tombstone). The
  * province whose picture changed is written to changed (empty if none).
@@ -32,7 +36,8 @@ int dash_state_put_quota(dash_state_t *ds, const char *province, const char *key
 int dash_state_put_alert(dash_state_t *ds, const void *value, size_t len, char *changed, size_t changedsz,
                          char *err, size_t errsz);
 
-/* The JSON documents, as of now_ms (expected counts and the days shown).
+/* The JSON documents, as of now_ms (expected counts, the days shown, the
+ * recruiting list; a month over at now_ms is "closed").
  * Every string that came from Kafka is JSON-escaped; numbers also come
  * written as lang writes them (the *_s fields). DASH_NOT_FOUND for an
  * unknown code; -1 when out of memory. */

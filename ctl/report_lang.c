@@ -41,6 +41,19 @@ static const report_words vi = {
     .target_line = "chỉ tiêu",
     .day = "ngày",
     .chart_replay = "Số liệu của tháng được nạp lại sau khi tháng kết thúc: chỉ có số cuối tháng.",
+    .col_agents = "Số máy đo",
+    .agents = "Số máy đo (tình nguyện viên) khác nhau",
+    .recruit = "Danh sách cần tuyển thêm tình nguyện viên",
+    .recruit_about = "Các xã không thể đạt chỉ tiêu với số máy đo hiện có, kể cả khi đo với tần suất tối đa, "
+                     "và số tình nguyện viên cần tuyển thêm theo từng loại mạng.",
+    .recruit_none = "Không xã nào cần tuyển thêm tình nguyện viên.",
+    .recruit_closed = "Tháng đã kết thúc: không còn cần tuyển cho tháng này.",
+    .recruit_total = "Tổng số cần tuyển thêm",
+    .col_needed = "Còn thiếu",
+    .col_days_left = "Số ngày còn lại",
+    .col_rate_needed = "Mẫu/ngày cần đạt",
+    .col_per_agent = "Mẫu/ngày mỗi máy",
+    .col_recruit = "Cần tuyển thêm",
 };
 
 static const report_words en = {
@@ -78,6 +91,19 @@ static const report_words en = {
     .target_line = "target",
     .day = "day",
     .chart_replay = "The month was loaded after it ended: only its final count is known.",
+    .col_agents = "Agents",
+    .agents = "Distinct agents (volunteers' machines)",
+    .recruit = "Recruiting list",
+    .recruit_about = "Communes that cannot reach the target with the agents they have, even testing as often as "
+                     "allowed, and how many more volunteers each needs per network class.",
+    .recruit_none = "No commune needs more volunteers.",
+    .recruit_closed = "The month is over: nothing left to recruit for.",
+    .recruit_total = "Volunteers to recruit",
+    .col_needed = "Still needed",
+    .col_days_left = "Days left",
+    .col_rate_needed = "Needed a day",
+    .col_per_agent = "A day per agent",
+    .col_recruit = "To recruit",
 };
 
 const report_words *report_words_for(enum report_lang lang) {

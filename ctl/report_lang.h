@@ -30,6 +30,11 @@ typedef struct report_words {
     const char *chart;       /* printf: province name */
     const char *pace, *target_line, *day;
     const char *chart_replay; /* when every value came after the month */
+    /* Distinct agents and the recruiting list (ispeedctl recruit), as the
+     * dashboard shows them. */
+    const char *col_agents, *agents;
+    const char *recruit, *recruit_about, *recruit_none, *recruit_closed, *recruit_total;
+    const char *col_needed, *col_days_left, *col_rate_needed, *col_per_agent, *col_recruit;
 } report_words;
 
 const report_words *report_words_for(enum report_lang lang);

@@ -18,6 +18,7 @@
 #include "dash_http.h"
 #include "dash_state.h"
 #include "log.h"
+#include "recruit_list.h"
 #include "registry.h"
 #include "topic_reader.h"
 #include "vntime.h"
@@ -28,7 +29,7 @@
 
 static const char *const serve_fetch_props[] = {"fetch.wait.max.ms=100", "fetch.error.backoff.ms=100"};
 
-enum { OPT_LISTEN = 256, OPT_PROVINCE, OPT_UNITS, OPT_MONTH };
+enum { OPT_LISTEN = 256, OPT_PROVINCE, OPT_UNITS, OPT_MONTH, OPT_PARAMS };
 
 static const opttab_def serve_opts[] = {
     {.name = "listen", .type = OPTTAB_CALL, .id = OPT_LISTEN, .metavar = "ADDR:PORT",
@@ -39,16 +40,20 @@ static const opttab_def serve_opts[] = {
      .help = "registry CSV: names, units without samples, the tile map (default " SERVE_DEFAULT_UNITS " if present; none)"},
     {.name = "month", .type = OPTTAB_CALL, .id = OPT_MONTH, .metavar = "YYYY-MM",
      .help = "month shown, in Vietnam's time (default: the current one)"},
+    RECRUIT_PARAM_OPTS(OPT_PARAMS), /* the recruiting list's, as "ispeedctl recruit" */
     {.name = NULL}};
 
 static const cli_cmd serve_cmd = {
     "serve",
-    "-b BOOTSTRAP [--listen ADDR:PORT] [--province P ...] [--units FILE] [--month YYYY-MM]",
+    "-b BOOTSTRAP [--listen ADDR:PORT] [--province P ...] [--units FILE] [--month YYYY-MM]\n"
+    "              [--daily-cap N] [--mobile-budget-mb N] [--test-mb N] [--target N]",
     "Serves the live dashboard: a national page (tile map and table of the\n"
     "provinces, fixed and mobile apart), a page per province (its units, most\n"
-    "behind first, the cumulative count against pace, recent alerts) and per\n"
-    "commune (samples per day, medians, operators), updated as QuotaStatus\n"
-    "and alerts arrive (Server-Sent Events). Reads <prefix>quota.<P> and\n"
+    "behind first, with their distinct agents, the cumulative count against\n"
+    "pace, recent alerts, the recruiting list of \"ispeedctl recruit\", which\n"
+    "the last four options set as there) and per commune (samples per day,\n"
+    "medians, operators, agents), updated as QuotaStatus and alerts arrive\n"
+    "(Server-Sent Events). Reads <prefix>quota.<P> and\n"
     "<prefix>alerts only, with a province's read rights; writes nothing.\n"
     "Every page and script is built in: no request leaves the machine.\n"
     "JSON at /api/national, /api/province/P, /api/unit/CODE (?lang=en);\n"
@@ -57,6 +62,7 @@ static const cli_cmd serve_cmd = {
 
 struct serve_args {
     const char *listen, *units, *month;
+    recruit_params rp;
     const char *provinces[SERVE_MAX_PROVINCES];
     size_t nprovinces;
 };
@@ -87,6 +93,9 @@ static int serve_apply(int id, const char *arg, void *ctx, char *err, size_t err
         }
         a->provinces[a->nprovinces++] = arg;
         return 0;
+    default:
+        if (id >= OPT_PARAMS && id < OPT_PARAMS + RECRUIT_PARAM_NOPTS)
+            return recruit_params_apply(&a->rp, id - OPT_PARAMS, arg, err, errsz);
     }
     snprintf(err, errsz, "unknown option");
     return -1;
@@ -144,6 +153,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
 
 int serve_main(int argc, char **argv) {
     struct serve_args a = {.listen = SERVE_DEFAULT_LISTEN};
+    recruit_params_default(&a.rp);
     cli_common common;
     char err[1024], now[8];
     char **topics = NULL;
@@ -203,6 +213,7 @@ int serve_main(int argc, char **argv) {
         cli_fail(&serve_cmd, "%s", err);
         goto out;
     }
+    dash_state_set_recruit(ds, &a.rp);
     if (pick_topics(&a, &common, reg, &topics, &ntopics, err, sizeof err) < 0) {
         cli_fail(&serve_cmd, "%s", err);
         goto out;

@@ -1,6 +1,8 @@
 // The dashboard in a real browser (Debian's chromium, driven by
-// playwright-core): the province page shows exactly the counts of
-// "ispeedctl quota --format csv", a status published while the page is
+// playwright-core): the province page shows exactly the counts and
+// distinct agents of "ispeedctl quota --format csv" and the recruiting
+// list of "ispeedctl recruit --format csv" at the page's own instant, a
+// closed month says "chưa đạt" (not met), not behind, a status published while the page is
 // open shows within 2 s without a reload (Server-Sent Events), a unit name
 // with markup shows as text, every request stays on 127.0.0.1, the CSP
 // header is there, the English switch works; screenshots at desktop and
@@ -39,6 +41,17 @@ function parseCsv(text) {
   return rows.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i]])));
 }
 
+// A long table is drawn cut at its first rows with a "show all" button
+// under it (#units-more, #recruit-more): press them, so every row is there.
+async function showAll(page) {
+  for (const id of ['#units-more', '#recruit-more']) {
+    const b = await page.$(id + ' button');
+    if (!b) continue;
+    await b.click();
+    await page.waitForFunction((x) => !document.querySelector(x + ' button'), id);
+  }
+}
+
 (async () => {
   const browser = await chromium.launch({ executablePath: cfg.chromium || '/usr/bin/chromium', args: ARGS });
   const requests = [];
@@ -56,6 +69,17 @@ function parseCsv(text) {
   const csp = resp.headers()['content-security-policy'] || '';
   if (!/script-src 'self'/.test(csp) || /unsafe-inline/.test(csp)) fail('no strict Content-Security-Policy: ' + csp);
   await page.waitForSelector('#units tbody tr');
+  // Drawn first: the 200 most behind; all of them after "show all", the
+  // first 200 unchanged.
+  const firstRows = await page.$$eval('#units tbody tr', (trs) => trs.map((tr) => tr.dataset.code + '/' + tr.dataset.network));
+  if (firstRows.length !== 200) fail(`the units table draws ${firstRows.length} rows first, not 200`);
+  const moreText = await page.textContent('#units-more');
+  const firstRecruit = await page.$$eval('#recruit-list tbody tr', (x) => x.length);
+  await showAll(page);
+  const allRows = await page.$$eval('#units tbody tr', (trs) => trs.map((tr) => tr.dataset.code + '/' + tr.dataset.network));
+  if (allRows.length <= 200 || allRows.slice(0, 200).join() !== firstRows.join())
+    fail(`after "show all" ${allRows.length} rows, the first 200 ${allRows.slice(0, 200).join() === firstRows.join() ? 'the same' : 'different'}`);
+  note(`units table: 200 rows first ("${moreText}"), ${allRows.length} after "show all"`);
   const want = parseCsv(fs.readFileSync(cfg.quota_csv, 'utf8'));
   if (want.length < 10) fail('the quota CSV has only ' + want.length + ' rows');
   const got = await page.$$eval('#units tbody tr', (trs) => trs.map((tr) => ({
@@ -87,6 +111,62 @@ function parseCsv(text) {
   note(`province ${cfg.province}: ${checked} rows, every count equal to quota --format csv; ` +
     `${noStatus.length} rows of a unit without a status, shown 0`);
 
+  // ---- distinct agents: the units table's column and the province's cards
+  const agentCells = await page.$$eval('#units tbody tr', (trs) => trs.map((tr) => ({
+    code: tr.dataset.code, network: tr.dataset.network, nostatus: tr.dataset.nostatus === '1',
+    value: tr.querySelector('td.agents').dataset.value, text: tr.querySelector('td.agents').textContent })));
+  const wantBy = new Map(want.map((w) => [w.code + '/' + w.network, w]));
+  let withAgents = 0;
+  for (const g of agentCells) {
+    const w = g.nostatus ? { distinct_agents: '0' } : wantBy.get(g.code + '/' + g.network);
+    if (g.value !== w.distinct_agents || g.text !== w.distinct_agents)
+      fail(`unit ${g.code} ${g.network}: page shows ${g.text} (${g.value}) agents, quota CSV ${w.distinct_agents}`);
+    if (Number(g.value) > 0) withAgents++;
+  }
+  if (withAgents < 10) fail(`only ${withAgents} rows with agents: the test data has none to compare`);
+  const provCards = await page.$$eval('.card .prov-agents', (x) => x.map((d) => [d.closest('.card').dataset.network, d.dataset.value]));
+  if (provCards.length !== 2) fail(`the province cards show ${provCards.length} distinct-agent figures, not 2`);
+  for (const [net, v] of provCards) {
+    const w = want.find((r) => r.level === 'province' && r.code === cfg.province && r.network === net);
+    if (!w || w.distinct_agents !== v) fail(`province ${net}: card shows ${v} agents, quota CSV ${w && w.distinct_agents}`);
+  }
+  note(`distinct agents: ${agentCells.length} rows (${withAgents} with agents) and both province cards equal to quota --format csv`);
+
+  // ---- the recruiting list against ispeedctl recruit at the page's instant
+  // (ISPEED_NOW: the same clock, so days left and rates are the same).
+  const nowMs = await page.getAttribute('#recruit', 'data-now-ms');
+  if (!/^\d+$/.test(nowMs || '')) fail('the recruiting list has no instant: ' + nowMs);
+  const env = { ...process.env, ISPEED_NOW: nowMs };
+  delete env.ISPEED_NOW_AT;
+  let recruitCsv;
+  try { recruitCsv = execFileSync(cfg.recruit[0], cfg.recruit.slice(1), { env, encoding: 'utf8' }); } catch (e) {
+    fail('ispeedctl recruit failed: ' + (e.stderr || e.message));
+  }
+  const wantR = parseCsv(recruitCsv);
+  const gotR = await page.$$eval('#recruit-list tbody tr', (trs) => trs.map((tr) => {
+    const o = { code: tr.dataset.code, network: tr.dataset.network, name: tr.children[1].textContent };
+    tr.querySelectorAll('td[data-key]').forEach((td) => { o[td.dataset.key] = td.dataset.value; });
+    return o;
+  }));
+  const nets = new Set(wantR.map((r) => r.network));
+  if (wantR.length < 20 || nets.size !== 2) fail(`recruit lists ${wantR.length} rows (${[...nets]}): too few to compare`);
+  if (firstRecruit !== Math.min(100, wantR.length)) fail(`the recruiting list draws ${firstRecruit} rows first, not 100`);
+  if (gotR.length !== wantR.length) fail(`the page's recruiting list has ${gotR.length} rows, ispeedctl recruit ${wantR.length}`);
+  wantR.forEach((w, i) => {
+    const g = gotR[i];
+    for (const k of ['code', 'name', 'network', 'count', 'needed', 'agents', 'recruit'])
+      if (g[k] !== w[k]) fail(`recruiting row ${i + 1} (${w.code} ${w.network}): ${k} is ${JSON.stringify(g[k])} on the page, ${JSON.stringify(w[k])} in recruit`);
+    // Written with two decimals by both; a rounding step apart at most.
+    for (const k of ['days_left', 'rate_needed', 'per_agent_day'])
+      if (Math.abs(Number(g[k]) - Number(w[k])) > 0.011) fail(`recruiting row ${i + 1} (${w.code} ${w.network}): ${k} ${g[k]} on the page, ${w[k]} in recruit`);
+  });
+  const sums = [0, 0];
+  wantR.forEach((w) => { sums[w.network === 'mobile' ? 1 : 0] += Number(w.recruit); });
+  await page.evaluate(() => document.getElementById('recruit').scrollIntoView());
+  await page.screenshot({ path: path.join(cfg.out, 'dashboard-province-recruit.png') });
+  note(`recruiting list: ${gotR.length} rows in recruit's order, equal to ispeedctl recruit --format csv ` +
+    `(${sums[0]} fixed and ${sums[1]} mobile volunteers)`);
+
   // ---- a unit name with markup is text
   const mk = got.find((g) => g.code === cfg.markup_code);
   if (!mk) fail('the unit with markup in its name is not on the page');
@@ -111,13 +191,20 @@ function parseCsv(text) {
   const ops = await page.$$eval('.card[data-network="fixed"] table.operators tbody tr', (x) => x.length);
   if (bars < 5) fail(`commune ${cfg.daily_code}: only ${bars} days with samples drawn`);
   if (ops < 1) fail(`commune ${cfg.daily_code}: no operator rows`);
-  note(`commune ${cfg.daily_code}: ${bars} days drawn, ${ops} operators`);
+  const unitAgents = await page.getAttribute('.card[data-network="fixed"] .unit-agents', 'data-value');
+  const wAgents = wantBy.get(cfg.daily_code + '/fixed');
+  if (!wAgents || unitAgents !== wAgents.distinct_agents) fail(`commune ${cfg.daily_code}: ${unitAgents} agents shown, quota CSV ${wAgents && wAgents.distinct_agents}`);
+  const crumbs = await page.textContent('#crumbs');
+  const provName = want.find((r) => r.level === 'province' && r.code === cfg.province).name;
+  if (!crumbs.includes(provName)) fail(`the commune's breadcrumb does not name its province ${provName}: ${crumbs}`);
+  note(`commune ${cfg.daily_code}: ${bars} days drawn, ${ops} operators, ${unitAgents} agents; breadcrumb ${crumbs}`);
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.screenshot({ path: path.join(cfg.out, 'dashboard-commune-desktop.png'), fullPage: true });
 
   // ---- live: a new status while the page is open
   await page.goto(cfg.url + '/p/' + cfg.province);
   await page.waitForSelector('#units tbody tr');
+  await showAll(page);
   await page.waitForFunction(() => document.getElementById('live').className === 'live', null, { timeout: 5000 });
   await page.evaluate(() => { window.__notReloaded = true; });
   const sel = `#units tr[data-code="${cfg.live_code}"][data-network="fixed"] td.count`;
@@ -171,10 +258,41 @@ function parseCsv(text) {
   if (overflowP > 1) fail(`the province page is ${overflowP} px wider than a phone`);
   await page.screenshot({ path: path.join(cfg.out, 'dashboard-province-phone.png'), fullPage: false });
 
+  // ---- the month over: every unit met or not met, nothing to recruit
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(cfg.closed_url + '/p/' + cfg.province);
+  await page.waitForSelector('#units tbody tr');
+  await showAll(page);
+  const closed = await page.$$eval('#units tbody tr', (trs) => trs.map((tr) => ({
+    code: tr.dataset.code, network: tr.dataset.network, nostatus: tr.dataset.nostatus === '1',
+    count: tr.querySelector('td.count').dataset.value, state: tr.querySelector('span.st').textContent })));
+  const tally = {};
+  for (const c of closed) {
+    const w = c.nostatus ? { count: '0', target: '300' } : wantBy.get(c.code + '/' + c.network);
+    const expect = Number(w.count) >= Number(w.target) ? 'đạt' : 'chưa đạt';
+    if (c.state !== expect) fail(`closed month: ${c.code} ${c.network} (${w.count}/${w.target}) shows "${c.state}", not "${expect}"`);
+    tally[c.state] = (tally[c.state] || 0) + 1;
+  }
+  if (!tally['đạt'] || !tally['chưa đạt']) fail('closed month: not both states shown: ' + JSON.stringify(tally));
+  if (await page.$('#recruit-list')) fail('closed month: a recruiting list is shown');
+  const closedNote = await page.textContent('#recruit .none');
+  if (!/kết thúc/.test(closedNote)) fail('closed month: the recruiting section says ' + closedNote);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(cfg.out, 'dashboard-province-closed.png') });
+  note(`closed month: ${JSON.stringify(tally)}; recruiting: "${closedNote}"`);
+  await page.goto(cfg.closed_url + '/p/' + cfg.province + '?lang=en');
+  await page.waitForSelector('#units tbody tr');
+  await showAll(page);
+  const enStates = new Set(await page.$$eval('#units span.st', (x) => x.map((e) => e.textContent)));
+  if ([...enStates].some((x) => x !== 'met' && x !== 'not met')) fail('closed month in English: ' + [...enStates].join('|'));
+
   // ---- English switch: the report's English words
+  await page.goto(cfg.url + '/p/' + cfg.province);
+  await page.waitForSelector('#units tbody tr');
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.click('#lang');
   await page.waitForFunction(() => document.documentElement.lang === 'en' && document.querySelector('#units tbody tr'));
+  await showAll(page);
   const heads = await page.$$eval('#units th', (x) => x.map((t) => t.textContent));
   if (!heads.includes('Unit') || !heads.includes('Samples')) fail('English headings missing: ' + heads.join('|'));
   const enText = await page.textContent(sel);

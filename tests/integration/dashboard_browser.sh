@@ -2,18 +2,25 @@
 # The live dashboard (ispeedctl serve) in a real browser: Debian's chromium,
 # headless, driven by playwright-core (tests/browser/dashboard.test.js).
 # A month of QuotaStatus for every unit of the 2025-07 registry plus one
-# commune named with markup is published on the embedded Kafka; then
-#   - the province page shows exactly the counts of ispeedctl quota --format csv;
+# commune named with markup is published on the embedded Kafka, standing
+# on the 20th, with distinct agents and demand; then
+#   - the province page shows exactly the counts and distinct agents of
+#     ispeedctl quota --format csv, and exactly the recruiting list of
+#     ispeedctl recruit --format csv at the page's instant;
 #   - a status published while the page is open shows within 2 s, no reload;
 #   - the markup name shows as text; every request goes to 127.0.0.1;
+#   - the same month served once it is over says "chưa đạt", not "behind";
+#   - a POST is refused with 405 and Allow: GET, HEAD;
 #   - screenshots at desktop and phone width: $BUILD/dashboard-*.png.
-# The month is fixed (2025-07), so the test stands on any day.
+# The clock stands on 2025-07-20 12:00 (+07), so the test is the same on
+# any day; the closed month's server on 2025-08-10.
 # Skips (77) without chromium, node or npm; playwright-core comes from the
 # npm registry once (npm ci into $ISPEED_NPM_CACHE, default
 # ~/.cache/ispeed/browser-test) and is reused from there.
 # Usage: dashboard_browser.sh BUILD_DIR
 BUILD=${1:?usage: dashboard_browser.sh BUILD_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
+ISPEED_NOW=2025-07-20T12:00:00
 source "$HERE/lib.sh"
 
 CHROMIUM=${ISPEED_CHROMIUM:-/usr/bin/chromium}
@@ -48,7 +55,7 @@ NPROV=$(awk -F, '$2 == "province"' "$UNITS" | wc -l)
 NOSTATUS_CODE=99998
 
 start_kafka --units "$UNITS"
-python3 "$HERE/../browser/gen_quota.py" "$UNITS" "$MONTH" 20250701 >"$WORK/quota.lines"
+python3 "$HERE/../browser/gen_quota.py" "$UNITS" "$MONTH" 20250701 --day "$(it_day)" >"$WORK/quota.lines"
 echo "$NOSTATUS_CODE,commune,$PROVINCE,Xã Chưa Có Mẫu,Xã" >>"$UNITS"
 "$PUB" -b "$BOOTSTRAP" quota <"$WORK/quota.lines" || fail "publishing the month's statuses failed"
 # Three alerts of the province, one of the markup commune.
@@ -66,6 +73,18 @@ PORT=$(free_port)
 PIDS+=($!)
 wait_for 60 grep -q '^serving' "$WORK/serve.out" || fail "ispeedctl serve did not start: $(cat "$WORK/serve.err")"
 curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/national" || fail "/api/national does not answer"
+# Read-only: a POST is refused with 405 and the methods there are.
+curl -s -o /dev/null -D "$WORK/post.h" -X POST --data x "http://127.0.0.1:$PORT/api/national" || fail "POST: no answer"
+head -n1 "$WORK/post.h" | grep -q ' 405 ' || fail "POST answered $(head -n1 "$WORK/post.h")"
+grep -qi '^Allow: GET, HEAD' "$WORK/post.h" || fail "405 without Allow: GET, HEAD: $(tr -d '\r' <"$WORK/post.h" | tr '\n' '|')"
+curl -sfI -o /dev/null "http://127.0.0.1:$PORT/p/$PROVINCE" || fail "HEAD /p/$PROVINCE failed"
+# The same month served once it is over (the clock on 2025-08-10).
+CPORT=$(free_port)
+ISPEED_NOW=$(it_instant_ms 2025-08-10T12:00:00) "$CTL" serve -b "$BOOTSTRAP" --listen "127.0.0.1:$CPORT" --units "$UNITS" \
+  --month "$MONTH" >"$WORK/serve-closed.out" 2>"$WORK/serve-closed.err" &
+PIDS+=($!)
+wait_for 60 grep -q '^serving' "$WORK/serve-closed.out" ||
+  fail "ispeedctl serve (closed month) did not start: $(cat "$WORK/serve-closed.err")"
 
 "$CTL" quota -b "$BOOTSTRAP" --province "$PROVINCE" --month "$MONTH" --format csv >"$WORK/quota.csv" ||
   fail "ispeedctl quota failed"
@@ -89,7 +108,9 @@ DAILY_CODE=$(awk -F, -v p="$PROVINCE" '$2 == "commune" && $3 == p { print $1; ex
 mkdir -p "$WORK/shots"
 python3 - "$WORK/config.json" <<PY
 import json, sys
-json.dump({"url": "http://127.0.0.1:$PORT", "province": "$PROVINCE", "quota_csv": "$WORK/quota.csv",
+json.dump({"url": "http://127.0.0.1:$PORT", "closed_url": "http://127.0.0.1:$CPORT", "province": "$PROVINCE",
+           "quota_csv": "$WORK/quota.csv",
+           "recruit": ["$CTL", "recruit", "-b", "$BOOTSTRAP", "--province", "$PROVINCE", "--units", "$UNITS", "--format", "csv"],
            "markup_code": "$MARKUP_CODE", "nostatus_code": "$NOSTATUS_CODE", "markup_name": """$MARKUP_NAME""", "daily_code": "$DAILY_CODE",
            "live_code": "$LIVE_CODE", "live_count": int("$LIVE_COUNT"), "live_line": """$LIVE_LINE""",
            "publish": ["$PUB", "-b", "$BOOTSTRAP", "quota"], "out": "$WORK/shots", "provinces": int("$NPROV"),

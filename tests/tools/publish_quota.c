@@ -4,8 +4,10 @@
  *
  *   ispeed-publish-quota -b BOOTSTRAP [--topic-prefix P] quota|alert|sample < lines
  *
- * quota:  unit|name|level|parent|province|month|network|count|target|expected|state|projection|down_bps|up_bps|latency_ms[|updated_ms[|EXTRA[|EXTRA]]]
- *         EXTRA: distinct agents (a number), or operators NAME:COUNT,NAME:COUNT,... (QuotaStatus.operators)
+ * quota:  unit|name|level|parent|province|month|network|count|target|expected|state|projection|down_bps|up_bps|latency_ms[|updated_ms[|EXTRA...]]
+ *         EXTRA (at most three): distinct agents (a number); operators NAME:COUNT,NAME:COUNT,...
+ *         (QuotaStatus.operators); demand=NEEDED,DAYS_LEFT,RATE_NEEDED,RATE_CURRENT,WILL_MAKE_IT(0|1)
+ *         (the demand fields 41-45)
  * alert:  unit|name|level|parent|province|month|network|from|to|count|expected|target|projection|time_ms
  * sample: agent_id|seq|start_ms|commune|province|network|access|down_bps|up_bps|latency_ms|outcome
  * level: commune|district|province; network: fixed|mobile; state: ON_TRACK|BEHIND|MET;
@@ -144,7 +146,7 @@ int main(int argc, char **argv) {
         uint8_t *buf = NULL;
         size_t len = 0;
         if (!strcmp(kind, "quota")) {
-            if (n < 15 || n > 18) goto bad_line;
+            if (n < 15 || n > 19) goto bad_line;
             Ispeed__V1__QuotaStatus q = ISPEED__V1__QUOTA_STATUS__INIT;
             Ispeed__V1__OperatorCount ops[MAXOPS], *opp[MAXOPS];
             q.unit = f[0], q.name = f[1], q.level = level_of(f[2]), q.parent = f[3], q.province = f[4];
@@ -154,6 +156,20 @@ int main(int argc, char **argv) {
             q.median_upload_bps = strtoull(f[13], NULL, 10), q.median_latency_ms = strtod(f[14], NULL);
             q.updated_ms = n >= 16 ? strtoll(f[15], NULL, 10) : 1751302800000LL;
             for (int x = 16; x < n; x++) {
+                if (!strncmp(f[x], "demand=", 7)) {
+                    char *d = f[x] + 7, *end;
+                    q.needed = strtoull(d, &end, 10);
+                    if (*end != ',') goto bad_line;
+                    q.days_left = strtod(end + 1, &end);
+                    if (*end != ',') goto bad_line;
+                    q.rate_needed = strtod(end + 1, &end);
+                    if (*end != ',') goto bad_line;
+                    q.rate_current = strtod(end + 1, &end);
+                    if (*end != ',') goto bad_line;
+                    q.will_make_it = strtol(end + 1, &end, 10) != 0;
+                    if (*end) goto bad_line;
+                    continue;
+                }
                 if (!strchr(f[x], ':')) {
                     q.distinct_agents = (uint32_t)strtoul(f[x], NULL, 10);
                     continue;
