@@ -26,6 +26,11 @@ static const report_words vi = {
     .col_prov_met = "Tỉnh đạt",
     .col_dist_met = "Huyện đạt",
     .col_comm_met = "Xã đạt",
+    .col_target = "Chỉ tiêu",
+    .col_agents = "Máy đo",
+    .col_met_one = "Xã đạt 1 máy",
+    .agents_note = "Máy đo: số máy đo khác nhau (ispeed-agent) đã gửi mẫu hợp lệ. Xã đạt 1 máy: xã đạt chỉ tiêu "
+                   "chỉ với mẫu đo của một máy; 300 mẫu của một máy không phải là 300 mẫu của cả xã.",
     .summary3 = "%s: %s số tỉnh đạt chỉ tiêu; %s số huyện và %s số xã chưa đạt.",
     .summary2 = "%s: %s số tỉnh đạt chỉ tiêu; %s số xã chưa đạt.",
     .behind = "Đơn vị chưa đạt chỉ tiêu",
@@ -63,6 +68,12 @@ static const report_words en = {
     .col_prov_met = "Provinces met",
     .col_dist_met = "Districts met",
     .col_comm_met = "Communes met",
+    .col_target = "Target",
+    .col_agents = "Agents",
+    .col_met_one = "Met, 1 agent",
+    .agents_note = "Agents: distinct agents (ispeed-agent) that sent valid samples. Met, 1 agent: communes that met "
+                   "the target with one agent's samples only; 300 samples from one machine are not 300 samples of a "
+                   "commune.",
     .summary3 = "%s: %s of provinces met the target; %s of districts, %s of communes did not.",
     .summary2 = "%s: %s of provinces met the target; %s of communes did not.",
     .behind = "Units below the target",
@@ -115,4 +126,9 @@ void report_number(char *out, size_t outsz, enum report_lang lang, uint64_t v) {
     }
     buf[k] = '\0';
     snprintf(out, outsz, "%s", buf);
+}
+
+void report_agents(char *out, size_t outsz, enum report_lang lang, uint64_t agents, uint64_t samples) {
+    if (agents == 0 && samples > 0) snprintf(out, outsz, "–");
+    else report_number(out, outsz, lang, agents);
 }
