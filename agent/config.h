@@ -42,6 +42,7 @@ typedef struct agent_config {
     char *policy;          /* "static" or "adaptive" */
     int64_t floor_ms;
     int64_t relax;
+    int64_t met_metered_relax;
     int64_t daily_cap;
     /* [budget] */
     uint64_t monthly_bytes; /* 0 = default: unlimited fixed, 2 GB mobile */

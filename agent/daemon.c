@@ -203,6 +203,7 @@ int daemon_run(const agent_config *cfg, char *err, size_t errsz) {
     d.policy.adaptive = cfg->policy && strcmp(cfg->policy, "adaptive") == 0;
     d.policy.floor_ms = cfg->floor_ms;
     d.policy.relax = (double)cfg->relax;
+    d.policy.met_metered_relax = (double)cfg->met_metered_relax;
     d.policy.daily_cap = (int)cfg->daily_cap;
     if (d.policy.adaptive && cfg->bootstrap && *cfg->bootstrap &&
         !(d.qf = quotafeed_new(cfg->bootstrap, &cfg->kafka, cfg->topic_prefix, d.s.province.code, d.s.commune.code, err,

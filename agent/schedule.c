@@ -93,6 +93,7 @@ const char *schedule_reason_text(enum schedule_reason r) {
     case SCHEDULE_BUDGET_SPREAD: return "data budget spread to last the month";
     case SCHEDULE_BUDGET_EMPTY: return "data budget used up: next month";
     case SCHEDULE_DAILY_CAP: return "daily cap reached: tomorrow";
+    case SCHEDULE_MET_METERED: return "commune met its target: no more tests on this metered link until next month";
     }
     return "unknown";
 }
@@ -161,10 +162,22 @@ void schedule_decide(const schedule_opts *o, const schedule_policy *p, const sch
             if (schedule_in_quiet(o, out->next_ms)) out->next_ms = quiet_end_after(o, out->next_ms);
             return;
         }
+        if (met && p->met_metered_relax <= 0.0) {
+            /* The commune met its target: on a metered link the month's
+             * remaining tests would cost the volunteer data and add nothing
+             * to a count that is already made. Next month (a withdrawal that
+             * takes the commune below its target is a demand change, which
+             * the daemon re-plans on). */
+            out->reason = SCHEDULE_MET_METERED;
+            out->interval_ms = mend - now_ms;
+            out->next_ms = mend + (int64_t)(random % (uint32_t)(jitter > 0 ? jitter + 1 : 1));
+            if (schedule_in_quiet(o, out->next_ms)) out->next_ms = quiet_end_after(o, out->next_ms);
+            return;
+        }
         /* Spread what is left evenly to month end: no burst that leaves the
-         * last week without data. Relaxed as much again once MET. */
+         * last week without data. Relaxed met_metered_relax times once MET. */
         int64_t spread = (mend - now_ms) / (int64_t)(left / per);
-        if (met) spread = (int64_t)((double)spread * (p->relax > 1.0 ? p->relax : 1.0));
+        if (met) spread = (int64_t)((double)spread * p->met_metered_relax);
         if (spread > interval) {
             interval = spread;
             if (!met) out->reason = SCHEDULE_BUDGET_SPREAD;

@@ -39,6 +39,11 @@ typedef struct schedule_policy {
     uint64_t budget_cap;   /* bytes a month; 0 = unlimited */
     uint64_t budget_used;  /* bytes moved this month */
     uint64_t test_bytes;   /* what one test is expected to move (the last one's) */
+    /* Metered (budget_cap set) and the commune MET: 0 = no more tests this
+     * month (the default: samples past the target count for nothing, and
+     * the volunteer pays for each); X > 0 = what is left of the budget
+     * spread to month end, relaxed X times. */
+    double met_metered_relax;
 } schedule_policy;
 
 void schedule_policy_default(schedule_policy *p);
@@ -54,6 +59,7 @@ enum schedule_reason {
     SCHEDULE_BUDGET_SPREAD,    /* slowed so the data budget lasts the month */
     SCHEDULE_BUDGET_EMPTY,     /* no budget left for a test: next month */
     SCHEDULE_DAILY_CAP,        /* today's tests already reached the daily cap: tomorrow */
+    SCHEDULE_MET_METERED,      /* target met, metered link: next month (met_metered_relax 0) */
 };
 
 typedef struct schedule_plan {

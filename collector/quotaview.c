@@ -1,5 +1,7 @@
 /* GET /v1/quota?province=P&month=M: the counters of one owned province in
- * JSON, read from the quota table (collector/http.c serves it). */
+ * JSON, read from the quota table (collector/http.c serves it), with each
+ * counter's distinct agents and demand (QuotaStatus fields 40-45) computed
+ * at the request's instant. */
 #include <event2/buffer.h>
 #include <string.h>
 
@@ -88,7 +90,14 @@ int quotaview_json(const char *province, const char *month, struct evbuffer *out
                 json_str(out, st.operators[k].name);
                 evbuffer_add_printf(out, ":%llu", (unsigned long long)st.operators[k].count);
             }
-            evbuffer_add_printf(out, "}}");
+            /* The demand at this request's instant (quota_get computes it
+             * at now): days_left and rate_needed are never stale here. */
+            evbuffer_add_printf(out,
+                                "},\"distinct_agents\":%u,\"needed\":%llu,\"days_left\":%.3f,\"rate_needed\":%.3f,"
+                                "\"rate_current\":%.3f,\"will_make_it\":%s}",
+                                st.agents, (unsigned long long)st.demand.needed, st.demand.days_left,
+                                st.demand.rate_needed, st.demand.rate_current,
+                                st.demand.will_make_it ? "true" : "false");
             first = 0;
         }
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "demand.h"
 #include "escape.h"
 #include "hashmap.h"
 #include "pbnames.h"
@@ -136,6 +137,19 @@ static double expected_now(const quota_filter *f, const Ispeed__V1__QuotaStatus 
     return (double)q->target * (double)(f->now_ms - start) / (double)(end - start);
 }
 
+/* The demand of q at filter->now_ms (at its updated_ms when 0): recomputed
+ * from count, target and the month, because the published fields are as of
+ * updated_ms and a counter that has not moved for days still holds its
+ * days_left of then (collector/README.md, "Demand"). */
+static void demand_now(const quota_filter *f, const Ispeed__V1__QuotaStatus *q, demand *d) {
+    int64_t start, end;
+    if (vntime_month_bounds(q->month, &start, &end) < 0) {
+        memset(d, 0, sizeof *d);
+        return;
+    }
+    demand_compute(q->count, q->target, f->now_ms ? f->now_ms : q->updated_ms, start, end, d);
+}
+
 static const quota_filter *sort_filter; /* qsort has no context argument */
 
 static int by_behind(const void *a, const void *b) {
@@ -162,7 +176,8 @@ static void fmt_mbps(char *out, size_t outsz, uint64_t bps) {
 }
 
 /* One CSV row of q; with by_operator, op (NULL: none) and its count are added. */
-static void csv_row(const Ispeed__V1__QuotaStatus *q, int by_operator, const Ispeed__V1__OperatorCount *op, FILE *out) {
+static void csv_row(const quota_filter *f, const Ispeed__V1__QuotaStatus *q, int by_operator,
+                    const Ispeed__V1__OperatorCount *op, FILE *out) {
     char exp[32], proj[32], lat[32];
     fmt_double(exp, sizeof exp, q->expected, "");
     fmt_double(proj, sizeof proj, q->projection, "");
@@ -177,6 +192,10 @@ static void csv_row(const Ispeed__V1__QuotaStatus *q, int by_operator, const Isp
             (unsigned long long)q->late_count);
     escape_csv(out, q->parent);
     fprintf(out, ",%lld,%u", (long long)q->updated_ms, q->distinct_agents);
+    demand d;
+    demand_now(f, q, &d);
+    fprintf(out, ",%llu,%.2f,%.2f,%.2f,%d", (unsigned long long)d.needed, d.days_left, d.rate_needed, d.rate_current,
+            d.will_make_it);
     if (by_operator) {
         fputc(',', out);
         escape_csv(out, op && op->operator_ ? op->operator_ : "");
@@ -190,15 +209,15 @@ static void csv_row(const Ispeed__V1__QuotaStatus *q, int by_operator, const Isp
 static void print_csv(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, size_t n, FILE *out) {
     fputs("code,name,level,network,count,target,expected,state,projection,"
           "median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms,"
-          "distinct_agents",
+          "distinct_agents,needed,days_left,rate_needed,rate_current,will_make_it",
           out);
     fputs(f->by_operator ? ",operator,operator_count\n" : "\n", out);
     for (size_t i = 0; i < n; i++) {
         if (!f->by_operator || rows[i]->n_operators == 0) {
-            csv_row(rows[i], f->by_operator, NULL, out);
+            csv_row(f, rows[i], f->by_operator, NULL, out);
             continue;
         }
-        for (size_t k = 0; k < rows[i]->n_operators; k++) csv_row(rows[i], 1, rows[i]->operators[k], out);
+        for (size_t k = 0; k < rows[i]->n_operators; k++) csv_row(f, rows[i], 1, rows[i]->operators[k], out);
     }
 }
 
@@ -232,6 +251,12 @@ static void print_json(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, si
         fputs(",\"month\":", out);
         escape_json(out, q->month);
         fprintf(out, ",\"updated_ms\":%lld,\"updated\":\"%s +07:00\"", (long long)q->updated_ms, when);
+        demand d;
+        demand_now(f, q, &d);
+        fprintf(out,
+                ",\"needed\":%llu,\"days_left\":%.3f,\"rate_needed\":%.3f,\"rate_current\":%.3f,\"will_make_it\":%s",
+                (unsigned long long)d.needed, d.days_left, d.rate_needed, d.rate_current,
+                d.will_make_it ? "true" : "false");
         if (f->by_operator) {
             fputs(",\"operators\":{", out);
             for (size_t k = 0; k < q->n_operators; k++) {

@@ -16,10 +16,11 @@ typedef struct quota_filter {
     Ispeed__V1__Level level;     /* LEVEL_UNSPECIFIED: every level */
     Ispeed__V1__Network network; /* NETWORK_UNSPECIFIED: both classes */
     int behind_only;     /* only units in state BEHIND */
-    /* When non-zero, "expected" in the table and the order are taken at
-     * this time (target x elapsed share of the month), not at the status's
-     * updated_ms: a unit that has not moved for days is further behind now
-     * than its last status says. */
+    /* When non-zero, "expected" in the table and the order, and the demand
+     * in CSV and JSON (needed, days_left, rate_needed, rate_current,
+     * will_make_it: common/demand.c), are taken at this time, not at the
+     * status's updated_ms: a unit that has not moved for days is further
+     * behind now than its last status says. */
     int64_t now_ms;
     /* --by-operator: the count per operator too (QuotaStatus.operators):
      * CSV one row per unit, class and operator with the columns operator,

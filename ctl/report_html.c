@@ -46,7 +46,9 @@ static void html_ratio(FILE *out, const report_style *st, size_t part, size_t to
     fputs(buf, out);
 }
 
-static void figures_head(FILE *out, const report_t *r, const report_words *w, int with_name) {
+/* The figures' heads; a province's own rows say whether it met its target
+ * (col_target) where the national row counts provinces that met it. */
+static void figures_head(FILE *out, const report_t *r, const report_words *w, int with_name, int province_rows) {
     fputs("<thead><tr>", out);
     if (with_name) {
         fputs("<th>", out);
@@ -60,19 +62,24 @@ static void figures_head(FILE *out, const report_t *r, const report_words *w, in
     fputs("</th><th>", out);
     escape_html(out, w->col_samples);
     fputs("</th><th>", out);
-    escape_html(out, w->col_prov_met);
+    escape_html(out, province_rows ? w->col_target : w->col_prov_met);
     if (report_has_districts(r)) {
         fputs("</th><th>", out);
         escape_html(out, w->col_dist_met);
     }
     fputs("</th><th>", out);
     escape_html(out, w->col_comm_met);
+    fputs("</th><th class=\"agents\">", out);
+    escape_html(out, w->col_agents);
+    fputs("</th><th class=\"met-one\">", out);
+    escape_html(out, w->col_met_one);
     fputs("</th></tr></thead>\n", out);
 }
 
 static void figures_cells(FILE *out, const report_t *r, const report_style *st, const report_figures *f,
                           int province_row) {
     const report_words *w = report_words_for(st->lang);
+    char buf[48];
     fputs("<td class=\"n\">", out);
     html_number(out, st, f->samples);
     fputs("</td>", out);
@@ -91,7 +98,20 @@ static void figures_cells(FILE *out, const report_t *r, const report_style *st, 
     }
     fputs("<td class=\"n\">", out);
     html_ratio(out, st, f->communes_met, f->communes);
+    fputs("</td><td class=\"n agents\">", out);
+    report_agents(buf, sizeof buf, st->lang, f->agents, f->samples);
+    fputs(buf, out);
+    /* Communes that met the target on one agent's samples are a warning. */
+    fprintf(out, "</td><td class=\"n met-one%s\">", f->communes_met_one_agent ? " not" : "");
+    html_number(out, st, f->communes_met_one_agent);
     fputs("</td>", out);
+}
+
+/* What the agents' columns mean, under the first table that has them. */
+static void agents_note(FILE *out, const report_words *w) {
+    fputs("<p class=\"note\">", out);
+    escape_html(out, w->agents_note);
+    fputs("</p>\n", out);
 }
 
 static void national(FILE *out, const report_t *r, const report_style *st) {
@@ -100,7 +120,7 @@ static void national(FILE *out, const report_t *r, const report_style *st) {
     fputs("<section class=\"national\">\n<h2>", out);
     escape_html(out, w->nation);
     fputs("</h2>\n<table class=\"figures\">\n", out);
-    figures_head(out, r, w, 0);
+    figures_head(out, r, w, 0, 0);
     fputs("<tbody>\n", out);
     for (int n = 0; n < REPORT_NETS; n++) {
         fputs("<tr><td>", out);
@@ -110,6 +130,7 @@ static void national(FILE *out, const report_t *r, const report_style *st) {
         fputs("</tr>\n", out);
     }
     fputs("</tbody></table>\n", out);
+    agents_note(out, w);
     for (int n = 0; n < REPORT_NETS; n++) {
         report_summary_line(r, st, n, line, sizeof line);
         fputs("<p class=\"summary\">", out);
@@ -119,7 +140,7 @@ static void national(FILE *out, const report_t *r, const report_style *st) {
     fputs("<h2>", out);
     escape_html(out, w->by_province);
     fputs("</h2>\n<table class=\"provinces\">\n", out);
-    figures_head(out, r, w, 1);
+    figures_head(out, r, w, 1, 1);
     fputs("<tbody>\n", out);
     for (size_t i = 0; i < report_province_count(r); i++) {
         const report_province *p = report_province_at(r, i);
@@ -264,6 +285,8 @@ static void behind_table(FILE *out, const report_t *r, const report_style *st, c
             for (int k = 0; k < REPORT_NETS; k++) {
                 fputs("</th><th>", out);
                 escape_html(out, w->net[k]);
+                fputs("</th><th class=\"agents\">", out);
+                escape_html(out, w->col_agents);
             }
             fputs("</th></tr></thead>\n<tbody>\n", out);
         }
@@ -279,6 +302,10 @@ static void behind_table(FILE *out, const report_t *r, const report_style *st, c
             html_number(out, st, u->count[k]);
             fputs("/", out);
             html_number(out, st, u->target[k]);
+            fputs("</td><td class=\"n agents\">", out);
+            char buf[48];
+            report_agents(buf, sizeof buf, st->lang, u->agents[k], u->count[k]);
+            fputs(buf, out);
             fputs("</td>", out);
         }
         fputs("</tr>\n", out);
@@ -300,7 +327,7 @@ static void province(FILE *out, const report_t *r, const report_style *st, const
     fputs(" ", out);
     escape_html(out, p->unit->name);
     fputs("</h2>\n<table class=\"figures\">\n", out);
-    figures_head(out, r, w, 0);
+    figures_head(out, r, w, 0, 1);
     fputs("<tbody>\n", out);
     for (int n = 0; n < REPORT_NETS; n++) {
         fputs("<tr><td>", out);
@@ -310,6 +337,7 @@ static void province(FILE *out, const report_t *r, const report_style *st, const
         fputs("</tr>\n", out);
     }
     fputs("</tbody></table>\n", out);
+    if (!st->national) agents_note(out, w);
     chart(out, r, st, p);
     behind_table(out, r, st, p);
     fputs("</section>\n", out);

@@ -26,6 +26,11 @@ static const report_words vi = {
     .col_prov_met = "Tỉnh đạt",
     .col_dist_met = "Huyện đạt",
     .col_comm_met = "Xã đạt",
+    .col_target = "Chỉ tiêu",
+    .col_agents = "Máy đo",
+    .col_met_one = "Xã đạt 1 máy",
+    .agents_note = "Máy đo: số máy đo khác nhau (ispeed-agent) đã gửi mẫu hợp lệ. Xã đạt 1 máy: xã đạt chỉ tiêu "
+                   "chỉ với mẫu đo của một máy; 300 mẫu của một máy không phải là 300 mẫu của cả xã.",
     .summary3 = "%s: %s số tỉnh đạt chỉ tiêu; %s số huyện và %s số xã chưa đạt.",
     .summary2 = "%s: %s số tỉnh đạt chỉ tiêu; %s số xã chưa đạt.",
     .behind = "Đơn vị chưa đạt chỉ tiêu",
@@ -41,7 +46,6 @@ static const report_words vi = {
     .target_line = "chỉ tiêu",
     .day = "ngày",
     .chart_replay = "Số liệu của tháng được nạp lại sau khi tháng kết thúc: chỉ có số cuối tháng.",
-    .col_agents = "Số máy đo",
     .agents = "Số máy đo (tình nguyện viên) khác nhau",
     .recruit = "Danh sách cần tuyển thêm tình nguyện viên",
     .recruit_about = "Các xã không thể đạt chỉ tiêu với số máy đo hiện có, kể cả khi đo với tần suất tối đa, "
@@ -76,6 +80,12 @@ static const report_words en = {
     .col_prov_met = "Provinces met",
     .col_dist_met = "Districts met",
     .col_comm_met = "Communes met",
+    .col_target = "Target",
+    .col_agents = "Agents",
+    .col_met_one = "Met, 1 agent",
+    .agents_note = "Agents: distinct agents (ispeed-agent) that sent valid samples. Met, 1 agent: communes that met "
+                   "the target with one agent's samples only; 300 samples from one machine are not 300 samples of a "
+                   "commune.",
     .summary3 = "%s: %s of provinces met the target; %s of districts, %s of communes did not.",
     .summary2 = "%s: %s of provinces met the target; %s of communes did not.",
     .behind = "Units below the target",
@@ -91,7 +101,6 @@ static const report_words en = {
     .target_line = "target",
     .day = "day",
     .chart_replay = "The month was loaded after it ended: only its final count is known.",
-    .col_agents = "Agents",
     .agents = "Distinct agents (volunteers' machines)",
     .recruit = "Recruiting list",
     .recruit_about = "Communes that cannot reach the target with the agents they have, even testing as often as "
@@ -141,4 +150,9 @@ void report_number(char *out, size_t outsz, enum report_lang lang, uint64_t v) {
     }
     buf[k] = '\0';
     snprintf(out, outsz, "%s", buf);
+}
+
+void report_agents(char *out, size_t outsz, enum report_lang lang, uint64_t agents, uint64_t samples) {
+    if (agents == 0 && samples > 0) snprintf(out, outsz, "–");
+    else report_number(out, outsz, lang, agents);
 }

@@ -19,6 +19,10 @@ typedef struct report_words {
     const char *nation, *by_province;
     const char *col_code, *col_province, *col_unit, *col_level, *col_network, *col_samples;
     const char *col_prov_met, *col_dist_met, *col_comm_met;
+    const char *col_target;  /* a province's own row: met or not */
+    const char *col_agents;  /* distinct agents */
+    const char *col_met_one; /* communes that met the target with one agent's samples */
+    const char *agents_note; /* what the two columns above mean */
     const char *summary3;    /* printf: net, province share, district share, commune share */
     const char *summary2;    /* printf: net, province share, commune share */
     const char *behind;      /* "Units below the target" */
@@ -32,7 +36,7 @@ typedef struct report_words {
     const char *chart_replay; /* when every value came after the month */
     /* Distinct agents and the recruiting list (ispeedctl recruit), as the
      * dashboard shows them. */
-    const char *col_agents, *agents;
+    const char *agents;
     const char *recruit, *recruit_about, *recruit_none, *recruit_closed, *recruit_total;
     const char *col_needed, *col_days_left, *col_rate_needed, *col_per_agent, *col_recruit;
 } report_words;
@@ -45,5 +49,9 @@ void report_share(char *out, size_t outsz, enum report_lang lang, size_t part, s
 void report_ratio(char *out, size_t outsz, enum report_lang lang, size_t part, size_t total);
 /* 1234567 as "1.234.567" (vi) or "1,234,567" (en). */
 void report_number(char *out, size_t outsz, enum report_lang lang, uint64_t v);
+/* Distinct agents as report_number, but "–" when there are samples and no
+ * agent count: statuses from a collector that did not count agents yet
+ * (QuotaStatus.distinct_agents absent reads as 0). */
+void report_agents(char *out, size_t outsz, enum report_lang lang, uint64_t agents, uint64_t samples);
 
 #endif

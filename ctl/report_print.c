@@ -75,7 +75,7 @@ static void put_wrapped(FILE *out, const char *text) {
     fprintf(out, "%s\n", line);
 }
 
-#define MAXCOL 8
+#define MAXCOL 10
 #define CELL 96
 
 struct table {
@@ -120,8 +120,11 @@ static void row(FILE *out, const struct table *t, char cell[][CELL], const char 
     fprintf(out, "%s\n", line);
 }
 
+/* The figures of one row: samples, provinces (or, for a province's own row,
+ * whether it met its target), districts, communes met, distinct agents and
+ * communes met with one agent. */
 static void figures_cells(const report_t *r, const report_style *st, const report_figures *f, int province_row,
-                          char *samples, char *prov, char *dist, char *comm) {
+                          char *samples, char *prov, char *dist, char *comm, char *agents, char *one) {
     const report_words *w = report_words_for(st->lang);
     report_number(samples, CELL, st->lang, f->samples);
     if (province_row) snprintf(prov, CELL, "%s", f->provinces_met ? w->met : w->not_met);
@@ -129,27 +132,46 @@ static void figures_cells(const report_t *r, const report_style *st, const repor
     if (report_has_districts(r)) report_ratio(dist, CELL, st->lang, f->districts_met, f->districts);
     else dist[0] = '\0';
     report_ratio(comm, CELL, st->lang, f->communes_met, f->communes);
+    report_agents(agents, CELL, st->lang, f->agents, f->samples);
+    report_number(one, CELL, st->lang, f->communes_met_one_agent);
+}
+
+/* Lays a row's figures into cells from column first on, without the
+ * districts' column on a two-level registry. */
+static void figures_row(const report_t *r, const report_style *st, const report_figures *f, int province_row,
+                        char cell[][CELL], size_t first) {
+    char c[6][CELL];
+    size_t k = first;
+    figures_cells(r, st, f, province_row, c[0], c[1], c[2], c[3], c[4], c[5]);
+    for (size_t i = 0; i < 6; i++)
+        if (i != 2 || report_has_districts(r)) memcpy(cell[k++], c[i], CELL);
+}
+
+static size_t figures_head(const report_t *r, const report_words *w, int province_rows, char cell[][CELL],
+                           size_t first) {
+    size_t k = first;
+    snprintf(cell[k++], CELL, "%s", w->col_samples);
+    snprintf(cell[k++], CELL, "%s", province_rows ? w->col_target : w->col_prov_met);
+    if (report_has_districts(r)) snprintf(cell[k++], CELL, "%s", w->col_dist_met);
+    snprintf(cell[k++], CELL, "%s", w->col_comm_met);
+    snprintf(cell[k++], CELL, "%s", w->col_agents);
+    snprintf(cell[k++], CELL, "%s", w->col_met_one);
+    return k;
 }
 
 static void print_national(const report_t *r, const report_style *st, FILE *out) {
     const report_words *w = report_words_for(st->lang);
-    int d = report_has_districts(r);
-    struct table t = {.ncol = d ? 5 : 4, .left = {1, 0, 0, 0, 0}, .shrink = -1};
+    struct table t = {.left = {1}, .shrink = -1};
     char cell[MAXCOL][CELL];
     char line[512];
     fprintf(out, "%s\n", w->nation);
     snprintf(cell[0], CELL, "%s", w->col_network);
-    snprintf(cell[1], CELL, "%s", w->col_samples);
-    snprintf(cell[2], CELL, "%s", w->col_prov_met);
-    snprintf(cell[3], CELL, "%s", d ? w->col_dist_met : w->col_comm_met);
-    if (d) snprintf(cell[4], CELL, "%s", w->col_comm_met);
+    t.ncol = figures_head(r, w, 0, cell, 1);
     widen(&t, cell);
     char rows[REPORT_NETS][MAXCOL][CELL];
     for (int n = 0; n < REPORT_NETS; n++) {
-        char dist[CELL];
         snprintf(rows[n][0], CELL, "%s", w->net[n]);
-        figures_cells(r, st, report_national(r, n), 0, rows[n][1], rows[n][2], dist, d ? rows[n][4] : rows[n][3]);
-        if (d) snprintf(rows[n][3], CELL, "%s", dist);
+        figures_row(r, st, report_national(r, n), 0, rows[n], 1);
         widen(&t, rows[n]);
     }
     row(out, &t, cell, "");
@@ -158,34 +180,30 @@ static void print_national(const report_t *r, const report_style *st, FILE *out)
         report_summary_line(r, st, n, line, sizeof line);
         put_wrapped(out, line);
     }
+    put_wrapped(out, w->agents_note);
     fputc('\n', out);
 }
 
+/* A province's rows name the class shortly ("Fixed"), so that the agents'
+ * columns fit 100 columns beside the province's name. */
 static void province_cells(const report_t *r, const report_style *st, const report_province *p, int n,
                            char cell[][CELL]) {
     const report_words *w = report_words_for(st->lang);
-    int d = report_has_districts(r);
-    char dist[CELL];
     snprintf(cell[0], CELL, "%s", n == 0 ? p->unit->code : "");
     snprintf(cell[1], CELL, "%s", n == 0 ? p->unit->name : "");
-    snprintf(cell[2], CELL, "%s", w->net[n]);
-    figures_cells(r, st, &p->fig[n], 1, cell[3], cell[4], dist, d ? cell[6] : cell[5]);
-    if (d) snprintf(cell[5], CELL, "%s", dist);
+    snprintf(cell[2], CELL, "%s", w->net_short[n]);
+    figures_row(r, st, &p->fig[n], 1, cell, 3);
 }
 
 static void print_provinces(const report_t *r, const report_style *st, FILE *out) {
     const report_words *w = report_words_for(st->lang);
-    int d = report_has_districts(r);
-    struct table t = {.ncol = d ? 7 : 6, .left = {1, 1, 1, 0, 1, 0, 0}, .shrink = 1};
+    struct table t = {.left = {1, 1, 1, 0, 1}, .shrink = 1};
     char cell[MAXCOL][CELL];
     fprintf(out, "%s\n", w->by_province);
     snprintf(cell[0], CELL, "%s", w->col_code);
     snprintf(cell[1], CELL, "%s", w->col_province);
     snprintf(cell[2], CELL, "%s", w->col_network);
-    snprintf(cell[3], CELL, "%s", w->col_samples);
-    snprintf(cell[4], CELL, "%s", w->col_prov_met);
-    snprintf(cell[5], CELL, "%s", d ? w->col_dist_met : w->col_comm_met);
-    if (d) snprintf(cell[6], CELL, "%s", w->col_comm_met);
+    t.ncol = figures_head(r, w, 1, cell, 3);
     widen(&t, cell);
     char c2[MAXCOL][CELL];
     for (size_t i = 0; i < report_province_count(r); i++)
@@ -200,9 +218,12 @@ static void print_provinces(const report_t *r, const report_style *st, FILE *out
             province_cells(r, st, report_province_at(r, i), n, c2);
             row(out, &t, c2, "");
         }
+    if (!st->national) put_wrapped(out, w->agents_note); /* else under the national table */
     fputc('\n', out);
 }
 
+/* Code, name, level, then per class the count against the target and the
+ * distinct agents behind it. */
 static void unit_cells(const report_t *r, const report_style *st, const report_unit *u, char cell[][CELL]) {
     const report_words *w = report_words_for(st->lang);
     (void)r;
@@ -213,21 +234,24 @@ static void unit_cells(const report_t *r, const report_style *st, const report_u
         char a[32], b[32];
         report_number(a, sizeof a, st->lang, u->count[n]);
         report_number(b, sizeof b, st->lang, u->target[n]);
-        snprintf(cell[3 + n], CELL, "%s/%s%s", a, b, report_unit_met(u, n) ? " ✓" : "");
+        snprintf(cell[3 + 2 * n], CELL, "%s/%s%s", a, b, report_unit_met(u, n) ? " ✓" : "");
+        report_agents(cell[4 + 2 * n], CELL, st->lang, u->agents[n], u->count[n]);
     }
 }
 
 static void print_behind(const report_t *r, const report_style *st, FILE *out) {
     const report_words *w = report_words_for(st->lang);
-    struct table t = {.ncol = 5, .left = {1, 1, 1, 0, 0}, .shrink = 1};
+    struct table t = {.ncol = 3 + 2 * REPORT_NETS, .left = {1, 1, 1}, .shrink = 1};
     char head[MAXCOL][CELL], cell[MAXCOL][CELL];
     size_t behind = 0;
     fprintf(out, "%s\n", w->behind);
     snprintf(head[0], CELL, "%s", w->col_code);
     snprintf(head[1], CELL, "%s", w->col_unit);
     snprintf(head[2], CELL, "%s", w->col_level);
-    snprintf(head[3], CELL, "%s", w->net_short[0]);
-    snprintf(head[4], CELL, "%s", w->net_short[1]);
+    for (int n = 0; n < REPORT_NETS; n++) {
+        snprintf(head[3 + 2 * n], CELL, "%s", w->net_short[n]);
+        snprintf(head[4 + 2 * n], CELL, "%s", w->col_agents);
+    }
     widen(&t, head);
     for (size_t i = 0; i < report_unit_count(r); i++) {
         const report_unit *u = report_unit_at(r, i);

@@ -18,10 +18,12 @@ typedef struct report_style {
 void report_print_table(const report_t *r, const report_style *st, FILE *out);
 /* Columns: scope,province,code,name,network,samples,target,provinces,
  * provinces_met,provinces_met_pct,districts,districts_met,districts_met_pct,
- * communes,communes_met,communes_met_pct. scope is national, province, or
- * district/commune for a unit below its target in that network (then only
- * the first seven are filled); a province below its target is its own row
- * with provinces_met 0. Numbers plain, shares with one decimal. */
+ * communes,communes_met,communes_met_pct,agents,communes_met_one_agent.
+ * scope is national, province, or district/commune for a unit below its
+ * target in that network (then only the first seven and agents are filled);
+ * a province below its target is its own row with provinces_met 0. Numbers
+ * plain, shares with one decimal. The table and the HTML show agents and
+ * communes_met_one_agent too ("–" for agents not counted). */
 void report_print_csv(const report_t *r, const report_style *st, FILE *out);
 void report_print_html(const report_t *r, const report_style *st, FILE *out);
 

@@ -72,14 +72,17 @@ echo "00001|Phường Phúc Xá|commune|001|01|$M|fixed|20|300|110.0|BEHIND|60.0
     "$PUB" -b "$B" quota
 
 expect_rc 0 "$CTL" quota -b "$B" --province 01 --format csv
+# The demand is taken at now (15.5 of June's 30 days left, 14.5 gone), not
+# at the statuses' updated_ms: e.g. 00004 mobile needs 295 more, 295 / 15.5
+# = 19.03 a day, has made 5 / 14.5 = 0.34 a day, so will not make it.
 cat >"$TMP/want" <<'EOF'
-code,name,level,network,count,target,expected,state,projection,median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms,distinct_agents
-00004,Phường Trúc Bạch,commune,mobile,5,300,100.0,BEHIND,15.0,0,0,0.0,0,0,001,1751302800000,0
-00001,Phường Phúc Xá,commune,fixed,20,300,110.0,BEHIND,60.0,50000000,20000000,12.5,0,0,001,1751302800000,0
-00007,"Xã ""Mới"", Ba Đình",commune,fixed,50,300,100.0,BEHIND,150.0,0,0,0.0,0,0,001,1751302800000,0
-00004,Phường Trúc Bạch,commune,fixed,150,300,100.0,ON_TRACK,450.0,0,0,0.0,0,0,001,1751302800000,0
-001,Quận Ba Đình,district,fixed,160,300,100.0,ON_TRACK,480.0,0,0,0.0,0,0,01,1751302800000,0
-01,Thành phố Hà Nội,province,fixed,300,300,100.0,MET,900.0,0,0,0.0,0,0,,1751302800000,0
+code,name,level,network,count,target,expected,state,projection,median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms,distinct_agents,needed,days_left,rate_needed,rate_current,will_make_it
+00004,Phường Trúc Bạch,commune,mobile,5,300,100.0,BEHIND,15.0,0,0,0.0,0,0,001,1751302800000,0,295,15.50,19.03,0.34,0
+00001,Phường Phúc Xá,commune,fixed,20,300,110.0,BEHIND,60.0,50000000,20000000,12.5,0,0,001,1751302800000,0,280,15.50,18.06,1.38,0
+00007,"Xã ""Mới"", Ba Đình",commune,fixed,50,300,100.0,BEHIND,150.0,0,0,0.0,0,0,001,1751302800000,0,250,15.50,16.13,3.45,0
+00004,Phường Trúc Bạch,commune,fixed,150,300,100.0,ON_TRACK,450.0,0,0,0.0,0,0,001,1751302800000,0,150,15.50,9.68,10.34,1
+001,Quận Ba Đình,district,fixed,160,300,100.0,ON_TRACK,480.0,0,0,0.0,0,0,01,1751302800000,0,140,15.50,9.03,11.03,1
+01,Thành phố Hà Nội,province,fixed,300,300,100.0,MET,900.0,0,0,0.0,0,0,,1751302800000,0,0,15.50,0.00,20.69,1
 EOF
 diff -u "$TMP/want" "$TMP/out" || fail "quota CSV differs"
 

@@ -2,7 +2,8 @@
 # ispeedctl recruit: from the live quota topic, the communes that cannot
 # reach the target with their agents (a met commune is not listed, one with
 # enough agents is not either), with their distinct agents; with --units,
-# the communes that never published are listed too. Usage errors exit 2.
+# the communes that never published are listed too; the demand follows the
+# clock (ISPEED_NOW moved), not the status's time. Usage errors exit 2.
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
 UNITS="$DATA/vn-units-2025-03.csv"
@@ -38,6 +39,40 @@ field() { awk -F, -v c="$1" -v n="$2" -v f="$3" '$1 == c && $3 == n { print $f }
 [ "$(field 00004 fixed 11)" -ge 1 ] || fail "00004 fixed recruits $(field 00004 fixed 11)"
 [ "$(field 00004 mobile 11)" -ge 17 ] || fail "00004 mobile recruits $(field 00004 mobile 11), want >= 17"
 [ "$(wc -l <"$WORK/r.csv")" -eq 3 ] || fail "want 2 rows: $(cat "$WORK/r.csv")"
+
+# The demand is recomputed from count, target and now, not read from the
+# status (published on the test's now and never again: a counter that does
+# not move is not republished). The same records read 2.5 days before the
+# month ends (and a minute, for the seconds the clock runs on): 00004 fixed
+# needs 300 in 2.5 days, just under 120 a day, 10 agents at 12.
+LATE=$(python3 -c 'import sys, datetime as d
+y, m = map(int, sys.argv[1].split("-"))
+end = d.datetime(y + m // 12, m % 12 + 1, 1, tzinfo=d.timezone(d.timedelta(hours=7)))
+print(int(end.timestamp() * 1000) - (60 * 3600 + 60) * 1000)' "$MONTH")
+ISPEED_NOW=$LATE ISPEED_NOW_AT=$(date +%s%3N) "$CTL" recruit -b "$BOOTSTRAP" --province 01 --format csv \
+  >"$WORK/late.csv" 2>"$WORK/late.err" || fail "recruit late in the month: $(cat "$WORK/late.err")"
+late() { awk -F, -v c="$1" -v n="$2" -v f="$3" '$1 == c && $3 == n { print $f }' "$WORK/late.csv"; }
+[ "$(late 00004 fixed 7)" = 2.50 ] || fail "late: days_left '$(late 00004 fixed 7)', want 2.50: $(cat "$WORK/late.csv")"
+awk -v r="$(late 00004 fixed 8)" 'BEGIN { exit !(r > 119.9 && r <= 120) }' ||
+  fail "late: rate_needed '$(late 00004 fixed 8)', want 120 (less a minute's worth)"
+[ "$(late 00004 fixed 11)" = 10 ] || fail "late: 00004 fixed recruits '$(late 00004 fixed 11)', want 10"
+# and on the test's now, more than 2.5 days were left, so fewer were needed.
+awk -v a="$(field 00004 fixed 7)" 'BEGIN { exit !(a > 2.5) }' || fail "days_left at now $(field 00004 fixed 7)"
+[ "$(field 00004 fixed 11)" -lt 10 ] || fail "recruits at now $(field 00004 fixed 11), want < 10"
+
+# ispeedctl quota recomputes the demand at now as well (CSV columns after
+# distinct_agents).
+ISPEED_NOW=$LATE ISPEED_NOW_AT=$(date +%s%3N) "$CTL" quota -b "$BOOTSTRAP" --province 01 --format csv \
+  >"$WORK/q.csv" 2>"$WORK/q.err" || fail "quota late in the month: $(cat "$WORK/q.err")"
+python3 - "$WORK/q.csv" <<'PY' || fail "quota --format csv: demand not recomputed at now: $(cat "$WORK/q.csv")"
+import csv, sys
+rows = {(r["code"], r["network"]): r for r in csv.DictReader(open(sys.argv[1], encoding="utf-8"))}
+r = rows[("00004", "fixed")]
+assert (r["needed"], r["days_left"], r["will_make_it"]) == ("300", "2.50", "0"), r
+assert 119.9 < float(r["rate_needed"]) <= 120, r
+m = rows[("00001", "fixed")]
+assert (m["needed"], m["rate_needed"], m["will_make_it"]) == ("0", "0.00", "1"), m
+PY
 
 # With the registry, the communes of 01 that never published come too:
 # every commune x 2 classes, minus 00001 fixed (met) and 00037 fixed

@@ -94,6 +94,38 @@ for p in 01 02; do
 done
 [ "$(grep -c '<svg' "$TMP/dom.html")" -eq 2 ] || fail "expected one chart per province"
 
+# Distinct agents (issue 12): the figures tables carry agents and communes
+# met with one agent's samples, the units' tables the agents per class. The
+# input (quota-2025-03.psv) gives province 01 9 fixed agents, province 02's
+# fixed statuses none (a collector that did not count them: "–"), and
+# commune 00001 met its fixed target with 1 agent.
+cell() { # the cells of the table row whose first cell is $1, tab-separated
+    python3 - "$TMP/dom.html" "$1" "$2" <<'PY'
+import html, re, sys
+doc, first, table = open(sys.argv[1], encoding="utf-8").read(), sys.argv[2], sys.argv[3]
+part = doc.split('<table class="%s">' % table, 1)[1].split("</table>", 1)[0] if table else doc
+for tr in re.findall(r"<tr>(.*?)</tr>", part, re.S):
+    cells = [html.unescape(re.sub(r"<[^>]*>", "", c)).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr, re.S)]
+    if cells and cells[0] == first:
+        print("\t".join(cells))
+        break
+PY
+}
+head=$(cell "Loại mạng" figures)
+[ "$head" = "$(printf 'Loại mạng\tSố mẫu đo\tTỉnh đạt\tHuyện đạt\tXã đạt\tMáy đo\tXã đạt 1 máy')" ] ||
+    fail "national table head without the agents' columns: $head"
+[ "$(cell "băng rộng cố định" figures | cut -f 6,7)" = "$(printf '9\t1')" ] ||
+    fail "national fixed row: agents and met with one agent are not 9 and 1: $(cell "băng rộng cố định" figures)"
+sed -n '/<section class="province" id="p-01">/,/<\/section>/p' "$TMP/dom.html" >"$TMP/sec.html"
+python3 - "$TMP/sec.html" <<'PY' || fail "province 01: commune 00001 not shown met by 1 fixed agent, 2 mobile"
+import re, sys
+s = open(sys.argv[1], encoding="utf-8").read()
+row = re.search(r"<tr><td>00001</td>(.*?)</tr>", s, re.S).group(1)
+cells = [re.sub(r"<[^>]*>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+sys.exit(0 if cells[2:] == ["310/300", "1", "50/300", "2"] else 1)
+PY
+grep -q '<td class="n agents">–</td>' "$TMP/dom.html" || fail "province 02's uncounted agents are not shown as –"
+
 browse --screenshot="$TMP/shot.png" --window-size=1200,2000 "file://$H" >/dev/null ||
     fail "chromium --screenshot: $(tail -n 3 "$TMP/chromium.err")"
 [ "$(head -c 8 "$TMP/shot.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] || fail "screenshot is not a PNG"

@@ -16,10 +16,14 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "vntime.h"
 #include "tmpfile_fixture.h"
 
 #define JUL_START 1751302800000LL /* 2025-07-01 00:00 UTC+7 */
 #define NOW (JUL_START + 20 * 86400000LL)
+/* The collector's clock (ISPEED_NOW, set in main) stands on NOW: the demand
+ * in the JSON is computed at the request's instant. */
+#define NOW_TEXT "2025-07-21T00:00"
 
 /* Name of commune 00001: Phuc, then a lone continuation byte, a truncated
  * two-byte sequence, a quote and a backslash (the CSV field quoted, RFC
@@ -112,6 +116,75 @@ static void test_bad_name_is_valid_json(void **state) {
     free(body);
 }
 
+/* The number after "key": in the unit object of code and network net (each
+ * object ends with will_make_it), -1 if absent. */
+static double field(const char *body, const char *code, const char *net, const char *key) {
+    char pat[64], netpat[32], kpat[48];
+    snprintf(pat, sizeof pat, "{\"code\":\"%s\"", code);
+    snprintf(netpat, sizeof netpat, "\"network\":\"%s\"", net);
+    snprintf(kpat, sizeof kpat, "\"%s\":", key);
+    for (const char *u = strstr(body, pat); u; u = strstr(u + 1, pat)) {
+        const char *end = strstr(u, "\"will_make_it\":");
+        if (!end) break;
+        const char *n = strstr(u, netpat), *k = strstr(u, kpat);
+        if (!n || n > end || !k || k > end + 1) continue;
+        return strtod(k + strlen(kpat), NULL);
+    }
+    return -1;
+}
+
+/* Distinct agents and the demand: commune 00001 has 3 fixed samples of two
+ * agents on day 20 of July's 31; the target is 300. By hand: needed 297,
+ * 11 days left, 297 / 11 = 27 a day needed, 3 / 20 = 0.15 a day so far, so
+ * it will not make it. The district and province hold the same. */
+static void test_demand_fields(void **state) {
+    struct fixture *f = *state;
+    const registry_unit *c = registry_find(f->c.reg, "00001");
+    assert_int_equal(quota_add(f->c.qt, c, "2025-07", QUOTA_FIXED, 0, 0, "VNPT", NOW), 0);
+    assert_int_equal(quota_add(f->c.qt, c, "2025-07", QUOTA_FIXED, 0, 0, "VNPT", NOW), 0);
+    assert_int_equal(quota_add_agent(f->c.qt, c, "2025-07", QUOTA_FIXED, "agent-a"), 0);
+    assert_int_equal(quota_add_agent(f->c.qt, c, "2025-07", QUOTA_FIXED, "agent-b"), 0);
+    assert_int_equal(quota_add_agent(f->c.qt, c, "2025-07", QUOTA_FIXED, "agent-a"), 0);
+    int status;
+    char *body = get(f, "01", "2025-07", &status);
+    assert_int_equal(status, 200);
+    const char *codes[] = {"00001", "001", "01"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(field(body, codes[i], "fixed", "count") == 3);
+        assert_true(field(body, codes[i], "fixed", "distinct_agents") == 2);
+        assert_true(field(body, codes[i], "fixed", "needed") == 297);
+        /* The clock ran on a few ms since NOW: 11 days less those. */
+        double left = field(body, codes[i], "fixed", "days_left");
+        assert_true(left > 10.999 && left <= 11.0);
+        double need = field(body, codes[i], "fixed", "rate_needed");
+        assert_true(need > 26.99 && need < 27.01);
+        double cur = field(body, codes[i], "fixed", "rate_current");
+        assert_true(cur > 0.149 && cur < 0.151);
+    }
+    assert_non_null(strstr(body, "\"will_make_it\":false}"));
+    assert_null(strstr(body, "\"will_make_it\":true"));
+    int parsed = json_parses(body);
+    if (parsed >= 0) assert_int_equal(parsed, 0);
+    free(body);
+}
+
+/* A counter at its target: nothing needed, no rate needed, made it. */
+static void test_demand_met(void **state) {
+    struct fixture *f = *state;
+    const registry_unit *c = registry_find(f->c.reg, "00001");
+    for (int i = 0; i < 299; i++)
+        assert_int_equal(quota_add(f->c.qt, c, "2025-07", QUOTA_FIXED, 0, 0, NULL, NOW), 0);
+    int status;
+    char *body = get(f, "01", "2025-07", &status);
+    assert_int_equal(status, 200);
+    assert_true(field(body, "00001", "fixed", "count") == 300);
+    assert_true(field(body, "00001", "fixed", "needed") == 0);
+    assert_true(field(body, "00001", "fixed", "rate_needed") == 0);
+    assert_non_null(strstr(body, "\"state\":\"MET\""));
+    assert_non_null(strstr(body, "\"will_make_it\":true}"));
+    free(body);
+}
+
 static void test_unknown_province_is_valid_json(void **state) {
     struct fixture *f = *state;
     int status;
@@ -133,7 +206,15 @@ static void test_bad_month(void **state) {
 }
 
 int main(void) {
+    setenv("ISPEED_NOW", NOW_TEXT, 1);
+    char err[200];
+    if (vntime_clock_init(err, sizeof err) != 1 || vntime_now_ms() < NOW || vntime_now_ms() > NOW + 60000) {
+        fprintf(stderr, "ISPEED_NOW did not move the clock to %s: %s\n", NOW_TEXT, err);
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_demand_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demand_met, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_name_is_valid_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_province_is_valid_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_month, setup, teardown),

@@ -246,18 +246,30 @@ static void mobile_budget_lasts_the_month(void **state) {
     assert_int_equal(plan.reason, SCHEDULE_BUDGET_SPREAD);
     int64_t spread = (int64_t)(21.5 * 24 * HOUR) / 16;
     assert_true(plan.interval_ms == spread);
-    /* Met: relaxed as much again. */
+    /* Met, on a metered link: no more tests this month (the default), the
+     * budget kept; or, with met_metered_relax X, the spread X times slower. */
+    int64_t s, e;
+    vntime_month_bounds("2025-07", &s, &e);
     d = jul(3, 300, 1);
+    schedule_decide(&o, &p, &d, t, t, 7, &plan);
+    assert_int_equal(plan.reason, SCHEDULE_MET_METERED);
+    assert_true(plan.next_ms == e);
+    p.met_metered_relax = 4;
     schedule_decide(&o, &p, &d, t, t, 7, &plan);
     assert_int_equal(plan.reason, SCHEDULE_MET);
     assert_true(plan.interval_ms == 4 * spread);
+    p.met_metered_relax = 0;
+    /* Unmetered and met: the interval x relax, as before. */
+    p.budget_cap = 0;
+    schedule_decide(&o, &p, &d, t, t, 7, &plan);
+    assert_int_equal(plan.reason, SCHEDULE_MET);
+    assert_true(plan.interval_ms == 4 * HOUR);
+    p.budget_cap = 2000ull * 1000 * 1000;
     /* Less than a test left: next month. */
     p.budget_used = p.budget_cap - p.test_bytes + 1;
     d = jul(2, 50, 1);
     schedule_decide(&o, &p, &d, t, t, 7, &plan);
     assert_int_equal(plan.reason, SCHEDULE_BUDGET_EMPTY);
-    int64_t s, e;
-    vntime_month_bounds("2025-07", &s, &e);
     assert_true(plan.next_ms == e);
     /* The static policy knows nothing of it (the daemon's budget check stops
      * the test itself). */

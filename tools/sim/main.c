@@ -45,7 +45,7 @@ typedef struct sim_cli {
 } sim_cli;
 
 enum { OPT_SEED = 256, OPT_VOLUNTEERS, OPT_ZIPF, OPT_MOBILE_SHARE, OPT_BUDGET, OPT_MONTH, OPT_INTERVAL, OPT_FLOOR,
-       OPT_RELAX, OPT_TARGET, OPT_SHOW, ACT_HELP = 1 };
+       OPT_RELAX, OPT_MET_METERED, OPT_TARGET, OPT_SHOW, ACT_HELP = 1 };
 
 #define OFF(f) offsetof(sim_cli, f)
 static const opttab_def sim_opts[] = {
@@ -73,6 +73,9 @@ static const opttab_def sim_opts[] = {
      .help = "the adaptive floor in minutes (default 15)"},
     {.name = "relax", .type = OPTTAB_CALL, .id = OPT_RELAX, .metavar = "X",
      .help = "the interval factor once met (default 4)"},
+    {.name = "met-metered-relax", .type = OPTTAB_CALL, .id = OPT_MET_METERED, .metavar = "X",
+     .help = "a mobile (metered) agent once its commune met the target: 0 = no more tests this month (default), "
+             "X = its remaining budget spread to month end, X times slower"},
     {.name = "target", .type = OPTTAB_CALL, .id = OPT_TARGET, .metavar = "N",
      .help = "samples per commune, month and class (default 300)"},
     {.name = "show", .type = OPTTAB_CALL, .id = OPT_SHOW, .metavar = "N",
@@ -129,6 +132,10 @@ static int sim_apply(void *cfgp, int id, const char *value, char *err, size_t er
     case OPT_RELAX:
         if (parse_num(value, 1, 100, &v) < 0) bad = "--relax takes 1 to 100";
         else cli->cfg.policy.relax = v;
+        break;
+    case OPT_MET_METERED:
+        if (parse_num(value, 0, 100, &v) < 0) bad = "--met-metered-relax takes 0 to 100";
+        else cli->cfg.policy.met_metered_relax = v;
         break;
     case OPT_TARGET:
         if (parse_num(value, 1, 1e6, &v) < 0) bad = "--target takes 1 to 1000000";
@@ -212,6 +219,10 @@ int main(int argc, char **argv) {
     printf("agents: interval %lld min, jitter %lld min, floor %lld min, relax x%.1f, daily cap %u, test failure %.0f%%\n",
            (long long)(cfg.sched.interval_ms / 60000), (long long)(cfg.sched.jitter_ms / 60000),
            (long long)(cfg.policy.floor_ms / 60000), cfg.policy.relax, cfg.daily_cap, cfg.fail_rate * 100);
+    if (cfg.policy.met_metered_relax > 0)
+        printf("metered agents once their commune met the target: budget spread x%.1f\n", cfg.policy.met_metered_relax);
+    else
+        printf("metered agents once their commune met the target: no more tests that month\n");
     {
         size_t per[2] = {0, 0};
         size_t with[5] = {0, 0, 0, 0, 0}; /* communes with 0, 1, 2, 3-9, 10+ volunteers */
