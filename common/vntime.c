@@ -2,8 +2,6 @@
  * library's time zone state (which is process-global). */
 #include "vntime.h"
 
-#include "log.h"
-
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -63,17 +61,9 @@ int vntime_clock_init(char *err, size_t errsz) {
 
 int vntime_clock_start(const char *prog) {
     char err[200];
-    int rc = vntime_clock_init(err, sizeof err);
-    if (rc < 0) {
-        fprintf(stderr, "%s: %s\n", prog, err);
-        return -1;
-    }
-    if (rc > 0) {
-        char at[20];
-        vntime_format(vntime_now_ms(), at);
-        log_info("clock", "shifted by ISPEED_NOW now=\"%s\" offset_ms=%lld", at, (long long)clock_offset_ms);
-    }
-    return 0;
+    if (vntime_clock_init(err, sizeof err) >= 0) return 0;
+    fprintf(stderr, "%s: %s\n", prog, err);
+    return -1;
 }
 
 int64_t vntime_clock_offset_ms(void) {

@@ -21,7 +21,9 @@ int64_t vntime_now_ms(void);
  * err; returns 1 when the clock is shifted, 0 when it is the real one. */
 int vntime_clock_init(char *err, size_t errsz);
 /* vntime_clock_init for a program's main: a malformed value is printed as
- * "PROG: message" on stderr and gives -1 (exit 2); a shifted clock is logged. */
+ * "PROG: message" on stderr and gives -1 (exit 2). Silent otherwise: a
+ * daemon logs the shift itself (the collector does), a command's stderr
+ * stays for its one-line errors. */
 int vntime_clock_start(const char *prog);
 /* The one line every program's --help carries about the test clock. */
 #define VNTIME_HELP                                                                                  \
