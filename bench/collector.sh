@@ -41,10 +41,14 @@ caught_up() { [ "$(metric ispeed_collector_caught_up)" = 1 ]; }
 rss_peak_mib() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 start_kafka --partitions 256 --units "$UNITS"
+# Attestation required, tokens required (the defaults): loadgen's samples
+# carry receipts, so the collector verifies one signature per sample, the
+# receipt's.
+trust_setup
 note "loading $N samples of $MONTH"
 t=$(now)
 "$LOADGEN" -b "$BOOTSTRAP" --units "$UNITS" --month "$MONTH" --samples "$N" --spread provinces --seed 1 \
-  --truth "$WORK/truth.csv" >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" || fail "loadgen: $(tail -2 "$WORK/loadgen.err")"
+  "${LOADGEN_TRUST[@]}" --truth "$WORK/truth.csv" >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" || fail "loadgen: $(tail -2 "$WORK/loadgen.err")"
 LOAD_S=$(secs "$t" "$(now)")
 
 # The raw consume limit, and the check that the topic holds every sample.
@@ -66,7 +70,7 @@ VERIFY_RATE=$(cat "$WORK"/verify.* | sed 's/.*verify_per_s=\([0-9]*\).*/\1/' | a
 
 HTTP=127.0.0.1:$(free_port)
 t0=$(now)
-start_collector collector.err --units "$UNITS" --http "$HTTP" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
+start_collector collector.err --units "$UNITS" --http "$HTTP" "${COLLECTOR_TRUST[@]}" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
 CPID=${PIDS[-1]}
 # until_caught_up T0 LOG: waits, and sets JOIN_S (start to the first sample
 # consumed: enrollments, checkpoints, group join) and DONE_S (start to caught up).
@@ -97,14 +101,14 @@ JOIN_WAIT_S=$(group_wait collector.err)
 counted=$(metric ispeed_collector_samples_counted_total)
 [ "$counted" = "$N" ] || note "collector counted $counted of $N"
 
-"$PROBE" -b "$BOOTSTRAP" --units "$UNITS" --probes 200 --rate 20 --sent "$WORK/probes.csv" >"$WORK/probe.out" 2>"$WORK/probe.err" \
+"$PROBE" -b "$BOOTSTRAP" --units "$UNITS" "${LOADGEN_TRUST[@]}" --probes 200 --rate 20 --sent "$WORK/probes.csv" >"$WORK/probe.out" 2>"$WORK/probe.err" \
   || note "delay probe: $(cat "$WORK/probe.out" "$WORK/probe.err" | tail -2)"
 RSS=$(rss_peak_mib "$CPID")
 
 # Restore: SIGKILL, restart in the same group, time to caught up.
 kill -KILL "$CPID"; wait "$CPID" 2>/dev/null || true
 t1=$(now)
-start_collector collector2.err --units "$UNITS" --http "$HTTP" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
+start_collector collector2.err --units "$UNITS" --http "$HTTP" "${COLLECTOR_TRUST[@]}" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
 CPID2=${PIDS[-1]}
 until_caught_up "$t1" collector2.err
 RESTORE_S=$DONE_S JOIN2_S=$JOIN_S

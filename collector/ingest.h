@@ -44,6 +44,7 @@ enum ingest_result {
     INGEST_FAILED_TEST,   /* valid, outcome not OK: never counts */
     INGEST_OVER_CAP,      /* valid, agent over its daily cap for the unit */
     INGEST_REJECTED,      /* invalid: goes to the DLQ with *reason */
+    INGEST_UNATTESTED,    /* valid, no receipt, --attestation optional: counted apart (unattested_count) */
     INGEST_ERROR,         /* out of memory */
 };
 
