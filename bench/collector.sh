@@ -32,7 +32,7 @@ N=${ISPEED_BENCH_SAMPLES:-1000000}
 UNITS="$DATA/vn-units-2025-03.csv"
 LOADGEN="$BUILD/tools/loadgen/ispeed-loadgen"
 PROBE="$BUILD/tools/loadgen/ispeed-delay-probe"
-MONTH=$(TZ=Asia/Ho_Chi_Minh date +%Y-%m)
+MONTH=$(it_month) # the clock lib.sh stands on (ISPEED_NOW), not today
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
