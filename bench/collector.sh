@@ -33,7 +33,7 @@ N=${ISPEED_BENCH_SAMPLES:-1000000}
 UNITS="$DATA/vn-units-2025-03.csv"
 LOADGEN="$BUILD/tools/loadgen/ispeed-loadgen"
 PROBE="$BUILD/tools/loadgen/ispeed-delay-probe"
-MONTH=$(it_month)
+MONTH=$(it_month) # the clock lib.sh stands on (ISPEED_NOW), not today
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -52,10 +52,14 @@ if [ "${ISPEED_BENCH_KAFKA:-embedded}" = cluster ]; then
 else
   start_kafka --partitions 256 --units "$UNITS"
 fi
+# Attestation required, tokens required (the defaults): loadgen's samples
+# carry receipts, so the collector verifies one signature per sample, the
+# receipt's.
+trust_setup
 note "loading $N samples of $MONTH"
 t=$(now)
 "$LOADGEN" -b "$BOOTSTRAP" --units "$UNITS" --month "$MONTH" --samples "$N" --spread provinces --seed 1 \
-  --truth "$WORK/truth.csv" >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" || fail "loadgen: $(tail -2 "$WORK/loadgen.err")"
+  "${LOADGEN_TRUST[@]}" --truth "$WORK/truth.csv" >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" || fail "loadgen: $(tail -2 "$WORK/loadgen.err")"
 LOAD_S=$(secs "$t" "$(now)")
 
 # The raw consume limit, and the check that the topic holds every sample.
@@ -77,7 +81,7 @@ VERIFY_RATE=$(cat "$WORK"/verify.* | sed 's/.*verify_per_s=\([0-9]*\).*/\1/' | a
 
 HTTP=127.0.0.1:$(free_port)
 t0=$(now)
-start_collector collector.err --units "$UNITS" --http "$HTTP" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
+start_collector collector.err --units "$UNITS" --http "$HTTP" "${COLLECTOR_TRUST[@]}" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
 CPID=${PIDS[-1]}
 # until_caught_up T0 LOG: waits, and sets JOIN_S (start to the first sample
 # consumed: enrollments, checkpoints, group join) and DONE_S (start to caught up).
@@ -108,14 +112,14 @@ JOIN_WAIT_S=$(group_wait collector.err)
 counted=$(metric ispeed_collector_samples_counted_total)
 [ "$counted" = "$N" ] || note "collector counted $counted of $N"
 
-"$PROBE" -b "$BOOTSTRAP" --units "$UNITS" --probes 200 --rate 20 --sent "$WORK/probes.csv" >"$WORK/probe.out" 2>"$WORK/probe.err" \
+"$PROBE" -b "$BOOTSTRAP" --units "$UNITS" "${LOADGEN_TRUST[@]}" --probes 200 --rate 20 --sent "$WORK/probes.csv" >"$WORK/probe.out" 2>"$WORK/probe.err" \
   || note "delay probe: $(cat "$WORK/probe.out" "$WORK/probe.err" | tail -2)"
 RSS=$(rss_peak_mib "$CPID")
 
 # Restore: SIGKILL, restart in the same group, time to caught up.
 kill -KILL "$CPID"; wait "$CPID" 2>/dev/null || true
 t1=$(now)
-start_collector collector2.err --units "$UNITS" --http "$HTTP" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
+start_collector collector2.err --units "$UNITS" --http "$HTTP" "${COLLECTOR_TRUST[@]}" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
 CPID2=${PIDS[-1]}
 until_caught_up "$t1" collector2.err
 RESTORE_S=$DONE_S JOIN2_S=$JOIN_S

@@ -40,7 +40,19 @@ struct agents {
     uint64_t next_serial;
     int has_trust;
     agents_trust trust;
+    agents_reject_fn on_reject; /* rejections found at first use */
+    void *reject_ctx;
 };
+
+void agents_set_reject_hook(agents_t *ag, agents_reject_fn fn, void *ctx) {
+    ag->on_reject = fn;
+    ag->reject_ctx = ctx;
+}
+
+static void rejected_late(agents_t *ag, const char *agent_id, const char *reason) {
+    ag->rejected++;
+    if (ag->on_reject) ag->on_reject(agent_id, reason, ag->reject_ctx);
+}
 
 void agents_set_trust(agents_t *ag, const agents_trust *t) {
     ag->trust = *t;
@@ -91,17 +103,20 @@ static int enrollment_verifies(const struct enrollment *en, const char *agent_id
  * commune's province (or national) and names the commune. Expiry and uses
  * are judged as samples arrive (ingest.c), at their time. 1 when it passes
  * (info filled), 0 with a log line otherwise. */
-static int token_ok(const agents_t *ag, const struct enrollment *en, const char *agent_id, agent_info *info) {
+static int token_ok(const agents_t *ag, const struct enrollment *en, const char *agent_id, agent_info *info,
+                    const char **reason) {
     trust_token t;
     char err[160];
     const registry_unit *c = ag->trust.reg ? registry_find(ag->trust.reg, en->commune) : NULL;
     int rc;
     if (!c || c->level != REGISTRY_COMMUNE) {
         log_warn("agents", "enrollment rejected agent=%s reason=bad_commune commune=%.16s", agent_id, en->commune);
+        *reason = "bad_commune";
         return 0;
     }
     if (!en->token || !en->token[0]) {
         log_warn("agents", "enrollment rejected agent=%s reason=token_missing", agent_id);
+        *reason = "token_missing";
         return 0;
     }
     /* INT64_MIN: never expired here; the sample's time decides. */
@@ -110,6 +125,7 @@ static int token_ok(const agents_t *ag, const struct enrollment *en, const char 
                                 sizeof err)) != TRUST_OK) {
         log_warn("agents", "enrollment rejected agent=%s reason=%s why=\"%s\"", agent_id, trust_reason("token", rc),
                  err);
+        *reason = trust_reason("token", rc);
         return 0;
     }
     memcpy(info->token_id, t.token_id, sizeof info->token_id);
@@ -120,9 +136,10 @@ static int token_ok(const agents_t *ag, const struct enrollment *en, const char 
 
 static void settle_checked(agents_t *ag, struct entry *e, struct enrollment *en, const char *agent_id, int verified) {
     agent_info tok;
+    const char *reason = "token_missing";
     memset(&tok, 0, sizeof tok);
-    if (verified && ag->has_trust && ag->trust.require_token && !token_ok(ag, en, agent_id, &tok)) {
-        ag->rejected++;
+    if (verified && ag->has_trust && ag->trust.require_token && !token_ok(ag, en, agent_id, &tok, &reason)) {
+        rejected_late(ag, agent_id, reason);
         if (e->state == UNCHECKED) e->state = BAD;
         enrollment_free(en);
         return;
@@ -137,8 +154,8 @@ static void settle_checked(agents_t *ag, struct entry *e, struct enrollment *en,
         memcpy(e->info.public_key, en->public_key, SIGN_PUBLIC_BYTES);
         e->state = GOOD;
     } else {
-        log_warn("agents", "enrollment rejected agent=%s why=\"bad signature\"", agent_id);
-        ag->rejected++;
+        log_warn("agents", "enrollment rejected agent=%s reason=bad_signature", agent_id);
+        rejected_late(ag, agent_id, "bad_signature");
         if (e->state == UNCHECKED) e->state = BAD;
     }
     enrollment_free(en);

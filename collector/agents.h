@@ -40,6 +40,13 @@ typedef struct agents_trust {
 /* The pointers must outlive the table. */
 void agents_set_trust(agents_t *ag, const agents_trust *t);
 
+/* Called for each enrollment rejected when it is first checked (its
+ * signature, its token: after agents_apply stored it), with the DLQ-style
+ * reason word ("bad_signature", "token_missing", "token_expired", ...):
+ * the collector logs and counts them. */
+typedef void (*agents_reject_fn)(const char *agent_id, const char *reason, void *ctx);
+void agents_set_reject_hook(agents_t *ag, agents_reject_fn fn, void *ctx);
+
 /* Longest enrollment record accepted (a token of 16 communes is ~600
  * characters): the 900 KB enrollment of the issue is refused as it is read. */
 #define AGENTS_MAX_RECORD 4096

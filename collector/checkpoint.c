@@ -85,6 +85,7 @@ static int enc_cell(const registry_unit *unit, const char *month, enum quota_net
     uc->count = st->count;
     uc->late_count = st->late_count;
     uc->count_5g = st->count_5g;
+    uc->unattested_count = st->unattested_count;
     uc->state = (Ispeed__V1__QuotaState)st->alerted;
     if (st->sketch_len) {
         uc->sketch.data = keep_bytes(e, st->sketch, st->sketch_len);
@@ -371,7 +372,7 @@ int checkpoint_restore(const registry_t *reg, ingest_t *ing, quota_counts_t *qt,
             ops[nops++].count = oc->count;
         }
         quota_cell_state st = {uc->count, uc->late_count, uc->count_5g, (enum quota_state)uc->state, uc->sketch.data,
-                               uc->sketch.len, ops, nops, uc->agents.data, uc->agents.len};
+                               uc->sketch.len, ops, nops, uc->agents.data, uc->agents.len, uc->unattested_count};
         if (quota_restore(qt, u, uc->month, (enum quota_network)uc->network, &st) < 0) {
             snprintf(err, errsz, "checkpoint counter %s/%s is damaged", uc->unit, uc->month);
             goto out;

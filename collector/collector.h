@@ -21,6 +21,7 @@
 #include "quota.h"
 #include "registry.h"
 #include "sigpool.h"
+#include "trust.h"
 #include "hashmap.h"
 #include "vntime.h"
 
@@ -35,6 +36,9 @@
 #define QUOTA_GAP_MS 1000      /* at most one QuotaStatus per unit, month and class per second (SPEC) */
 #define QUOTA_SLICE 2000       /* QuotaStatus per poll (100 ms): a replay's burst drains at 20,000/s */
 #define CONFIG_PATH "/etc/ispeed/collector.conf"
+
+enum { ENROLL_TOKEN = 0, ENROLL_OPEN };      /* --enrollment's choices, in order */
+enum { ATTEST_REQUIRED = 0, ATTEST_OPTIONAL }; /* --attestation's choices, in order */
 
 typedef int32_t (*partitioner_fn)(const rd_kafka_topic_t *, const void *, size_t, int32_t, void *, void *);
 
@@ -63,6 +67,13 @@ struct collector {
     int64_t ckpt_interval_ms;
     int64_t digest_hour;    /* -1: no daily digest */
     int64_t verify_threads; /* 1: signatures are verified on the loop's thread */
+    /* trust (SPEC: Trust): --authorities, --enrollment, --servers,
+     * --attestation, --prefix-daily-cap; the lists loaded by options_parse */
+    char *authorities_path, *servers_path;
+    int enrollment;  /* ENROLL_TOKEN (the default) or ENROLL_OPEN */
+    int attestation; /* ATTEST_REQUIRED (the default) or ATTEST_OPTIONAL */
+    int64_t prefix_daily_cap;
+    trust_keys *authorities, *servers;
 
     /* state */
     struct event_base *base;
@@ -166,6 +177,8 @@ void pipeline_on_wake(evutil_socket_t fd, short what, void *arg);
 /* The agents feed: one enrollment record; an unknown agent's refresh. */
 void pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx);
 void pipeline_refresh_agents(void *ctx);
+/* agents_reject_fn: an enrollment refused at its first use, logged and counted. */
+void pipeline_enrollment_rejected(const char *agent_id, const char *reason, void *ctx);
 
 /* ---- outputs.c: quota updates and alerts ---- */
 void outputs_flush_quota(struct collector *c);     /* every dirty counter, now */

@@ -136,6 +136,7 @@ const char *ingest_result_name(enum ingest_result r) {
     case INGEST_FAILED_TEST: return "failed_test";
     case INGEST_OVER_CAP: return "daily_cap";
     case INGEST_REJECTED: return "rejected";
+    case INGEST_UNATTESTED: return "unattested";
     case INGEST_ERROR: return "error";
     }
     return "unknown";
@@ -249,14 +250,6 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
         res = INGEST_FAILED_TEST;
         goto done;
     }
-    if (!v.attested && ing->vctx.attestation == VALIDATE_ATTEST_OPTIONAL) {
-        /* Valid but unattested: never in the attested count. It goes to the
-         * DLQ under its own reason, where it can be counted apart. */
-        snprintf(detail, detailsz, "agent %s seq %llu: valid, unattested", s->agent_id, (unsigned long long)s->seq);
-        *reason = REJECT_UNATTESTED;
-        res = INGEST_REJECTED;
-        goto done;
-    }
 
     /* An agent enrolled with a token counts once it holds one of the
      * token's uses: taken with its first counted sample, at that sample's
@@ -312,6 +305,14 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
             res = INGEST_REJECTED;
             goto done;
         }
+    }
+    if (!v.attested && ing->vctx.attestation == VALIDATE_ATTEST_OPTIONAL) {
+        /* Valid but unattested (a LibreSpeed backend, say): counted apart,
+         * never in the attested count, after the same token, cap and late
+         * rules; a late one is in neither count. */
+        if (!late && quota_add_unattested(ing->qt, v.commune, month, v.network) < 0) goto oom;
+        res = late ? INGEST_LATE : INGEST_UNATTESTED;
+        goto done;
     }
     if (quota_add(ing->qt, v.commune, month, v.network, v.is_5g, late, s->operator_, now_ms) < 0) goto oom;
     if (!late && quota_add_agent(ing->qt, v.commune, month, v.network, s->agent_id) < 0) goto oom;

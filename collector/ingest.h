@@ -20,10 +20,11 @@ typedef struct ingest_config {
     int cap_across_units; /* 1: the cap is per agent and day, whatever the unit (SPEC: Trust); 0: per unit too */
     int bind_commune;     /* validate_ctx.bind_commune */
     int reject_zero_rate; /* validate_ctx.reject_zero_rate */
-    /* Receipts (validate_ctx.attestation, .servers). OFF by default here
-     * until the option table sets it: the collector's --attestation
-     * defaults to required. With a receipt, the month, the day of the cap
-     * and lateness follow the server's attested times. */
+    /* Receipts (validate_ctx.attestation, .servers). OFF by default in
+     * the library (unit tests and tools that predate receipts); the
+     * collector's option table sets it from --attestation, default
+     * required. With a receipt, the month, the day of the cap and lateness
+     * follow the server's attested times. */
     enum validate_attestation attestation;
     const trust_keys *servers;
     /* Attested samples per client address prefix (/24, /48) per commune per
@@ -44,6 +45,7 @@ enum ingest_result {
     INGEST_FAILED_TEST,   /* valid, outcome not OK: never counts */
     INGEST_OVER_CAP,      /* valid, agent over its daily cap for the unit */
     INGEST_REJECTED,      /* invalid: goes to the DLQ with *reason */
+    INGEST_UNATTESTED,    /* valid, no receipt, --attestation optional: counted apart (unattested_count) */
     INGEST_ERROR,         /* out of memory */
 };
 

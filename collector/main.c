@@ -188,6 +188,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ispeed-collector: out of memory\n");
         goto out;
     }
+    agents_set_trust(c.agents, &(agents_trust){.require_token = c.enrollment == ENROLL_TOKEN,
+                                               .authorities = c.authorities,
+                                               .reg = c.reg,
+                                               .signed_withdrawals = 1});
+    agents_set_reject_hook(c.agents, pipeline_enrollment_rejected, &c);
     if (!(c.qt = quota_counts_new(c.reg, &c.qcfg, err, sizeof err)) ||
         !(c.ing = ingest_new(c.reg, c.agents, c.merges, c.qt, &c.icfg, err, sizeof err))) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
@@ -273,6 +278,10 @@ int main(int argc, char **argv) {
     log_info(COMP, "started group=%s topic=%s units=%zu depth=%d target=%u replay=%d http=%s", c.group,
              c.samples_topic, registry_size(c.reg), registry_depth(c.reg), c.qcfg.target, c.icfg.replay,
              c.http_addr ? c.http_addr : "-");
+    log_info(COMP, "trust enrollment=%s authorities=%zu attestation=%s servers=%zu prefix_daily_cap=%u",
+             c.enrollment == ENROLL_TOKEN ? "token" : "open", c.authorities ? trust_keys_count(c.authorities) : 0,
+             c.attestation == ATTEST_REQUIRED ? "required" : "optional",
+             c.servers ? trust_keys_count(c.servers) : 0, c.icfg.prefix_daily_cap);
 
     c.rc = 0;
     if (event_base_dispatch(c.base) < 0) c.rc = 1;

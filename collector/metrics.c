@@ -3,10 +3,19 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Enrollment reasons are words of agents.c and common/trust.c (a dozen);
+ * a bounded table keeps an unexpected one from growing it. */
+#define ENROLL_REASONS_MAX 32
+#define ENROLL_REASON_CHARS 40
 
 struct metrics {
     uint64_t counter[M__COUNT];
     uint64_t rejected[REJECT__COUNT];
+    char enroll_reason[ENROLL_REASONS_MAX][ENROLL_REASON_CHARS];
+    uint64_t enroll_rejected[ENROLL_REASONS_MAX];
+    int nenroll;
     double gauge[G__COUNT];
 };
 
@@ -20,6 +29,8 @@ static const struct {
                         "why=\"late\""},
     [M_SAMPLES_FAILED_TEST] = {"ispeed_collector_samples_uncounted_total", NULL, "why=\"failed_test\""},
     [M_SAMPLES_OVER_CAP] = {"ispeed_collector_samples_uncounted_total", NULL, "why=\"daily_cap\""},
+    [M_SAMPLES_UNATTESTED] = {"ispeed_collector_samples_unattested_total",
+                              "Valid samples without a receipt, counted apart (--attestation optional).", NULL},
     [M_ENROLLMENTS_ACCEPTED] = {"ispeed_collector_enrollments_total", "Agent enrollments read, by result.",
                                 "result=\"accepted\""},
     [M_ENROLLMENTS_REJECTED] = {"ispeed_collector_enrollments_total", NULL, "result=\"rejected\""},
@@ -71,6 +82,21 @@ void metrics_gauge(metrics_t *m, enum gauge which, double value) { m->gauge[whic
 uint64_t metrics_get(const metrics_t *m, enum metric which) { return m->counter[which]; }
 uint64_t metrics_rejected(const metrics_t *m, enum reject_reason reason) { return m->rejected[reason]; }
 
+void metrics_enrollment_reject(metrics_t *m, const char *reason) {
+    int i;
+    for (i = 0; i < m->nenroll; i++)
+        if (!strcmp(m->enroll_reason[i], reason)) break;
+    if (i == m->nenroll) {
+        if (m->nenroll < ENROLL_REASONS_MAX) {
+            snprintf(m->enroll_reason[m->nenroll++], ENROLL_REASON_CHARS, "%s", reason);
+        } else {
+            i = ENROLL_REASONS_MAX - 1;
+            snprintf(m->enroll_reason[i], ENROLL_REASON_CHARS, "other");
+        }
+    }
+    m->enroll_rejected[i]++;
+}
+
 char *metrics_render(const metrics_t *m) {
     char *buf = NULL;
     size_t len = 0;
@@ -96,6 +122,12 @@ char *metrics_render(const metrics_t *m) {
                         (unsigned long long)m->rejected[r]);
         }
     }
+    fprintf(f, "# HELP ispeed_collector_enrollments_rejected_total Enrollment records refused, by reason (as "
+               "read: also in the DLQ; at first use: logged).\n"
+               "# TYPE ispeed_collector_enrollments_rejected_total counter\n");
+    for (int i = 0; i < m->nenroll; i++)
+        fprintf(f, "ispeed_collector_enrollments_rejected_total{reason=\"%s\"} %llu\n", m->enroll_reason[i],
+                (unsigned long long)m->enroll_rejected[i]);
     for (int i = 0; i < G__COUNT; i++)
         fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", gauge_def[i].name, gauge_def[i].help, gauge_def[i].name,
                 gauge_def[i].name, m->gauge[i]);

@@ -15,6 +15,7 @@ enum metric {
     M_SAMPLES_LATE,
     M_SAMPLES_FAILED_TEST,
     M_SAMPLES_OVER_CAP,
+    M_SAMPLES_UNATTESTED,  /* valid, no receipt, --attestation optional: counted apart */
     M_ENROLLMENTS_ACCEPTED,
     M_ENROLLMENTS_REJECTED,
     M_QUOTA_UPDATES,       /* QuotaStatus records produced */
@@ -54,6 +55,9 @@ void metrics_reject(metrics_t *m, enum reject_reason reason);
 void metrics_gauge(metrics_t *m, enum gauge which, double value);
 uint64_t metrics_get(const metrics_t *m, enum metric which);
 uint64_t metrics_rejected(const metrics_t *m, enum reject_reason reason);
+/* An enrollment refused, by its reason word (token_expired, bad_signature,
+ * unsigned_tombstone, ...): ispeed_collector_enrollments_rejected_total. */
+void metrics_enrollment_reject(metrics_t *m, const char *reason);
 /* The whole exposition, malloc'd (NULL when out of memory). */
 char *metrics_render(const metrics_t *m);
 

@@ -92,6 +92,25 @@ static const opttab_def options[] = {
     {.name = "verify-threads", .type = OPTTAB_INT, .offset = OFF(verify_threads), .section = "collector", .lo = 1,
      .hi = SIGPOOL_MAX_THREADS, .metavar = "N",
      .help = "threads verifying signatures, 1 = on the event loop's (default: online CPUs, at most 16)"},
+    {.name = "authorities", .type = OPTTAB_STRING, .offset = OFF(authorities_path), .section = "trust",
+     .example = "/etc/ispeed/authorities.csv", .metavar = "FILE",
+     .help = "authorities.csv province,public_key_hex,name: whose enrollment tokens count (required with "
+             "--enrollment token)"},
+    {.name = "enrollment", .type = OPTTAB_CHOICE, .offset = OFF(enrollment), .section = "trust", .def = "token",
+     .choices = "token|open", .metavar = "MODE",
+     .help = "token: an agent counts only with a valid token of its province's authority; open: any "
+             "self-signed enrollment (demos and tests that say so)"},
+    {.name = "servers", .type = OPTTAB_STRING, .offset = OFF(servers_path), .section = "trust",
+     .example = "/etc/ispeed/servers.csv", .metavar = "FILE",
+     .help = "servers.csv server_id,public_key_hex,name: whose receipts count (required with --attestation "
+             "required)"},
+    {.name = "attestation", .type = OPTTAB_CHOICE, .offset = OFF(attestation), .section = "trust",
+     .def = "required", .choices = "required|optional", .metavar = "MODE",
+     .help = "required: a sample counts only with a listed server's receipt; optional: unattested samples are "
+             "set apart, never in the attested count"},
+    {.name = "prefix-daily-cap", .type = OPTTAB_INT, .offset = OFF(prefix_daily_cap), .section = "trust",
+     .def = "36", .lo = 0, .hi = 1000000, .metavar = "N",
+     .help = "attested samples per client /24 or /48 per commune per day, 0 = no cap"},
     {.name = "log-level", .type = OPTTAB_CUSTOM, .set = set_log_level, .section = "collector", .def = "info",
      .metavar = "L", .help = "error, warn, info or debug"},
     {.name = "target", .type = OPTTAB_INT, .offset = OFF(target), .section = "quota", .def = "300", .lo = 1,
@@ -184,6 +203,30 @@ int options_parse(struct collector *c, int argc, char **argv) {
         fprintf(stderr, "ispeed-collector: --group must not be empty\n");
         return 2;
     }
+    /* The secure defaults need their lists: say what to pass rather than
+     * run a collector that counts nothing (or everything). */
+    if (c->enrollment == ENROLL_TOKEN && (!c->authorities_path || !*c->authorities_path)) {
+        fprintf(stderr, "ispeed-collector: --enrollment token (the default) needs --authorities FILE, the "
+                        "authorities.csv of `ispeedctl authority init`; or say --enrollment open (demos and tests)\n");
+        return 2;
+    }
+    if (c->attestation == ATTEST_REQUIRED && (!c->servers_path || !*c->servers_path)) {
+        fprintf(stderr, "ispeed-collector: --attestation required (the default) needs --servers FILE, the "
+                        "servers.csv lines `ispeed-server --key` prints; or say --attestation optional\n");
+        return 2;
+    }
+    if (c->authorities_path && *c->authorities_path &&
+        !(c->authorities = trust_authorities_load(c->authorities_path, err, sizeof err))) {
+        fprintf(stderr, "ispeed-collector: --authorities: %s\n", err);
+        return 2;
+    }
+    if (c->servers_path && *c->servers_path && !(c->servers = trust_servers_load(c->servers_path, err, sizeof err))) {
+        fprintf(stderr, "ispeed-collector: --servers: %s\n", err);
+        return 2;
+    }
+    c->icfg.attestation = c->attestation == ATTEST_REQUIRED ? VALIDATE_ATTEST_REQUIRED : VALIDATE_ATTEST_OPTIONAL;
+    c->icfg.servers = c->servers;
+    c->icfg.prefix_daily_cap = (unsigned)c->prefix_daily_cap;
     /* The table's integers, where the counting core wants them. */
     c->qcfg.target = (uint32_t)c->target;
     c->qcfg.pace_start_day = (int)c->pace_start_day;
@@ -193,7 +236,12 @@ int options_parse(struct collector *c, int argc, char **argv) {
     return 0;
 }
 
-void options_free(struct collector *c) { opttab_free(&spec, c); }
+void options_free(struct collector *c) {
+    trust_keys_free(c->authorities);
+    trust_keys_free(c->servers);
+    c->authorities = c->servers = NULL;
+    opttab_free(&spec, c);
+}
 
 /* --targets FILE: "unit,network,target" lines; a header and '#' lines are
  * skipped; network fixed, mobile or empty (both). */

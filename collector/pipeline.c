@@ -26,6 +26,9 @@ struct batch {
     int res[BATCH_MAX + CHECK_MAX];
     int at[BATCH_MAX];
     agents_check chk[CHECK_MAX];
+    /* The signed bytes of each sample's receipt ("ispeed-receipt-v1" ||
+     * receipt), when its job is the receipt's check (validate_sig_job). */
+    uint8_t rmsg[BATCH_MAX][TRUST_RECEIPT_MAX_BYTES + 32];
 };
 
 /* ---- samples ---- */
@@ -45,6 +48,7 @@ static void handle_sample(struct collector *c, const rd_kafka_message_t *msg, co
     case INGEST_COUNTED: metrics_inc(c->m, M_SAMPLES_COUNTED); break;
     case INGEST_LATE: metrics_inc(c->m, M_SAMPLES_LATE); break;
     case INGEST_FAILED_TEST: metrics_inc(c->m, M_SAMPLES_FAILED_TEST); break;
+    case INGEST_UNATTESTED: metrics_inc(c->m, M_SAMPLES_UNATTESTED); break;
     case INGEST_OVER_CAP:
         /* Valid but not counted: it goes to the DLQ too, so nothing that
          * does not count disappears silently (SPEC: anti-gaming). */
@@ -97,6 +101,22 @@ static void batch_prepare(struct collector *c, struct batch *b) {
         key = agents_peek(c->agents, ss->agent_id, b->nchk < CHECK_MAX ? &b->chk[b->nchk] : NULL, &need_check);
         if (need_check) b->nchk++;
         if (!key) continue;
+        if (ss->receipt && c->icfg.attestation != VALIDATE_ATTEST_OFF) {
+            /* One verification per sample: the receipt's, by its listed
+             * server, which checked the agent's signature before signing a
+             * receipt of this sample's digest. A receipt that cannot be
+             * checked ahead (malformed, unlisted server) is left to
+             * validate, which says why. */
+            const validate_ctx v = {.attestation = c->icfg.attestation, .servers = c->icfg.servers};
+            const uint8_t *sig;
+            size_t mlen, slen;
+            if (validate_sig_job(&v, ss, key, b->hint[i].public_key, b->rmsg[i], sizeof b->rmsg[i], &mlen, &sig,
+                                 &slen) < 0)
+                continue;
+            b->job[b->nj] = (sigpool_job){b->hint[i].public_key, b->rmsg[i], mlen, sig, slen};
+            b->at[b->nj++] = i;
+            continue;
+        }
         /* A copy of the key: the table may change before the sample's turn. */
         memcpy(b->hint[i].public_key, key, SIGN_PUBLIC_BYTES);
         b->job[b->nj] = (sigpool_job){b->hint[i].public_key, ss->sample.data, ss->sample.len, ss->signature.data,
@@ -208,18 +228,46 @@ void pipeline_on_wake(evutil_socket_t fd, short what, void *arg) {
 
 /* ---- agents ---- */
 
+/* The DLQ reason of agents_apply's message: its leading word when it has
+ * one ("unsigned_tombstone: ..."), else bad_enrollment. */
+static void enrollment_reason(const char *err, char *out, size_t outsz) {
+    size_t n = strspn(err, "abcdefghijklmnopqrstuvwxyz_");
+    if (n == 0 || n >= outsz || err[n] != ':') {
+        snprintf(out, outsz, "bad_enrollment");
+        return;
+    }
+    memcpy(out, err, n);
+    out[n] = '\0';
+}
+
 void pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx) {
     struct collector *c = ctx;
-    char err[256];
+    char err[256], reason[40], source[256], perr[256];
     if (agents_apply(c->agents, msg->key, msg->key_len, msg->payload, msg->payload ? msg->len : 0, err,
                      sizeof err) < 0) {
+        enrollment_reason(err, reason, sizeof reason);
         metrics_inc(c->m, M_ENROLLMENTS_REJECTED);
-        log_warn(COMP, "enrollment rejected partition=%d offset=%lld reason=\"%s\"", msg->partition,
-                 (long long)msg->offset, err);
+        metrics_enrollment_reject(c->m, reason);
+        snprintf(source, sizeof source, "%s/%d@%lld", rd_kafka_topic_name(msg->rkt), msg->partition,
+                 (long long)msg->offset);
+        log_warn(COMP, "enrollment rejected reason=%s source=%s detail=\"%s\"", reason, source, err);
+        /* Refused as read: into the DLQ like a refused sample, so nothing
+         * that changes nothing disappears silently. An oversized record is
+         * sent without its value (the DLQ must not carry 900 KB). */
+        if (publish_dlq(c->pb, msg->key, msg->key_len, msg->len > AGENTS_MAX_RECORD ? NULL : msg->payload,
+                        msg->len > AGENTS_MAX_RECORD ? 0 : msg->len, reason, source, perr, sizeof perr) < 0)
+            log_error(COMP, "%s; rejected enrollment %s not in the DLQ", perr, source);
         return;
     }
     metrics_inc(c->m, M_ENROLLMENTS_ACCEPTED);
     metrics_gauge(c->m, G_AGENTS, (double)agents_count(c->agents));
+}
+
+void pipeline_enrollment_rejected(const char *agent_id, const char *reason, void *ctx) {
+    struct collector *c = ctx;
+    metrics_inc(c->m, M_ENROLLMENTS_REJECTED);
+    metrics_enrollment_reject(c->m, reason);
+    log_info(COMP, "enrollment rejected at first use reason=%s agent=%s", reason, agent_id);
 }
 
 void pipeline_refresh_agents(void *ctx) {

@@ -142,6 +142,7 @@ int publish_quota(publish_t *pb, const quota_status *st, char *err, size_t errsz
     q.projection = st->projection;
     q.updated_ms = st->updated_ms;
     q.late_count = st->late_count;
+    q.unattested_count = st->unattested_count;
     q.count_5g = st->count_5g;
     q.median_download_bps = st->median_download_bps;
     q.median_upload_bps = st->median_upload_bps;

@@ -37,7 +37,7 @@ struct opcounts {
 #define OPNAMES_MAX 4096
 
 struct cell {
-    uint64_t count, late, count_5g;
+    uint64_t count, late, count_5g, unattested;
     sketch_t *sk; /* medians; NULL until the first figure */
     struct opcounts *ops;
     distinct_t *agents; /* NULL until the first counted sample names one */
@@ -369,6 +369,7 @@ static void fill_status(const quota_counts_t *qt, const struct month *m, size_t 
     st->count = c->count;
     st->late_count = c->late;
     st->count_5g = c->count_5g;
+    st->unattested_count = c->unattested;
     st->target = target_for(qt, st->unit, st->network);
     st->state = quota_pace(&qt->cfg, c->count, st->target, now_ms, m->start, m->end, &st->expected,
                            &st->projection);
@@ -396,6 +397,18 @@ static int evaluate_cell(quota_counts_t *qt, struct month *m, size_t ci, int64_t
     mark_dirty(qt, m, ci); /* the quota topic shows the new state too */
     if (qt->alert_fn) qt->alert_fn(&a, qt->alert_ctx);
     return 1;
+}
+
+int quota_add_unattested(quota_counts_t *qt, const registry_unit *commune, const char *month,
+                         enum quota_network net) {
+    struct month *m = month_get(qt, month);
+    if (!m) return -1;
+    for (const registry_unit *u = commune; u; u = u->parent) {
+        size_t ci = cell_index(u->index, net);
+        m->cells[ci].unattested++;
+        if (mark_dirty(qt, m, ci) < 0) return -1;
+    }
+    return 0;
 }
 
 int quota_add(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
@@ -581,9 +594,9 @@ void quota_foreach_province(quota_counts_t *qt, const registry_unit *province, q
             for (int n = 0; n < 2; n++) {
                 size_t ci = qt->prov_units[p][k] * 2 + (size_t)n;
                 const struct cell *c = &m->cells[ci];
-                if (!c->count && !c->late && !c->alerted && !c->sk && !c->agents) continue;
+                if (!c->count && !c->late && !c->unattested && !c->alerted && !c->sk && !c->agents) continue;
                 quota_cell_state st = {c->count, c->late, c->count_5g, (enum quota_state)c->alerted, buf, 0, ops, 0,
-                                       abuf, 0};
+                                       abuf, 0, c->unattested};
                 if (c->sk) st.sketch_len = sketch_encode(c->sk, buf);
                 st.agents_len = distinct_encode(c->agents, abuf);
                 st.n_operators = ops_list(qt, c->ops, ops);
@@ -637,6 +650,7 @@ int quota_restore(quota_counts_t *qt, const registry_unit *unit, const char *mon
     c->count = st->count;
     c->late = st->late_count;
     c->count_5g = st->count_5g;
+    c->unattested = st->unattested_count;
     if (st->alerted >= QUOTA_ON_TRACK && st->alerted <= QUOTA_MET) c->alerted = (uint8_t)st->alerted;
     return mark_dirty(qt, m, ci);
 }

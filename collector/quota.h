@@ -65,6 +65,7 @@ typedef struct quota_status {
     char month[8];
     enum quota_network network;
     uint64_t count, late_count, count_5g;
+    uint64_t unattested_count; /* --attestation optional: counted apart, never in count */
     uint32_t target;
     double expected, projection;
     enum quota_state state;
@@ -113,6 +114,12 @@ void quota_set_alerting(quota_counts_t *qt, int on);
  * month or out of memory. */
 int quota_add(quota_counts_t *qt, const registry_unit *commune, const char *month, enum quota_network net,
               int is_5g, int late, const char *op, int64_t now_ms);
+/* Counts one valid sample without a server's receipt (--attestation
+ * optional) apart: unattested_count of commune and every unit above it,
+ * never count, the operators, the medians or the pace. -1 on a bad month or
+ * out of memory. */
+int quota_add_unattested(quota_counts_t *qt, const registry_unit *commune, const char *month,
+                         enum quota_network net);
 
 /* Records that agent_id contributed a counted sample to commune (and every
  * unit above it) in month: the distinct-agent count. Call it with
@@ -187,6 +194,7 @@ typedef struct quota_cell_state {
      * checkpoint written before they were counted. */
     const uint8_t *agents;
     size_t agents_len;
+    uint64_t unattested_count; /* valid samples without a receipt (--attestation optional) */
 } quota_cell_state;
 typedef int (*quota_cell_fn)(const registry_unit *unit, const char *month, enum quota_network net,
                              const quota_cell_state *st, void *ctx);

@@ -77,11 +77,13 @@ int quotaview_json(const char *province, const char *month, struct evbuffer *out
             evbuffer_add_printf(out,
                                 ",\"level\":\"%s\",\"network\":\"%s\",\"count\":%llu,\"target\":%u,"
                                 "\"expected\":%.2f,\"state\":\"%s\",\"projection\":%.2f,\"late_count\":%llu,"
+                                "\"unattested_count\":%llu,"
                                 "\"count_5g\":%llu,\"median_download_bps\":%llu,\"median_upload_bps\":%llu,"
                                 "\"median_latency_ms\":%.2f,\"operators\":{",
                                 pbnames_level((int)u->level), pbnames_network((int)st.network),
                                 (unsigned long long)st.count, st.target, st.expected,
                                 pbnames_quota_state((int)st.state), st.projection, (unsigned long long)st.late_count,
+                                (unsigned long long)st.unattested_count,
                                 (unsigned long long)st.count_5g, (unsigned long long)st.median_download_bps,
                                 (unsigned long long)st.median_upload_bps, st.median_latency_ms);
             /* Sums to count; names are normalised (valid UTF-8, no controls). */

@@ -76,6 +76,14 @@ static enum reject_reason plausible(const Ispeed__V1__Sample *s, int64_t now_ms,
 static enum reject_reason receipt_carries(const trust_receipt *r, const Ispeed__V1__Sample *s, char *detail,
                                           size_t detailsz) {
     const double k = 1.0 + VALIDATE_RECEIPT_TOLERANCE;
+    /* The sample's own start must be the server's, within the clock skew
+     * allowed elsewhere: a sample backdated into another month (or into its
+     * grace period) otherwise carries an honest receipt of today's test. */
+    if (s->start_ms > r->start_ms + VALIDATE_MAX_FUTURE_MS || s->start_ms < r->start_ms - VALIDATE_MAX_FUTURE_MS) {
+        snprintf(detail, detailsz, "receipt_time: sample starts at %lld, the server saw the test start at %lld",
+                 (long long)s->start_ms, (long long)r->start_ms);
+        return REJECT_BAD_RECEIPT;
+    }
     unsigned streams = s->streams ? (s->streams > 16 ? 16 : s->streams) : 1;
     double up_slack = (double)(VALIDATE_RECEIPT_UP_SLACK_PER_STREAM * streams);
     if ((double)s->bytes_down > (double)r->bytes_sent * k ||

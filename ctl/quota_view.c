@@ -177,7 +177,7 @@ static void fmt_mbps(char *out, size_t outsz, uint64_t bps) {
 
 /* One CSV row of q; with by_operator, op (NULL: none) and its count are added. */
 static void csv_row(const quota_filter *f, const Ispeed__V1__QuotaStatus *q, int by_operator,
-                    const Ispeed__V1__OperatorCount *op, FILE *out) {
+                    const Ispeed__V1__OperatorCount *op, int unatt, FILE *out) {
     char exp[32], proj[32], lat[32];
     fmt_double(exp, sizeof exp, q->expected, "");
     fmt_double(proj, sizeof proj, q->projection, "");
@@ -201,6 +201,8 @@ static void csv_row(const quota_filter *f, const Ispeed__V1__QuotaStatus *q, int
         escape_csv(out, op && op->operator_ ? op->operator_ : "");
         fprintf(out, ",%llu", op ? (unsigned long long)op->count : 0ULL);
     }
+    /* Last, so the columns before it keep their places for existing readers. */
+    if (unatt) fprintf(out, ",%llu", (unsigned long long)q->unattested_count);
     fputc('\n', out);
 }
 
@@ -211,13 +213,19 @@ static void print_csv(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, siz
           "median_download_bps,median_upload_bps,median_latency_ms,count_5g,late_count,parent,updated_ms,"
           "distinct_agents,needed,days_left,rate_needed,rate_current,will_make_it",
           out);
-    fputs(f->by_operator ? ",operator,operator_count\n" : "\n", out);
+    /* unattested_count (--attestation optional's samples counted apart),
+     * last, only when some row has any: the SPEC's columns stay as they are
+     * for every reader of a collector that requires attestation. */
+    int unatt = 0;
+    for (size_t i = 0; i < n; i++) unatt |= rows[i]->unattested_count > 0;
+    if (f->by_operator) fputs(",operator,operator_count", out);
+    fputs(unatt ? ",unattested_count\n" : "\n", out);
     for (size_t i = 0; i < n; i++) {
         if (!f->by_operator || rows[i]->n_operators == 0) {
-            csv_row(f, rows[i], f->by_operator, NULL, out);
+            csv_row(f, rows[i], f->by_operator, NULL, unatt, out);
             continue;
         }
-        for (size_t k = 0; k < rows[i]->n_operators; k++) csv_row(f, rows[i], 1, rows[i]->operators[k], out);
+        for (size_t k = 0; k < rows[i]->n_operators; k++) csv_row(f, rows[i], 1, rows[i]->operators[k], unatt, out);
     }
 }
 
@@ -239,11 +247,11 @@ static void print_json(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, si
         fprintf(out, ",\"level\":\"%s\",\"network\":\"%s\",\"count\":%llu,\"target\":%u,\"expected\":%s,"
                      "\"expected_now\":%s,\"state\":\"%s\",\"projection\":%s,\"median_download_bps\":%llu,"
                      "\"median_upload_bps\":%llu,\"median_latency_ms\":%s,\"count_5g\":%llu,\"late_count\":%llu,"
-                     "\"distinct_agents\":%u,",
+                     "\"distinct_agents\":%u,\"unattested_count\":%llu,",
                 pbnames_level(q->level), pbnames_network(q->network), (unsigned long long)q->count,
                 q->target, exp, expnow, pbnames_quota_state(q->state), proj, (unsigned long long)q->median_download_bps,
                 (unsigned long long)q->median_upload_bps, lat, (unsigned long long)q->count_5g,
-                (unsigned long long)q->late_count, q->distinct_agents);
+                (unsigned long long)q->late_count, q->distinct_agents, (unsigned long long)q->unattested_count);
         fputs("\"parent\":", out);
         escape_json(out, q->parent);
         fputs(",\"province\":", out);
@@ -271,9 +279,10 @@ static void print_json(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, si
     fputs(n ? "\n]\n" : "]\n", out);
 }
 
-enum { C_CODE, C_NAME, C_LEVEL, C_NET, C_COUNT, C_TARGET, C_EXPECT, C_STATE, C_PROJ, C_AGENTS, C_DOWN, C_UP, C_LAT, NCOL };
-static const char *const table_head[NCOL] = {"CODE",  "NAME",  "LEVEL", "NET",    "COUNT", "TARGET", "EXPECT",
-                                             "STATE", "PROJ", "AGENTS", "DOWN",  "UP",     "LAT"};
+enum { C_CODE, C_NAME, C_LEVEL, C_NET, C_COUNT, C_UNATT, C_TARGET, C_EXPECT, C_STATE, C_PROJ, C_AGENTS, C_DOWN, C_UP,
+       C_LAT, NCOL };
+static const char *const table_head[NCOL] = {"CODE",  "NAME",  "LEVEL", "NET",    "COUNT", "UNATTESTED", "TARGET",
+                                             "EXPECT", "STATE", "PROJ", "AGENTS", "DOWN",  "UP",     "LAT"};
 #define CELL 64
 
 static void table_cells(const quota_filter *f, const Ispeed__V1__QuotaStatus *q, char cell[NCOL][CELL]) {
@@ -283,6 +292,7 @@ static void table_cells(const quota_filter *f, const Ispeed__V1__QuotaStatus *q,
     snprintf(cell[C_LEVEL], CELL, "%s", pbnames_level(q->level));
     snprintf(cell[C_NET], CELL, "%s", pbnames_network(q->network));
     snprintf(cell[C_COUNT], CELL, "%llu", (unsigned long long)q->count);
+    snprintf(cell[C_UNATT], CELL, "%llu", (unsigned long long)q->unattested_count);
     snprintf(cell[C_TARGET], CELL, "%u", q->target);
     if (isfinite(expected)) snprintf(cell[C_EXPECT], CELL, "%.0f", expected);
     else snprintf(cell[C_EXPECT], CELL, "-");
@@ -301,6 +311,11 @@ static void print_table(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, s
     size_t w[NCOL], total = 0;
     char cell[NCOL][CELL];
     size_t behind = 0, met = 0;
+    /* UNATTESTED (samples without a server's receipt, counted apart under
+     * --attestation optional) only when some row has any: COUNT is the
+     * attested count either way. */
+    int unatt = 0;
+    for (size_t i = 0; i < n; i++) unatt |= rows[i]->unattested_count > 0;
     for (int c = 0; c < NCOL; c++) w[c] = textwidth(table_head[c]);
     for (size_t i = 0; i < n; i++) {
         table_cells(f, rows[i], cell);
@@ -313,13 +328,15 @@ static void print_table(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, s
     }
     /* Everything but the name keeps its width; the name gives way (down to
      * a readable minimum) so a row fits the terminal. */
-    for (int c = 0; c < NCOL; c++) total += w[c] + (c ? 1 : 0);
+    if (!unatt) w[C_UNATT] = 0;
+    for (int c = 0; c < NCOL; c++) total += w[c] + (c && w[c] ? 1 : 0);
     if (total > QUOTA_TABLE_WIDTH) {
         size_t excess = total - QUOTA_TABLE_WIDTH;
         w[C_NAME] = w[C_NAME] > excess + 12 ? w[C_NAME] - excess : 12;
     }
     if (title) fprintf(out, "%s\n", title);
     for (int c = 0; c < NCOL; c++) {
+        if (c == C_UNATT && !unatt) continue;
         if (c) fputc(' ', out);
         textwidth_fput(out, table_head[c], w[c], c <= C_NET || c == C_STATE);
     }
@@ -327,6 +344,7 @@ static void print_table(const quota_filter *f, Ispeed__V1__QuotaStatus **rows, s
     for (size_t i = 0; i < n; i++) {
         table_cells(f, rows[i], cell);
         for (int c = 0; c < NCOL; c++) {
+            if (c == C_UNATT && !unatt) continue;
             const char *s = c == C_NAME ? rows[i]->name : cell[c];
             if (c) fputc(' ', out);
             textwidth_fput(out, s, w[c], c <= C_NET || c == C_STATE);

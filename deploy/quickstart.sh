@@ -2,8 +2,10 @@
 # The quick start: installs what is missing, builds, and runs ispeed-demo
 # (embedded Kafka, a test server, agents, a collector; samples, quota and
 # alerts printed as they change). The demo creates an enrollment authority
-# per province, issues each agent a token and runs an attesting test server,
-# and says so in its first lines. Arguments go to ispeed-demo, e.g.
+# per province, issues each agent a token, runs an attesting test server and
+# runs the collector with their authorities.csv and servers.csv (tokens and
+# receipts required: the defaults), and says so in its first lines.
+# Arguments go to ispeed-demo, e.g.
 #   ./deploy/quickstart.sh --duration 30
 #   ./deploy/quickstart.sh --kafka cluster   (a local 3-broker Apache Kafka)
 set -euo pipefail

@@ -20,6 +20,7 @@
 #include "quota.h"
 #include "spool.h"
 #include "synth.h"
+#include "trust.h"
 
 static registry_unit unit_of(const char *code, enum registry_level lvl, const registry_unit *parent) {
     registry_unit u = {0};
@@ -207,6 +208,40 @@ out:
     return rc;
 }
 
+/* fuzz_trust: a token and a receipt as common/trust.c makes them (byte 0
+ * picks the decoder, as the target reads it). */
+static int trust_seeds(const char *top) {
+    char dir[4096], err[256], tok[TRUST_TOKEN_MAX_CHARS + 1];
+    uint8_t pk[SIGN_PUBLIC_BYTES], sk[SIGN_SECRET_BYTES], sig[SIGN_SIGNATURE_BYTES], *rb = NULL;
+    size_t rl = 0;
+    int rc = 0;
+    if (subdir(top, "fuzz_trust", dir, sizeof dir) < 0 || sign_keypair(pk, sk) < 0) return -1;
+    trust_token t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.province, sizeof t.province, "01");
+    snprintf(t.communes[0], sizeof t.communes[0], FUZZ_COMMUNE);
+    snprintf(t.communes[1], sizeof t.communes[1], "00007");
+    t.ncommunes = 2;
+    t.uses = 3;
+    t.issued_ms = FUZZ_NOW_MS;
+    t.expires_ms = FUZZ_NOW_MS + 30LL * 86400000LL;
+    if (trust_token_issue(sk, &t, tok, sizeof tok, err, sizeof err) < 0) return -1;
+    rc |= put_raw(dir, "token", (const uint8_t *)"\0", 1, (const uint8_t *)tok, strlen(tok));
+    trust_receipt r;
+    memset(&r, 0, sizeof r);
+    sign_agent_id(pk, r.server_id);
+    memcpy(r.agent_key, pk, sizeof r.agent_key);
+    r.start_ms = FUZZ_NOW_MS;
+    r.end_ms = r.issued_ms = FUZZ_NOW_MS + 20000;
+    r.bytes_sent = 120000000;
+    r.bytes_received = 48000000;
+    snprintf(r.client_prefix, sizeof r.client_prefix, "2001:db8:1::/48");
+    if (trust_receipt_sign(sk, &r, &rb, &rl, sig, err, sizeof err) < 0) return -1;
+    rc |= put_raw(dir, "receipt", (const uint8_t *)"\1", 1, rb, rl);
+    free(rb);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: fuzz_seeds DIR\n");
@@ -217,6 +252,10 @@ int main(int argc, char **argv) {
     char top[4096];
     snprintf(top, sizeof top, "%s", argv[1]);
     char ingest_dir[4096];
+    if (trust_seeds(top) < 0) {
+        fprintf(stderr, "fuzz_seeds: trust seeds failed\n");
+        return 1;
+    }
     if (subdir(top, "fuzz_ingest", ingest_dir, sizeof ingest_dir) < 0) return 1;
     argv[1] = ingest_dir;
     registry_unit prov = unit_of("01", REGISTRY_PROVINCE, NULL), dist = unit_of("001", REGISTRY_DISTRICT, &prov),

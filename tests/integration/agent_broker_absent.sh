@@ -10,8 +10,12 @@ AGENT="$BUILD/agent/ispeed-agent"
 STATE="$WORK/agent"
 
 start_kafka --down
-start_server
-"$AGENT" run --server "$SERVER_URL" --duration 1 --streams 1 --commune "$COMMUNE" --units "$UNITS" --access fixed \
+# The collector's secure defaults: the agent enrolls with a token of
+# trust_setup's authority and the server signs receipts with its key.
+trust_setup
+TOKEN=$(trust_token "$COMMUNE") || fail "token issue failed"
+start_server "${SERVER_TRUST[@]}"
+"$AGENT" run --server "$SERVER_URL" --duration 1 --streams 1 --commune "$COMMUNE" --token "$TOKEN" --units "$UNITS" --access fixed \
   --state-dir "$STATE" -b "$BOOTSTRAP" --interval 1s --jitter 0 2>"$WORK/agent.log" &
 agent_pid=$!
 PIDS+=($agent_pid)
@@ -25,8 +29,9 @@ delivered=$(agent_status_field "$STATE" last_delivery_ms)
 note "broker down: $pending records spooled after $(cat "$STATE/seq") tests"
 
 kill -USR2 "${PIDS[0]}"   # brokers up
-# No daily cap: this agent tests many times a day here; the cap is proven in the collector's tests.
-start_collector collector.log --units "$UNITS" --daily-cap 0
+# No daily caps (per agent, per client prefix): this agent tests many times a
+# day from 127.0.0.1 here; the caps are proven in the collector's tests.
+start_collector collector.log --units "$UNITS" --daily-cap 0 --prefix-daily-cap 0 "${COLLECTOR_TRUST[@]}"
 
 spool_empty() { [ "$(agent_status_field "$STATE" spool.pending)" = 0 ]; }
 wait_for 120 spool_empty || fail "spool not drained after the broker came back: $(agent_status_field "$STATE" spool.pending) left; $(tail -5 "$WORK/agent.log")"

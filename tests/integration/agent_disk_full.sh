@@ -16,10 +16,15 @@ CLEANUP_HOOKS+=('umount -l "$WORK/small"')
 STATE="$WORK/small/agent"
 
 start_kafka
-start_server
-# No daily cap: this agent tests many times a day here; the cap is proven in the collector's tests.
-start_collector collector.log --units "$UNITS" --daily-cap 0
-ARGS=(--server "$SERVER_URL" --duration 1 --streams 1 --commune "$COMMUNE" --units "$UNITS" --access fixed
+# The collector's secure defaults: the agent enrolls with a token of
+# trust_setup's authority and the server signs receipts with its key.
+trust_setup
+TOKEN=$(trust_token "$COMMUNE") || fail "token issue failed"
+start_server "${SERVER_TRUST[@]}"
+# No daily caps (per agent, per client prefix): this agent tests many times a
+# day from 127.0.0.1 here; the caps are proven in the collector's tests.
+start_collector collector.log --units "$UNITS" --daily-cap 0 --prefix-daily-cap 0 "${COLLECTOR_TRUST[@]}"
+ARGS=(--server "$SERVER_URL" --duration 1 --streams 1 --commune "$COMMUNE" --token "$TOKEN" --units "$UNITS" --access fixed
       --state-dir "$STATE" -b "$BOOTSTRAP")
 "$AGENT" run "${ARGS[@]}" --interval 1s --jitter 0 2>"$WORK/daemon.log" &
 agent_pid=$!

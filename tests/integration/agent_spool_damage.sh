@@ -10,8 +10,12 @@ AGENT="$BUILD/agent/ispeed-agent"
 STATE="$WORK/agent"
 
 start_kafka --down
-start_server
-ARGS=(--server "$SERVER_URL" --duration 1 --streams 1 --commune "$COMMUNE" --units "$UNITS" --access fixed
+# The collector's secure defaults: the agent enrolls with a token of
+# trust_setup's authority and the server signs receipts with its key.
+trust_setup
+TOKEN=$(trust_token "$COMMUNE") || fail "token issue failed"
+start_server "${SERVER_TRUST[@]}"
+ARGS=(--server "$SERVER_URL" --duration 1 --streams 1 --commune "$COMMUNE" --token "$TOKEN" --units "$UNITS" --access fixed
       --state-dir "$STATE" -b "$BOOTSTRAP")
 "$AGENT" run "${ARGS[@]}" --interval 1s --jitter 0 2>"$WORK/agent.log" &
 agent_pid=$!
@@ -47,8 +51,9 @@ records=$(cat "$WORK/damaged")
 note "spool damaged: $records records, sample 2 flipped, sample $last torn"
 
 kill -USR2 "${PIDS[0]}"   # brokers up
-# No daily cap: this agent tests many times a day here; the cap is proven in the collector's tests.
-start_collector collector.log --units "$UNITS" --daily-cap 0
+# No daily caps (per agent, per client prefix): this agent tests many times a
+# day from 127.0.0.1 here; the caps are proven in the collector's tests.
+start_collector collector.log --units "$UNITS" --daily-cap 0 --prefix-daily-cap 0 "${COLLECTOR_TRUST[@]}"
 # The next invocation delivers everything spooled first, then its own test.
 "$AGENT" test "${ARGS[@]}" --produce >/dev/null 2>"$WORK/test.log" || fail "agent test failed: $(cat "$WORK/test.log")"
 grep -q '^WARN spool: damaged record skipped' "$WORK/test.log" || fail "damage not logged: $(cat "$WORK/test.log")"

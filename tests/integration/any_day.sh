@@ -31,7 +31,7 @@ fixed_count() {
 count_is() { [ "$(fixed_count "$1")" = "$2" ]; }
 # agent_test STATE_DIR OUT: one test, produced; its JSON in OUT.
 agent_test() {
-  "$AGENT" test --server "$SERVER_URL" --duration 1 --streams 1 --json --commune "$COMMUNE" --units "$UNITS" \
+  "$AGENT" test --server "$SERVER_URL" --duration 1 --streams 1 --json --commune "$COMMUNE" --token "$TOKEN" --units "$UNITS" \
     --access fixed --state-dir "$1" -b "$BOOTSTRAP" --produce >"$2" 2>>"$WORK/agent.err" \
     || fail "agent test failed: $(tail -3 "$WORK/agent.err")"
 }
@@ -61,11 +61,18 @@ for instant in 2026-12-01T00:05:00 2027-01-02T12:00:00 2027-03-03T23:59:00 2027-
   state="$WORK/agent.$tag"
   first=${#PIDS[@]}
   # A Kafka, a server and a collector of its own for each instant.
+  # The previous instant's bootstrap must not be read before the new Kafka
+  # truncates its file (start_kafka waits for a non-empty one).
+  rm -f "$WORK/kafka.out"
   start_kafka --brokers 1 --partitions 4
-  start_server
+  # Secure defaults: a token issued on this instant's clock (it expires 30
+  # days on, judged at the sample's attested time), an attesting server.
+  trust_setup
+  TOKEN=$(trust_token "$COMMUNE") || fail "$instant: token issue failed"
+  start_server "${SERVER_TRUST[@]}"
   port=$(free_port)
   start_collector "collector.$tag.log" --units "$UNITS" --eval-interval 1 --http "127.0.0.1:$port" \
-    -X session.timeout.ms=6000
+    "${COLLECTOR_TRUST[@]}" -X session.timeout.ms=6000
   coll=${PIDS[-1]}
   caught_up() { curl -sf "http://127.0.0.1:$port/metrics" | grep -q '^ispeed_collector_caught_up 1'; }
   wait_for 60 caught_up || fail "$instant: collector did not catch up: $(tail -3 "$WORK/collector.$tag.log")"
@@ -76,7 +83,14 @@ for instant in 2026-12-01T00:05:00 2027-01-02T12:00:00 2027-03-03T23:59:00 2027-
     # (the shared clock is past it by now: starting the programs took more
     # than a second). The second is measured in 2027-01.
     [ "$(it_month)" = 2027-01 ] || fail "the shared clock should be past midnight: $(it_now_ms)"
+    # The month is the attesting server's (its receipt's start time), so
+    # the first test's server stands on that last second too: a server of
+    # its own, whose clock starts 5 s before it and is still in 2026-12
+    # when the test starts. The second test goes to the shared server.
+    shared_url=$SERVER_URL
+    ISPEED_NOW=$(( $(it_instant_ms "$instant") - 5000 )) ISPEED_NOW_AT=$(date +%s%3N) start_server "${SERVER_TRUST[@]}"
     ISPEED_NOW=$(it_instant_ms "$instant") ISPEED_NOW_AT=$(date +%s%3N) agent_test "$state" "$WORK/t1.json"
+    SERVER_URL=$shared_url
     months=(2026-12 2027-01)
   else
     agent_test "$state" "$WORK/t1.json"

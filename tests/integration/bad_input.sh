@@ -48,10 +48,20 @@ printf '[schedule]\ninterval = often\n' >"$WORK/bad.conf"
 expect_error 2 "interval must be a duration" "$AGENT" run --config "$WORK/bad.conf"
 expect_error 2 "unknown option '--intervall'" "$AGENT" run --config /dev/null --intervall 5m
 
+# The collector's secure defaults need their lists: without them it says
+# what to pass, before it reads anything else.
+expect_error 2 "--enrollment token (the default) needs --authorities FILE" "$COLLECTOR" -b "$BOOTSTRAP" --units "$UNITS"
+expect_error 2 "--attestation required (the default) needs --servers FILE" "$COLLECTOR" -b "$BOOTSTRAP" --units "$UNITS" \
+  --enrollment open
+printf '01,nothex,x\n' >"$WORK/bad-authorities.csv"
+expect_error 2 "--authorities: " "$COLLECTOR" -b "$BOOTSTRAP" --units "$UNITS" --authorities "$WORK/bad-authorities.csv" \
+  --attestation optional
+expect_error 2 "--servers: " "$COLLECTOR" -b "$BOOTSTRAP" --units "$UNITS" --enrollment open --servers "$WORK/none.csv"
+trust_setup
 printf 'code,level,parent,name,type\n01,province,,A,T\n00001,commune,777,X,Xã\n' >"$WORK/orphan.csv"
-expect_error 1 "names parent 777" "$COLLECTOR" -b "$BOOTSTRAP" --units "$WORK/orphan.csv"
-expect_error 1 "cannot read registry" "$COLLECTOR" -b "$BOOTSTRAP" --units "$WORK/none.csv"
-expect_error 1 "cannot reach Kafka at $dead" "$COLLECTOR" -b "$dead" --units "$UNITS"
+expect_error 1 "names parent 777" "$COLLECTOR" -b "$BOOTSTRAP" --units "$WORK/orphan.csv" "${COLLECTOR_TRUST[@]}"
+expect_error 1 "cannot read registry" "$COLLECTOR" -b "$BOOTSTRAP" --units "$WORK/none.csv" "${COLLECTOR_TRUST[@]}"
+expect_error 1 "cannot reach Kafka at $dead" "$COLLECTOR" -b "$dead" --units "$UNITS" "${COLLECTOR_TRUST[@]}"
 expect_error 1 "cannot reach Kafka at $dead" "$BUILD/ctl/ispeedctl" quota -b "$dead" --province 01
 # The collector's configuration file: a bad key or value names file:line
 # and the key; the command line overrides the file.
@@ -60,7 +70,8 @@ expect_error 2 "collector.conf:5: unknown key 'targte' in \[quota\]" "$COLLECTOR
 printf '[kafka]\nbootstrap = %s\n[collector]\nunits = %s\n[quota]\ndaily_cap = lots\n' "$BOOTSTRAP" "$UNITS" >"$WORK/collector.conf"
 expect_error 2 "collector.conf:6: daily_cap must be a whole number 0..1000000, not 'lots'" "$COLLECTOR" --config "$WORK/collector.conf"
 expect_error 2 "cannot read configuration $WORK/none.conf" "$COLLECTOR" --config "$WORK/none.conf"
-printf '[kafka]\nbootstrap = %s\n[collector]\nunits = %s\n' "$BOOTSTRAP" "$UNITS" >"$WORK/collector.conf"
+printf '[kafka]\nbootstrap = %s\n[collector]\nunits = %s\n[trust]\nauthorities = %s\nservers = %s\n' "$BOOTSTRAP" "$UNITS" \
+  "$TRUST_DIR/authorities.csv" "$TRUST_DIR/servers.csv" >"$WORK/collector.conf"
 expect_error 1 "cannot reach Kafka at $dead" "$COLLECTOR" --config "$WORK/collector.conf" -b "$dead"
 
 # An unreachable test server is a failed test with a reason, not a crash.

@@ -27,8 +27,11 @@ PY
 }
 
 start_kafka --units "$UNITS"
+# Secure defaults: the crafted agents enroll with tokens and their samples
+# carry receipts (trust_setup's keys), so each case fails for its own reason.
+trust_setup
 HTTP=127.0.0.1:$(free_port)
-start_collector collector.err --units "$UNITS" --http "$HTTP"
+start_collector collector.err --units "$UNITS" --http "$HTTP" "${COLLECTOR_TRUST[@]}"
 wait_for 30 curl -sf -o /dev/null "http://$HTTP/metrics" || fail "collector did not start: $(tail -3 "$WORK/collector.err")"
 
 # One province per case, so the DLQ key says which case a reject came from.
@@ -37,12 +40,13 @@ EXPECT=()   # "key reason" per record expected in the DLQ
 craft() { # craft PROVINCE KIND SEED [ARGS...]
   local prov=$1 kind=$2 seed=$3; shift 3
   local commune; read -r commune _ < <(first_commune "$prov")
-  "$CRAFT" -b "$BOOTSTRAP" --units "$UNITS" --commune "$commune" --kind "$kind" --seed "$seed" "$@" \
+  "$CRAFT" -b "$BOOTSTRAP" --units "$UNITS" --commune "$commune" --kind "$kind" --seed "$seed" "${LOADGEN_TRUST[@]}" "$@" \
     >>"$WORK/craft.out" 2>"$WORK/craft.err" || fail "craft $kind: $(cat "$WORK/craft.err")"
 }
 craft 02 random 102;            EXPECT+=("02 decode_error")
 craft 04 truncated 104;         EXPECT+=("04 decode_error")
-craft 06 flipbit 106;           EXPECT+=("06 bad_signature")
+# One bit of the receipt's signature: the one signature the collector checks.
+craft 06 flipbit 106;           EXPECT+=("06 bad_receipt")
 craft 08 unknown-commune 108;   EXPECT+=("08 unknown_commune")
 craft 10 future 110;            EXPECT+=("10 implausible")
 craft 11 unknown-agent 111;     EXPECT+=("11 unknown_agent")

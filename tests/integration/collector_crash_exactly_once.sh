@@ -21,13 +21,16 @@ N=$(python3 -c "print(max(1000, int($BASE * $SCALE)))")
 # About 300 bytes per sample: 64 partitions keep every province's samples
 # well under the embedded Kafka's ~5 MiB per partition (checked below).
 start_kafka --partitions 64
+# Tokens and receipts, so the collector runs with its secure defaults and
+# the token uses it checkpoints are part of what a kill must keep exact.
+trust_setup
 note "producing $N samples, killing the collector $KILLS times"
 
 PORT=$(free_port)
 COLL_PID=
 start() {
   start_collector "collector.$1.log" --units "$UNITS" --http "127.0.0.1:$PORT" --checkpoint-interval 300 \
-    -X session.timeout.ms=6000 --log-level "${ISPEED_LOG_LEVEL:-info}"
+    "${COLLECTOR_TRUST[@]}" -X session.timeout.ms=6000 --log-level "${ISPEED_LOG_LEVEL:-info}"
   COLL_PID=${PIDS[-1]}
 }
 metric() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
@@ -40,7 +43,7 @@ CHUNKS=$((KILLS + 1))
 chunk() {
   local i=$1 n=$(( N / CHUNKS + ( $1 < N % CHUNKS ? 1 : 0 ) ))
   "$LOADGEN" -b "$BOOTSTRAP" --units "$UNITS" --month "$MONTH" --samples "$n" --truth "$WORK/truth.$i.csv" \
-    --seed "$((7 + i))" >"$WORK/loadgen.$i.out" 2>"$WORK/loadgen.$i.err" \
+    "${LOADGEN_TRUST[@]}" --seed "$((7 + i))" >"$WORK/loadgen.$i.out" 2>"$WORK/loadgen.$i.err" \
     || fail "loadgen chunk $i failed: $(tail -3 "$WORK/loadgen.$i.err")"
 }
 

@@ -15,6 +15,9 @@ SCALE=${ISPEED_TEST_SCALE:-1}
 LOADGEN="$BUILD/tools/loadgen/ispeed-loadgen"
 CTL="$BUILD/ctl/ispeedctl"
 [ -x "$LOADGEN" ] || fail "no $LOADGEN: build the tools/loadgen target"
+# The collector's secure defaults: loadgen's agents enroll with tokens and
+# its samples carry receipts, as a real authority and server would give.
+trust_setup
 
 scaled() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); if (v < 1000) v = 1000; print v }'; }
 
@@ -143,7 +146,7 @@ run_case() {
   KAFKA_PID=${PIDS[-1]}
 
   "$LOADGEN" -b "$BOOTSTRAP" --units "$reg" --month "$month" --samples "$n" --seed "$seed" \
-    --truth "$WORK/truth-$name.csv" >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" \
+    "${LOADGEN_TRUST[@]}" --truth "$WORK/truth-$name.csv" >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" \
     || fail "loadgen on $name: $(tail -3 "$WORK/loadgen.err")"
   note "$name: $(cat "$WORK/loadgen.out")"
   # The embedded Kafka drops what exceeds ~5 MiB per partition: the topic
@@ -152,7 +155,7 @@ run_case() {
   [ "$held" = "$n" ] || fail "$name: ispeed.samples holds $held records, want $n (embedded Kafka limit?)"
 
   HTTP=127.0.0.1:$(free_port)
-  start_collector "collector-$name.err" --units "$reg" --replay --http "$HTTP"
+  start_collector "collector-$name.err" --units "$reg" --replay --http "$HTTP" "${COLLECTOR_TRUST[@]}"
   COLLECTOR_PID=${PIDS[-1]}
   wait_for 90 caught_up_with "$n" \
     || fail "$name: collector counted $(metric ispeed_collector_samples_counted_total) of $n; rejected: $(curl -sf "http://$HTTP/metrics" | grep '_rejected_total{' | grep -v ' 0$' | tr '\n' ' '); log: $(tail -3 "$WORK/collector-$name.err")"

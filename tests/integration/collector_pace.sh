@@ -24,11 +24,16 @@ T0=$(it_instant_ms 2026-06-14T12:00:00) T1=$(it_instant_ms 2026-06-15T01:00:00)
 note "month $MONTH, pace start day $D, clock $T0 then $T1"
 
 start_kafka --partitions 4
-start_server
+# Secure defaults: the agent's token and the server's receipts (the token
+# lives 30 days from the test's clock, longer than the two clocks apart).
+trust_setup
+TOKEN=$(trust_token "$COMMUNE") || fail "token issue failed"
+start_server "${SERVER_TRUST[@]}"
 PORT=$(free_port)
 run_collector() { # LOG ISPEED_NOW ISPEED_NOW_AT
   ISPEED_NOW=$2 ISPEED_NOW_AT=$3 start_collector "$1" --units "$UNITS" --target "$TARGET" --pace-start-day "$D" \
-    --eval-interval 1 --digest-hour 0 --http "127.0.0.1:$PORT" --checkpoint-interval 300 -X session.timeout.ms=6000
+    --eval-interval 1 --digest-hour 0 --http "127.0.0.1:$PORT" --checkpoint-interval 300 "${COLLECTOR_TRUST[@]}" \
+    -X session.timeout.ms=6000
   COLL=${PIDS[-1]}
 }
 metric() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
@@ -76,7 +81,7 @@ grep -q "unit: \"$COMMUNE\"" "$WORK/digest.txt" || fail "the digest does not lis
 note "digest of province 01 lists $COMMUNE"
 
 agent_test() {
-  "$BUILD/agent/ispeed-agent" test --server "$SERVER_URL" --duration 1 --streams 1 --json --commune "$COMMUNE" \
+  "$BUILD/agent/ispeed-agent" test --server "$SERVER_URL" --duration 1 --streams 1 --json --commune "$COMMUNE" --token "$TOKEN" \
     --units "$UNITS" --access fixed --state-dir "$WORK/agent" -b "$BOOTSTRAP" --produce >"$WORK/agent.json" \
     2>"$WORK/agent.err" || fail "agent test failed: $(cat "$WORK/agent.err")"
 }

@@ -17,12 +17,13 @@ BASE=60000
 N=$(python3 -c "print(max(400, int($BASE * $SCALE)))")
 NPART=32
 start_kafka --partitions "$NPART"
+trust_setup # tokens and receipts: the collector's secure defaults
 
 declare -A PID PORT
 start() { # NAME
   PORT[$1]=$(free_port)
   start_collector "collector.$1.log" --units "$UNITS" --http "127.0.0.1:${PORT[$1]}" --checkpoint-interval 300 \
-    -X session.timeout.ms=6000
+    "${COLLECTOR_TRUST[@]}" -X session.timeout.ms=6000
   PID[$1]=${PIDS[-1]}
 }
 metric() { curl -sf "http://127.0.0.1:${PORT[$1]}/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
@@ -41,7 +42,7 @@ chunk() { # produces N/4 samples in the background
   local i=$CHUNK
   CHUNK=$((CHUNK + 1))
   "$LOADGEN" -b "$BOOTSTRAP" --units "$UNITS" --month "$MONTH" --samples $((N / 4)) --truth "$WORK/truth.$i.csv" \
-    --seed "$((20 + i))" >"$WORK/loadgen.$i.out" 2>"$WORK/loadgen.$i.err" &
+    "${LOADGEN_TRUST[@]}" --seed "$((20 + i))" >"$WORK/loadgen.$i.out" 2>"$WORK/loadgen.$i.err" &
   LG+=($!)
 }
 LG=()

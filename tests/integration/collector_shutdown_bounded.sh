@@ -7,7 +7,8 @@ source "$(dirname "$0")/lib.sh"
 UNITS="$DATA/vn-units-2025-07.csv"
 start_kafka --partitions 4
 PORT=$(free_port)
-start_collector collector.log --units "$UNITS" --http "127.0.0.1:$PORT" -X session.timeout.ms=6000
+trust_setup
+start_collector collector.log --units "$UNITS" --http "127.0.0.1:$PORT" "${COLLECTOR_TRUST[@]}" -X session.timeout.ms=6000
 COLL=${PIDS[-1]}
 caught_up() { curl -sf "http://127.0.0.1:$PORT/metrics" | grep -q '^ispeed_collector_caught_up 1'; }
 wait_for 60 caught_up || fail "collector did not catch up: $(tail -3 "$WORK/collector.log")"

@@ -67,18 +67,25 @@ for _ in $(seq 100); do [ -s "$TMP/kdev.out" ] && break; sleep 0.1; done
 [ -s "$TMP/kdev.out" ] || fail "ispeed-kafka-dev printed no bootstrap: $(cat "$TMP/kdev.err")"
 B=$(head -n 1 "$TMP/kdev.out")
 
-"$LOADGEN" -b "$B" --units "$UNITS" --month "$MONTH" --samples "$N" --seed 20250301 --truth "$TMP/truth.csv" \
+# The collector's secure defaults: a national authority signs loadgen's
+# agents' tokens and a test server key its samples' receipts.
+"$CTL" authority init --province '*' --out "$TMP/authority" >"$TMP/authorities.csv" || fail "authority init failed"
+"$BUILD/tests/ispeed-trust-check" server-key "$TMP/server.key" report-server >"$TMP/servers.csv" || fail "no server key"
+LG_TRUST=(--authority-key "$TMP/authority/authority.key" --server-key "$TMP/server.key")
+
+"$LOADGEN" -b "$B" --units "$UNITS" --month "$MONTH" --samples "$N" --seed 20250301 --truth "$TMP/truth.csv" "${LG_TRUST[@]}" \
     >"$TMP/loadgen.out" 2>"$TMP/loadgen.err" || fail "loadgen: $(tail -n 3 "$TMP/loadgen.err")"
 [ -s "$TMP/truth.csv.network.csv" ] || fail "loadgen wrote no per-network truth"
 # A second run on one province only, so that some of its districts reach
 # 300 and "met" is tested both ways below the province level.
 "$LOADGEN" -b "$B" --units "$UNITS" --month "$MONTH" --samples "$N2" --seed 20250302 --province "$PROVINCE" \
-    --truth "$TMP/truth2.csv" >>"$TMP/loadgen.out" 2>>"$TMP/loadgen.err" ||
+    "${LG_TRUST[@]}" --truth "$TMP/truth2.csv" >>"$TMP/loadgen.out" 2>>"$TMP/loadgen.err" ||
     fail "loadgen --province: $(tail -n 3 "$TMP/loadgen.err")"
 N=$((N + N2))
 
 note "loadgen done"
-"$COLLECTOR" -b "$B" --units "$UNITS" --replay --log-level warn 2>"$TMP/collector.err" &
+"$COLLECTOR" -b "$B" --units "$UNITS" --replay --authorities "$TMP/authorities.csv" --servers "$TMP/servers.csv" \
+    --log-level warn 2>"$TMP/collector.err" &
 PIDS+=($!)
 
 # The collector is done when the national samples of the report add up to N.

@@ -11,12 +11,16 @@ COMMUNE=00004   # Phường Trúc Bạch, district 001 (Ba Đình), province 01 
 MONTH=$(it_month)
 
 start_kafka
-start_server
-start_collector collector.err --units "$UNITS"
+# The collector's secure defaults: the agent enrolls with a token of
+# trust_setup's authority and the server signs receipts with its key.
+trust_setup
+TOKEN=$(trust_token "$COMMUNE") || fail "token issue failed"
+start_server "${SERVER_TRUST[@]}"
+start_collector collector.err --units "$UNITS" "${COLLECTOR_TRUST[@]}"
 
 agent_test() {
   "$BUILD/agent/ispeed-agent" test --server "$SERVER_URL" --duration 1 --streams 2 --json \
-    --commune "$COMMUNE" --units "$UNITS" --access fixed --state-dir "$WORK/agent" \
+    --commune "$COMMUNE" --token "$TOKEN" --units "$UNITS" --access fixed --state-dir "$WORK/agent" \
     -b "$BOOTSTRAP" --produce >"$WORK/agent.json" 2>"$WORK/agent.err" \
     || fail "agent test failed: $(cat "$WORK/agent.err")"
   grep -q '"outcome": *"ok"' "$WORK/agent.json" || fail "test outcome not ok: $(cat "$WORK/agent.json")"

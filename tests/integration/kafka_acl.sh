@@ -14,6 +14,7 @@ source "$(dirname "$0")/lib.sh"
 UNITS="$DATA/vn-units-2025-03.csv"
 MONTH=$(it_month)
 LOADGEN="$BUILD/tools/loadgen/ispeed-loadgen"
+trust_setup # tokens and receipts, as the collector's secure defaults want them
 CTL="$BUILD/ctl/ispeedctl"
 [ -x "$LOADGEN" ] || fail "no $LOADGEN: build the tools/loadgen target"
 N=600
@@ -53,10 +54,10 @@ grep -q ' 0 drifted' "$WORK/aclcheck.out" || fail "acl --check: $(tail -1 "$WORK
 grep -q ' 0 created, 0 deleted' "$WORK/acl2.out" || fail "acl apply is not idempotent: $(tail -1 "$WORK/acl2.out")"
 
 # Each principal at its job.
-"$LOADGEN" -b "$BOOTSTRAP" "${AGENT[@]}" --units "$UNITS" --month "$MONTH" --samples "$N" --province 31 --seed 9 \
+"$LOADGEN" -b "$BOOTSTRAP" "${AGENT[@]}" "${LOADGEN_TRUST[@]}" --units "$UNITS" --month "$MONTH" --samples "$N" --province 31 --seed 9 \
   --truth "$WORK/truth.csv" >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" || fail "loadgen as agent: $(tail -3 "$WORK/loadgen.err")"
 HTTP=127.0.0.1:$(free_port)
-start_collector collector.log --units "$UNITS" --http "$HTTP" "${COLL[@]}"
+start_collector collector.log --units "$UNITS" --http "$HTTP" "${COLL[@]}" "${COLLECTOR_TRUST[@]}"
 metric() { curl -sf "http://$HTTP/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 counted() { [ "$(metric ispeed_collector_samples_counted_total)" = "$N" ] && [ "$(metric ispeed_collector_quota_pending)" = 0 ] &&
   [ "$(metric ispeed_collector_output_queue_records)" = 0 ]; }

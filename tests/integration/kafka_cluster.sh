@@ -18,6 +18,7 @@ source "$(dirname "$0")/lib.sh"
 UNITS="$DATA/vn-units-2025-03.csv"
 MONTH=$(it_month)
 LOADGEN="$BUILD/tools/loadgen/ispeed-loadgen"
+trust_setup # tokens and receipts, as the collector's secure defaults want them
 CTL="$BUILD/ctl/ispeedctl"
 [ -x "$LOADGEN" ] || fail "no $LOADGEN: build the tools/loadgen target"
 SCALE=${ISPEED_TEST_SCALE:-1}
@@ -48,7 +49,7 @@ note "topics: $(tail -1 "$WORK/apply.out"); --check clean (${SECONDS}s)"
 declare -A PID PORT
 start() { # NAME
   PORT[$1]=$(free_port)
-  start_collector "collector.$1.log" --units "$UNITS" --http "127.0.0.1:${PORT[$1]}" --checkpoint-interval 300 \
+  start_collector "collector.$1.log" --units "$UNITS" "${COLLECTOR_TRUST[@]}" --http "127.0.0.1:${PORT[$1]}" --checkpoint-interval 300 \
     -X session.timeout.ms=6000
   PID[$1]=${PIDS[-1]}
 }
@@ -75,7 +76,7 @@ chunk() { # produces CHUNK_N samples in the background (LG: its pid)
   local i=$CHUNK
   CHUNK=$((CHUNK + 1))
   "$LOADGEN" -b "$BOOTSTRAP" --units "$UNITS" --month "$MONTH" --samples "$CHUNK_N" --truth "$WORK/truth.$i.csv" \
-    --seed "$((40 + i))" >"$WORK/loadgen.$i.out" 2>"$WORK/loadgen.$i.err" &
+    --seed "$((40 + i))" "${LOADGEN_TRUST[@]}" >"$WORK/loadgen.$i.out" 2>"$WORK/loadgen.$i.err" &
   LG=$!
 }
 chunk_done() { wait "$LG" || fail "loadgen chunk $((CHUNK - 1)) failed: $(tail -3 "$WORK/loadgen.$((CHUNK - 1)).err")"; }

@@ -75,10 +75,40 @@ start_kafka() {
 # Starts ispeed-server on a free port and sets SERVER_URL.
 start_server() {
   local port; port=$(free_port)
-  "$BUILD/server/ispeed-server" --listen "127.0.0.1:$port" --id it-server "$@" 2>"$WORK/server.err" &
+  "$BUILD/server/ispeed-server" --listen "127.0.0.1:$port" --id it-server "$@" >"$WORK/server.out" 2>"$WORK/server.err" &
   PIDS+=($!)
   SERVER_URL="http://127.0.0.1:$port"
   wait_for 10 curl -sf -o /dev/null "$SERVER_URL/ispeed/v1/ping" || fail "ispeed-server did not start: $(cat "$WORK/server.err")"
+}
+
+# trust_setup: what the collector's secure defaults (--enrollment token,
+# --attestation required) need, in $WORK/trust: a national authority
+# (`ispeedctl authority init --province '*'`) and a test server key, with
+# their authorities.csv and servers.csv. Sets COLLECTOR_TRUST (the
+# collector's --authorities and --servers), LOADGEN_TRUST (ispeed-loadgen's
+# and ispeed-delay-probe's keys: a token per synthetic agent, a receipt per
+# sample) and SERVER_TRUST (ispeed-server's --key, the same server key).
+# Call it once, before the first collector; it keeps what exists.
+trust_setup() {
+  TRUST_DIR=$WORK/trust
+  mkdir -p "$TRUST_DIR"
+  if [ ! -s "$TRUST_DIR/authorities.csv" ]; then
+    "$BUILD/ctl/ispeedctl" authority init --province '*' --out "$TRUST_DIR/authority" >"$TRUST_DIR/authorities.csv" \
+      || fail "trust_setup: ispeedctl authority init failed"
+  fi
+  if [ ! -s "$TRUST_DIR/servers.csv" ]; then
+    "$BUILD/tests/ispeed-trust-check" server-key "$TRUST_DIR/server.key" it-server >"$TRUST_DIR/servers.csv" \
+      || fail "trust_setup: no server key"
+  fi
+  COLLECTOR_TRUST=(--authorities "$TRUST_DIR/authorities.csv" --servers "$TRUST_DIR/servers.csv")
+  LOADGEN_TRUST=(--authority-key "$TRUST_DIR/authority/authority.key" --server-key "$TRUST_DIR/server.key")
+  SERVER_TRUST=(--key "$TRUST_DIR/server.key")
+}
+
+# trust_token COMMUNE [ispeedctl token issue options]: a token of
+# trust_setup's authority for COMMUNE (of $UNITS), on stdout.
+trust_token() {
+  "$BUILD/ctl/ispeedctl" token issue --key "$TRUST_DIR/authority/authority.key" --units "$UNITS" --commune "$@"
 }
 
 # start_collector LOGNAME ARGS...: starts ispeed-collector in the background.

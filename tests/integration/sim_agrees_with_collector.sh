@@ -18,6 +18,9 @@ p1b=$(awk -F, '$2 == "commune" && $3 == "01" { n++; if (n == 2) { print $1; exit
 [ -n "$p1" ] && [ -n "$p2" ] && [ -n "$p1b" ] || fail "cannot pick communes of provinces 01 and 79 from $UNITS"
 printf 'code,fixed,mobile\n%s,2,1\n%s,1,0\n%s,0,2\n' "$p1" "$p1b" "$p2" >"$WORK/volunteers.csv"
 
+# Tokens and receipts as the collector's secure defaults want them.
+trust_setup
+
 run_policy() {
   local policy=$1
   start_kafka --units "$UNITS"
@@ -27,9 +30,10 @@ run_policy() {
     || fail "sim $policy: $(tail -3 "$WORK/sim-$policy.txt")"
   local tests; tests=$(wc -l <"$WORK/plan-$policy.csv")
   [ "$tests" -gt 500 ] || fail "$policy: only $tests tests in the plan"
-  "$REPLAY" -b "$BOOTSTRAP" --units "$UNITS" --plan "$WORK/plan-$policy.csv" --seed 5 2>"$WORK/replay-$policy.err" \
+  "$REPLAY" -b "$BOOTSTRAP" --units "$UNITS" --plan "$WORK/plan-$policy.csv" --seed 5 "${LOADGEN_TRUST[@]}" \
+    2>"$WORK/replay-$policy.err" \
     || fail "replay $policy: $(cat "$WORK/replay-$policy.err")"
-  start_collector "collector-$policy.err" --units "$UNITS" --replay
+  start_collector "collector-$policy.err" --units "$UNITS" --replay "${COLLECTOR_TRUST[@]}"
   local collector_pid=${PIDS[-1]}
   got() {
     for p in 01 79; do

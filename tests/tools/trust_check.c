@@ -2,7 +2,10 @@
  * tests (common/trust.h), as the collector will.
  *   receipt --servers FILE < SignedSample   verifies the sample's receipt and
  *       prints its fields as key=value lines, and the sample's own rates;
- *   token --authorities FILE --commune C --province P TOKEN   checks a token.
+ *   token --authorities FILE --commune C --province P TOKEN   checks a token;
+ *   server-key FILE NAME   creates the test server key FILE if missing (as
+ *       ispeed-server --key would) and prints its servers.csv line, so a
+ *       test can list a server before any server or loadgen runs.
  * Exit 0 valid, 1 refused (the reason on stderr), 2 bad usage. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,15 +92,31 @@ static int check_token(const char *auth_path, const char *commune, const char *p
     return 0;
 }
 
+static int server_key(const char *path, const char *name) {
+    uint8_t pk[SIGN_PUBLIC_BYTES], sk[SIGN_SECRET_BYTES];
+    char err[512], id[SIGN_AGENT_ID_CHARS + 1], hex[2 * SIGN_PUBLIC_BYTES + 1];
+    int created;
+    if (trust_key_load(path, 1, pk, sk, &created, err, sizeof err) < 0) {
+        fprintf(stderr, "ispeed-trust-check: %s\n", err);
+        return 1;
+    }
+    sign_agent_id(pk, id);
+    trust_hex(pk, SIGN_PUBLIC_BYTES, hex);
+    printf("%s,%s,%s\n", id, hex, name);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (sign_init() < 0) return 1;
+    if (argc == 4 && strcmp(argv[1], "server-key") == 0) return server_key(argv[2], argv[3]);
     if (argc == 4 && strcmp(argv[1], "receipt") == 0 && strcmp(argv[2], "--servers") == 0)
         return check_receipt(argv[3]);
     if (argc == 9 && strcmp(argv[1], "token") == 0 && strcmp(argv[2], "--authorities") == 0 &&
         strcmp(argv[4], "--commune") == 0 && strcmp(argv[6], "--province") == 0)
         return check_token(argv[3], argv[5], argv[7], argv[8]);
     fputs("usage: ispeed-trust-check receipt --servers FILE < SignedSample\n"
-          "       ispeed-trust-check token --authorities FILE --commune C --province P TOKEN\n",
+          "       ispeed-trust-check token --authorities FILE --commune C --province P TOKEN\n"
+          "       ispeed-trust-check server-key FILE NAME\n",
           stderr);
     return 2;
 }

@@ -397,7 +397,7 @@ static void test_operator_restore(void **state) {
         assert_int_equal(op_count(&y, "unknown"), 1);
     }
     /* An older checkpoint: a count, no operators. */
-    quota_cell_state old = {5, 1, 0, 0, NULL, 0, NULL, 0, NULL, 0};
+    quota_cell_state old = {5, 1, 0, 0, NULL, 0, NULL, 0, NULL, 0, 0};
     assert_int_equal(quota_restore(b, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, &old), 0);
     quota_status st;
     quota_get(b, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, JUL_15_NOON, &st);
@@ -405,7 +405,7 @@ static void test_operator_restore(void **state) {
     assert_int_equal(op_count(&st, "unknown"), 5);
     /* Damaged: operators sum past count; operators without a count. */
     quota_operator_count too_many[2] = {{"VNPT", 4}, {"Viettel", 2}};
-    quota_cell_state bad = {5, 0, 0, 0, NULL, 0, too_many, 2, NULL, 0};
+    quota_cell_state bad = {5, 0, 0, 0, NULL, 0, too_many, 2, NULL, 0, 0};
     assert_int_equal(quota_restore(b, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, &bad), -1);
     bad.count = 0;
     assert_int_equal(quota_restore(b, registry_find(reg, "00010"), "2025-07", QUOTA_FIXED, &bad), -1);

@@ -338,8 +338,10 @@ static void test_receipt_required(void **state) {
 }
 
 /* Month and lateness follow the server. A sample whose agent clock says
- * June but whose server saw it in July counts in July; a Kafka timestamp
- * set back to June cannot make a July-attested test June's. */
+ * June but whose server saw it in July is refused (its start is not the
+ * server's, beyond the 10 minutes of clock skew allowed): it counts in
+ * neither month, so a Kafka timestamp set back to June cannot make a
+ * July-attested test June's. */
 static void test_attested_time(void **state) {
     (void)state;
     struct fx *f = fx_new(VALIDATE_ATTEST_REQUIRED, 1);
@@ -348,9 +350,16 @@ static void test_attested_time(void **state) {
     sample_spec sp = honest(1, JUL_START - 10 * DAY); /* agent claims 20 June */
     sp.r_start = JUL_15_NOON;
     sp.r_end = JUL_15_NOON + 20000;
-    /* The agent's start is not checked against the server's beyond bounds:
-     * the month is the server's. */
-    assert_int_equal(feed(f, &sp, JUL_START - 9 * DAY, &why), INGEST_COUNTED);
+    assert_int_equal(feed(f, &sp, JUL_START - 9 * DAY, &why), INGEST_REJECTED);
+    assert_int_equal(why, REJECT_BAD_RECEIPT);
+    assert_int_equal(count_of(f, "00001", "2025-06", NULL), 0);
+    assert_int_equal(count_of(f, "00001", "2025-07", NULL), 0);
+    /* Within the skew the month is still the server's: an agent clock 5
+     * minutes behind across midnight of 1 July counts in July. */
+    sp = honest(3, JUL_START - 5 * 60 * 1000LL);
+    sp.r_start = JUL_START + 1000;
+    sp.r_end = JUL_START + 21000;
+    assert_int_equal(feed(f, &sp, JUL_START + DAY, &why), INGEST_COUNTED);
     assert_int_equal(count_of(f, "00001", "2025-06", NULL), 0);
     assert_int_equal(count_of(f, "00001", "2025-07", NULL), 1);
 
@@ -363,8 +372,15 @@ static void test_attested_time(void **state) {
     fx_free(f);
 }
 
-/* optional: attested samples count; unattested ones are valid but never in
- * the attested count (they go to the DLQ as "unattested"). */
+static uint64_t unattested_of(struct fx *f, const char *unit, const char *month) {
+    quota_status st;
+    quota_get(f->qt, registry_find(f->reg, unit), month, QUOTA_FIXED, JUL_15_NOON, &st);
+    return st.unattested_count;
+}
+
+/* optional: attested samples count; unattested ones are valid, counted
+ * apart (unattested_count, at every level) and never in the attested
+ * count; a replayed one is a duplicate as any other. */
 static void test_receipt_optional(void **state) {
     (void)state;
     struct fx *f = fx_new(VALIDATE_ATTEST_OPTIONAL, 1);
@@ -373,14 +389,19 @@ static void test_receipt_optional(void **state) {
     assert_int_equal(feed(f, &sp, JUL_15_NOON, &why), INGEST_COUNTED);
     sp = honest(2, JUL_15_NOON);
     sp.receipt = 0;
+    assert_int_equal(feed(f, &sp, JUL_15_NOON, &why), INGEST_UNATTESTED);
     assert_int_equal(feed(f, &sp, JUL_15_NOON, &why), INGEST_REJECTED);
-    assert_int_equal(why, REJECT_UNATTESTED);
+    assert_int_equal(why, REJECT_DUPLICATE);
+    assert_int_equal(unattested_of(f, "00001", "2025-07"), 1);
+    assert_int_equal(unattested_of(f, "01", "2025-07"), 1);
+    assert_int_equal(count_of(f, "01", "2025-07", NULL), 1);
     /* A broken receipt is refused, not treated as no receipt. */
     sp = honest(3, JUL_15_NOON);
     sp.signer = &f->rogue;
     assert_int_equal(feed(f, &sp, JUL_15_NOON, &why), INGEST_REJECTED);
     assert_int_equal(why, REJECT_BAD_RECEIPT);
     assert_int_equal(count_of(f, "00001", "2025-07", NULL), 1);
+    assert_int_equal(unattested_of(f, "00001", "2025-07"), 1);
     fx_free(f);
 }
 

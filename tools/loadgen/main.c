@@ -28,6 +28,9 @@
 
 struct loadgen {
     char *bootstrap, *units_path, *month, *truth_path, *prefix, *province_code, *registry_version;
+    char *authority_key, *server_key, *trust_out;
+    synth_trust trust;
+    int attest; /* tokens and receipts: --authority-key and --server-key given */
     kafka_props props;
     plan_options po;
     int64_t now_ms;
@@ -91,6 +94,12 @@ static const opttab_def option_defs[] = {
      .metavar = "N", .help = "the collector's cap per agent, unit and day, 0 = none"},
     {.name = "registry-version", .type = OPTTAB_STRING, .offset = OFF(registry_version), .metavar = "V",
      .help = "Sample.registry_version (default: YYYY-MM from the file name)"},
+    {.name = "authority-key", .type = OPTTAB_STRING, .offset = OFF(authority_key), .metavar = "FILE",
+     .help = "national authority key (created if missing): each agent enrolls with a one-use token it signs"},
+    {.name = "server-key", .type = OPTTAB_STRING, .offset = OFF(server_key), .metavar = "FILE",
+     .help = "test server key (created if missing): each sample carries a receipt it signs (with --authority-key)"},
+    {.name = "trust-out", .type = OPTTAB_STRING, .offset = OFF(trust_out), .metavar = "DIR",
+     .help = "write DIR/authorities.csv and DIR/servers.csv for ispeed-collector --authorities/--servers"},
     {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "this text"},
 };
 
@@ -133,6 +142,11 @@ static int parse_args(struct loadgen *lg, int argc, char **argv) {
     if (!lg->month) USAGE_ERR("missing --month YYYY-MM: give the month of the samples, e.g. --month 2025-07");
     if (lg->samples < 0) USAGE_ERR("missing --samples N: say how many samples to produce");
     lg->po.samples = (size_t)lg->samples;
+    if (!lg->authority_key != !lg->server_key)
+        USAGE_ERR("--authority-key and --server-key go together: give both for tokens and receipts, or neither");
+    if (lg->trust_out && !lg->authority_key)
+        USAGE_ERR("--trust-out needs --authority-key FILE and --server-key FILE, whose lines it writes");
+    lg->attest = lg->authority_key != NULL;
     int64_t start, end;
     if (vntime_month_bounds(lg->month, &start, &end) < 0)
         USAGE_ERR("--month must be YYYY-MM, e.g. 2025-07, not '%s'", lg->month);
@@ -229,6 +243,7 @@ static int drain(rd_kafka_t *rk, const struct delivery *d, const char *what, cha
 struct chunk {
     const plan_t *plan;
     const synth_agent *agents;
+    const synth_trust *trust; /* NULL: no receipts */
     const char *regver;
     uint64_t seed;
     size_t from, to;
@@ -252,7 +267,8 @@ static void *sign_chunk(void *arg) {
         sample_rng(&r, c->seed, i);
         synth_sample_fill(&ss, a, c->regver, c->seq[i - c->from], ps->start_ms, &r);
         size_t k = i - c->from;
-        c->len[k] = synth_sign(&ss.s, a->sk, a->id, c->buf + k * SYNTH_RECORD_MAX, SYNTH_RECORD_MAX);
+        c->len[k] = synth_sign_attested(&ss.s, a, c->trust, (uint32_t)ps->agent, c->buf + k * SYNTH_RECORD_MAX,
+                                        SYNTH_RECORD_MAX);
         if (!c->len[k]) c->failed = 1;
     }
     return NULL;
@@ -295,6 +311,7 @@ static int produce_samples(const struct loadgen *lg, const plan_t *plan, synth_a
             struct chunk *c = &cs[used];
             c->plan = plan;
             c->agents = agents;
+            c->trust = lg->attest ? &lg->trust : NULL;
             c->regver = regver;
             c->seed = lg->po.seed;
             c->from = next;
@@ -390,6 +407,15 @@ static int run(struct loadgen *lg) {
         goto fail;
     }
     if (!(plan = plan_build(reg, &lg->po, err, sizeof err))) goto fail;
+    if (lg->attest) {
+        /* Valid from a day before the month's first sample to a year on, so
+         * any month a test produces (a replay's too) is within it. */
+        int64_t from = lg->po.from_ms < lg->now_ms ? lg->po.from_ms : lg->now_ms;
+        if (synth_trust_load(&lg->trust, lg->authority_key, lg->server_key, from - 86400000LL,
+                             lg->now_ms + 366LL * 86400000LL, err, sizeof err) < 0)
+            goto fail;
+        if (lg->trust_out && synth_trust_write(&lg->trust, lg->trust_out, err, sizeof err) < 0) goto fail;
+    }
     log_info(COMP, "planned samples=%zu agents=%zu month=%s seed=%llu", plan->nsamples, plan->nagents, lg->month,
              (unsigned long long)lg->po.seed);
 
@@ -412,7 +438,12 @@ static int run(struct loadgen *lg) {
     for (size_t i = 0; i < plan->nagents; i++) {
         synth_agent *a = &agents[i];
         synth_agent_init(a, lg->po.seed, i, registry_unit_at(reg, plan->agents[i].commune), plan->agents[i].network);
-        size_t len = synth_enrollment(a, lg->now_ms, buf, sizeof buf);
+        char token[TRUST_TOKEN_MAX_CHARS + 1] = "";
+        if (lg->attest && synth_token(&lg->trust, a, token, sizeof token) < 0) {
+            snprintf(err, sizeof err, "cannot issue a token for commune %s", a->commune->code);
+            goto fail;
+        }
+        size_t len = synth_enrollment_token(a, lg->now_ms, token, buf, sizeof buf);
         if (!len) {
             snprintf(err, sizeof err, "commune code too long: %s", a->commune->code);
             goto fail;

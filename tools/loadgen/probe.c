@@ -54,7 +54,7 @@ static void on_status(const rd_kafka_message_t *m, struct probe *p, size_t n, co
 }
 
 struct probe_opts {
-    char *bootstrap, *units, *prefix, *sent_path;
+    char *bootstrap, *units, *prefix, *sent_path, *authority_key, *server_key;
     int64_t nprobes, rate, seed;
     kafka_props props;
 };
@@ -76,6 +76,10 @@ static const opttab_def option_defs[] = {
      .metavar = "P", .help = "prefix of every topic"},
     {.name = "sent", .type = OPTTAB_STRING, .offset = OFF(sent_path), .metavar = "FILE",
      .help = "list the communes sampled in the order sent, \"commune,province,delay_ms\" a line (delay_ms -1: not seen)"},
+    {.name = "authority-key", .type = OPTTAB_STRING, .offset = OFF(authority_key), .metavar = "FILE",
+     .help = "as ispeed-loadgen's: each probe agent enrolls with a token this national authority key signs"},
+    {.name = "server-key", .type = OPTTAB_STRING, .offset = OFF(server_key), .metavar = "FILE",
+     .help = "as ispeed-loadgen's: each probe carries a receipt this server key signs"},
     {.name = "help", .short_name = 'h', .type = OPTTAB_ACTION, .id = ACT_HELP, .help = "this text"},
 };
 
@@ -115,9 +119,24 @@ int main(int argc, char **argv) {
         fprintf(stderr, PROG ": need -b BOOTSTRAP --units FILE, --probes and --rate positive; see --help\n");
         return 2;
     }
+    if (!o.authority_key != !o.server_key) {
+        fprintf(stderr, PROG ": --authority-key and --server-key go together: give both, or neither\n");
+        return 2;
+    }
     if (sign_init() < 0 || !(reg = registry_load(units, err, sizeof err))) {
         fprintf(stderr, PROG ": %s\n", reg ? "libsodium" : err);
         goto out;
+    }
+    synth_trust trust;
+    const synth_trust *tr = NULL;
+    if (o.authority_key) {
+        int64_t now = vntime_now_ms();
+        if (synth_trust_load(&trust, o.authority_key, o.server_key, now - 40LL * 86400000LL,
+                             now + 366LL * 86400000LL, err, sizeof err) < 0) {
+            fprintf(stderr, PROG ": %s\n", err);
+            goto out;
+        }
+        tr = &trust;
     }
     vntime_month(vntime_now_ms(), month);
 
@@ -177,7 +196,12 @@ int main(int argc, char **argv) {
     kafka_topic_name(agents_topic, sizeof agents_topic, prefix, "agents");
     kafka_topic_name(samples_topic, sizeof samples_topic, prefix, "samples");
     for (size_t i = 0; i < n; i++) {
-        size_t len = synth_enrollment(&p[i].agent, vntime_now_ms(), buf, sizeof buf);
+        char token[TRUST_TOKEN_MAX_CHARS + 1] = "";
+        if (tr && synth_token(tr, &p[i].agent, token, sizeof token) < 0) {
+            fprintf(stderr, PROG ": cannot issue a token for commune %s\n", p[i].commune->code);
+            goto out;
+        }
+        size_t len = synth_enrollment_token(&p[i].agent, vntime_now_ms(), token, buf, sizeof buf);
         rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(agents_topic), RD_KAFKA_V_KEY(p[i].agent.id, SIGN_AGENT_ID_CHARS),
                           RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     }
@@ -226,7 +250,7 @@ int main(int argc, char **argv) {
             struct probe *pr = &p[next++];
             synth_sample ss;
             synth_sample_fill(&ss, &pr->agent, "", 1, vntime_now_ms() - 30000, &r);
-            size_t len = synth_sign(&ss.s, pr->agent.sk, pr->agent.id, buf, sizeof buf);
+            size_t len = synth_sign_attested(&ss.s, &pr->agent, tr, (uint32_t)(next - 1), buf, sizeof buf);
             const char *key = pr->commune->province->code;
             pr->sent_us = vntime_mono_us();
             rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(samples_topic), RD_KAFKA_V_KEY(key, strlen(key)),

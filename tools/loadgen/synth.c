@@ -3,10 +3,13 @@
  * plausibility bounds (collector/validate.h), so every sample is valid. */
 #include "synth.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void synth_agent_init(synth_agent *a, uint64_t seed, uint64_t index, const registry_unit *commune, int network) {
     uint8_t in[16], key_seed[crypto_sign_SEEDBYTES];
@@ -25,6 +28,11 @@ void synth_agent_init(synth_agent *a, uint64_t seed, uint64_t index, const regis
 }
 
 size_t synth_enrollment(const synth_agent *a, int64_t now_ms, uint8_t *buf, size_t bufsz) {
+    return synth_enrollment_token(a, now_ms, NULL, buf, bufsz);
+}
+
+size_t synth_enrollment_token(const synth_agent *a, int64_t now_ms, const char *token, uint8_t *buf,
+                              size_t bufsz) {
     Ispeed__V1__AgentEnrollment e = ISPEED__V1__AGENT_ENROLLMENT__INIT;
     uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES];
     size_t mlen = sign_enrollment_message(a->pk, a->id, a->commune->code, msg, sizeof msg);
@@ -37,7 +45,7 @@ size_t synth_enrollment(const synth_agent *a, int64_t now_ms, uint8_t *buf, size
     e.province = (char *)a->commune->province->code;
     e.created_ms = now_ms;
     e.agent_version = SYNTH_VERSION;
-    e.token = "";
+    e.token = (char *)(token ? token : "");
     e.signature.data = sig;
     e.signature.len = sizeof sig;
     size_t len = protobuf_c_message_get_packed_size(&e.base);
@@ -116,4 +124,109 @@ size_t synth_sign(const Ispeed__V1__Sample *s, const uint8_t sk[SIGN_SECRET_BYTE
     env.agent_id = (char *)envelope_id;
     if (protobuf_c_message_get_packed_size(&env.base) > bufsz) return 0;
     return protobuf_c_message_pack(&env.base, buf);
+}
+
+int synth_trust_load(synth_trust *t, const char *authority_key, const char *server_key, int64_t issued_ms,
+                     int64_t expires_ms, char *err, size_t errsz) {
+    int created;
+    memset(t, 0, sizeof *t);
+    if (trust_key_load(authority_key, 1, t->auth_pk, t->auth_sk, &created, err, errsz) < 0 ||
+        trust_key_load(server_key, 1, t->srv_pk, t->srv_sk, &created, err, errsz) < 0)
+        return -1;
+    sign_agent_id(t->srv_pk, t->server_id);
+    t->issued_ms = issued_ms;
+    t->expires_ms = expires_ms;
+    t->token_uses = 1;
+    t->bytes_permille = 1000;
+    return 0;
+}
+
+static int write_line(const char *dir, const char *name, const char *first, const uint8_t pk[SIGN_PUBLIC_BYTES],
+                      const char *label, char *err, size_t errsz) {
+    char path[4096], hex[2 * SIGN_PUBLIC_BYTES + 1];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    trust_hex(pk, SIGN_PUBLIC_BYTES, hex);
+    if (!(f = fopen(path, "w"))) {
+        snprintf(err, errsz, "cannot write %s: %m", path);
+        return -1;
+    }
+    fprintf(f, "%s,%s,%s\n", first, hex, label);
+    if (fclose(f) != 0) {
+        snprintf(err, errsz, "cannot write %s: %m", path);
+        return -1;
+    }
+    return 0;
+}
+
+int synth_trust_write(const synth_trust *t, const char *dir, char *err, size_t errsz) {
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        snprintf(err, errsz, "cannot create %s: %m", dir);
+        return -1;
+    }
+    if (write_line(dir, "authorities.csv", "*", t->auth_pk, "loadgen-authority", err, errsz) < 0 ||
+        write_line(dir, "servers.csv", t->server_id, t->srv_pk, "loadgen-server", err, errsz) < 0)
+        return -1;
+    return 0;
+}
+
+int synth_token(const synth_trust *t, const synth_agent *a, char *out, size_t outsz) {
+    trust_token tok;
+    char err[128];
+    memset(&tok, 0, sizeof tok);
+    if (t->token_id[0])
+        memcpy(tok.token_id, t->token_id, sizeof tok.token_id);
+    else
+        trust_hex(a->pk, TRUST_TOKEN_ID_CHARS / 2, tok.token_id);
+    snprintf(tok.province, sizeof tok.province, "*");
+    snprintf(tok.communes[0], sizeof tok.communes[0], "%s", a->commune->code);
+    tok.ncommunes = 1;
+    tok.uses = t->token_uses;
+    tok.issued_ms = t->issued_ms;
+    tok.expires_ms = t->expires_ms;
+    return trust_token_issue(t->auth_sk, &tok, out, outsz, err, sizeof err) == 0 ? 0 : -1;
+}
+
+size_t synth_sign_attested(const Ispeed__V1__Sample *s, const synth_agent *a, const synth_trust *t,
+                           uint32_t prefix_index, uint8_t *buf, size_t bufsz) {
+    if (!t) return synth_sign(s, a->sk, a->id, buf, bufsz);
+    Ispeed__V1__SignedSample env = ISPEED__V1__SIGNED_SAMPLE__INIT;
+    Ispeed__V1__SignedReceipt sr = ISPEED__V1__SIGNED_RECEIPT__INIT;
+    uint8_t body[SYNTH_RECORD_MAX], sig[SIGN_SIGNATURE_BYTES], rsig[SIGN_SIGNATURE_BYTES], *rbytes = NULL;
+    size_t blen = protobuf_c_message_get_packed_size(&s->base), rlen = 0, out = 0;
+    trust_receipt r;
+    char err[128];
+    if (blen > sizeof body) return 0;
+    protobuf_c_message_pack(&s->base, body);
+    sign_detached(a->sk, body, blen, sig);
+
+    memset(&r, 0, sizeof r);
+    memcpy(r.server_id, t->server_id, sizeof r.server_id);
+    memcpy(r.agent_key, a->pk, SIGN_PUBLIC_BYTES);
+    /* A nonce the server would have drawn: unique per (agent, seq). */
+    crypto_generichash(r.nonce, sizeof r.nonce, body, blen, a->pk, SIGN_PUBLIC_BYTES);
+    r.start_ms = s->start_ms;
+    r.end_ms = s->start_ms + (int64_t)s->duration_ms;
+    r.issued_ms = r.end_ms;
+    r.bytes_sent = s->bytes_down / 1000 * t->bytes_permille + s->bytes_down % 1000 * t->bytes_permille / 1000;
+    r.bytes_received = s->bytes_up / 1000 * t->bytes_permille + s->bytes_up % 1000 * t->bytes_permille / 1000;
+    snprintf(r.client_prefix, sizeof r.client_prefix, "10.%u.%u.0/24", (prefix_index >> 8) & 0xff,
+             prefix_index & 0xff);
+    trust_sample_digest(body, blen, r.sample_digest);
+    if (trust_receipt_sign(t->srv_sk, &r, &rbytes, &rlen, rsig, err, sizeof err) < 0) goto out;
+
+    sr.receipt.data = rbytes;
+    sr.receipt.len = rlen;
+    sr.signature.data = rsig;
+    sr.signature.len = sizeof rsig;
+    env.sample.data = body;
+    env.sample.len = blen;
+    env.signature.data = sig;
+    env.signature.len = sizeof sig;
+    env.agent_id = (char *)a->id;
+    env.receipt = &sr;
+    if (protobuf_c_message_get_packed_size(&env.base) <= bufsz) out = protobuf_c_message_pack(&env.base, buf);
+out:
+    free(rbytes);
+    return out;
 }
