@@ -68,24 +68,13 @@ int record_signed_sample(const record_context *ctx, const measure_result *r, uin
 int record_enrollment(const record_context *ctx, const char *token, int64_t now_ms, uint8_t **out, size_t *outlen,
                       char *err, size_t errsz) {
     Ispeed__V1__AgentEnrollment e = ISPEED__V1__AGENT_ENROLLMENT__INIT;
-    uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES];
-    const char *agent_id = identity_agent_id(ctx->id);
-    size_t mlen = sign_enrollment_message(identity_public_key(ctx->id), agent_id, ctx->commune->code, msg, sizeof msg);
-    if (mlen == 0) {
+    uint8_t sig[SIGN_SIGNATURE_BYTES];
+    if (trust_enrollment_fill(&e, identity_public_key(ctx->id), identity_secret_key(ctx->id), identity_agent_id(ctx->id),
+                              ctx->commune->code, ctx->commune->province->code, now_ms, ISPEED_VERSION, token,
+                              sig) < 0) {
         snprintf(err, errsz, "commune code too long: %s", ctx->commune->code);
         return -1;
     }
-    sign_detached(identity_secret_key(ctx->id), msg, mlen, sig);
-    e.agent_id = (char *)agent_id;
-    e.public_key.data = (uint8_t *)identity_public_key(ctx->id);
-    e.public_key.len = SIGN_PUBLIC_BYTES;
-    e.commune = (char *)ctx->commune->code;
-    e.province = (char *)ctx->commune->province->code;
-    e.created_ms = now_ms;
-    e.agent_version = ISPEED_VERSION;
-    e.token = (char *)(token ? token : "");
-    e.signature.data = sig;
-    e.signature.len = sizeof sig;
     *out = pack_or_fail(&e.base, outlen, err, errsz);
     return *out ? 0 : -1;
 }

@@ -582,3 +582,24 @@ int trust_key_load(const char *path, int create, uint8_t pk[SIGN_PUBLIC_BYTES], 
     if (created) *created = 1;
     return 0;
 }
+
+int trust_enrollment_fill(Ispeed__V1__AgentEnrollment *e, const uint8_t pk[SIGN_PUBLIC_BYTES],
+                          const uint8_t sk[SIGN_SECRET_BYTES], const char *agent_id, const char *commune,
+                          const char *province, int64_t now_ms, const char *version, const char *token,
+                          uint8_t sig[SIGN_SIGNATURE_BYTES]) {
+    uint8_t msg[256];
+    size_t mlen = sign_enrollment_message(pk, agent_id, commune, msg, sizeof msg);
+    if (mlen == 0) return -1;
+    sign_detached(sk, msg, mlen, sig);
+    e->agent_id = (char *)agent_id;
+    e->public_key.data = (uint8_t *)pk;
+    e->public_key.len = SIGN_PUBLIC_BYTES;
+    e->commune = (char *)commune;
+    e->province = (char *)province;
+    e->created_ms = now_ms;
+    e->agent_version = (char *)version;
+    e->token = (char *)(token ? token : "");
+    e->signature.data = sig;
+    e->signature.len = SIGN_SIGNATURE_BYTES;
+    return 0;
+}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ispeed.pb-c.h"
 #include "sign.h"
 
 #define TRUST_MAX_COMMUNES 16
@@ -133,5 +134,15 @@ int trust_key_load(const char *path, int create, uint8_t pk[SIGN_PUBLIC_BYTES], 
 void trust_hex(const uint8_t *b, size_t n, char *out);
 /* Exactly 2n hex digits into b; -1 otherwise. */
 int trust_unhex(const char *s, uint8_t *b, size_t n);
+
+/* The agent's enrollment record as the agent and the load generator both
+ * make it: e (initialised by the caller) names the key pair's public half,
+ * agent_id, the commune and its province, and carries the proof of
+ * possession, the signature over sign_enrollment_message, in sig (which
+ * must outlive e). -1 when the commune code is too long to sign. */
+int trust_enrollment_fill(Ispeed__V1__AgentEnrollment *e, const uint8_t pk[SIGN_PUBLIC_BYTES],
+                          const uint8_t sk[SIGN_SECRET_BYTES], const char *agent_id, const char *commune,
+                          const char *province, int64_t now_ms, const char *version, const char *token,
+                          uint8_t sig[SIGN_SIGNATURE_BYTES]);
 
 #endif

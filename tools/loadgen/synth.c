@@ -34,20 +34,10 @@ size_t synth_enrollment(const synth_agent *a, int64_t now_ms, uint8_t *buf, size
 size_t synth_enrollment_token(const synth_agent *a, int64_t now_ms, const char *token, uint8_t *buf,
                               size_t bufsz) {
     Ispeed__V1__AgentEnrollment e = ISPEED__V1__AGENT_ENROLLMENT__INIT;
-    uint8_t msg[256], sig[SIGN_SIGNATURE_BYTES];
-    size_t mlen = sign_enrollment_message(a->pk, a->id, a->commune->code, msg, sizeof msg);
-    if (mlen == 0) return 0;
-    sign_detached(a->sk, msg, mlen, sig);
-    e.agent_id = (char *)a->id;
-    e.public_key.data = (uint8_t *)a->pk;
-    e.public_key.len = SIGN_PUBLIC_BYTES;
-    e.commune = (char *)a->commune->code;
-    e.province = (char *)a->commune->province->code;
-    e.created_ms = now_ms;
-    e.agent_version = SYNTH_VERSION;
-    e.token = (char *)(token ? token : "");
-    e.signature.data = sig;
-    e.signature.len = sizeof sig;
+    uint8_t sig[SIGN_SIGNATURE_BYTES];
+    if (trust_enrollment_fill(&e, a->pk, a->sk, a->id, a->commune->code, a->commune->province->code, now_ms,
+                              SYNTH_VERSION, token, sig) < 0)
+        return 0;
     size_t len = protobuf_c_message_get_packed_size(&e.base);
     if (len > bufsz) return 0;
     return protobuf_c_message_pack(&e.base, buf);
