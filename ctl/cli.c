@@ -132,6 +132,13 @@ out:
     return rc;
 }
 
+int cli_require_province(const cli_cmd *cmd, const char *province) {
+    char err[256];
+    if (!province) return cli_usage_error(cmd, "--province P is required (a province code, e.g. --province 01)");
+    if (cli_check_province(province, err, sizeof err) < 0) return cli_usage_error(cmd, "%s", err);
+    return 0;
+}
+
 int cli_check_province(const char *code, char *err, size_t errsz) {
     size_t len = strlen(code);
     /* It becomes part of a topic name, whose legal characters are these. */

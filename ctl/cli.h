@@ -47,6 +47,10 @@ int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((for
 /* Prints "ispeedctl CMD: message" and returns 1 (a failure, not misuse). */
 int cli_fail(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The required --province of cmd: 0, or CLI_USAGE after printing why
+ * (missing, or not a province code). */
+int cli_require_province(const cli_cmd *cmd, const char *province);
+
 /* Argument checks, each 0 or -1 with a message in err. */
 int cli_check_province(const char *code, char *err, size_t errsz);
 /* YYYY-MM, not after the current month in Vietnam's time. */

@@ -140,14 +140,7 @@ int quota_main(int argc, char **argv) {
     }
     if (rc != CLI_OK) goto out;
     rc = CLI_USAGE;
-    if (!a.province) {
-        cli_usage_error(&quota_cmd, "--province P is required (a province code, e.g. --province 01)");
-        goto out;
-    }
-    if (cli_check_province(a.province, err, sizeof err) < 0) {
-        cli_usage_error(&quota_cmd, "%s", err);
-        goto out;
-    }
+    if (cli_require_province(&quota_cmd, a.province) != 0) goto out;
     vntime_month(vntime_now_ms(), now);
     if (!a.month) a.month = now;
     if (cli_check_month(a.month, err, sizeof err) < 0) {

@@ -92,14 +92,7 @@ int recruit_main(int argc, char **argv) {
     }
     if (rc != CLI_OK) goto out;
     rc = CLI_USAGE;
-    if (!a.province) {
-        cli_usage_error(&recruit_cmd, "--province P is required (a province code, e.g. --province 01)");
-        goto out;
-    }
-    if (cli_check_province(a.province, err, sizeof err) < 0) {
-        cli_usage_error(&recruit_cmd, "%s", err);
-        goto out;
-    }
+    if (cli_require_province(&recruit_cmd, a.province) != 0) goto out;
     rc = 1;
     if (a.units && !(reg = registry_load(a.units, err, sizeof err))) {
         cli_fail(&recruit_cmd, "%s", err);
