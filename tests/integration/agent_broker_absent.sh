@@ -42,7 +42,7 @@ measured=$(cat "$STATE/seq")
 note "agent stopped after $measured tests, spool empty"
 
 count_is() { [ "$(quota_count 01 "$COMMUNE")" = "$1" ] && [ "$(quota_count 01 001)" = "$1" ] && [ "$(quota_count 01 01)" = "$1" ]; }
-wait_for 60 count_is "$measured" || fail "collector counts commune=$(quota_count 01 "$COMMUNE") district=$(quota_count 01 001) province=$(quota_count 01 01), want $measured each"
+wait_for 60 count_is "$measured" || fail "collector counts commune=$(quota_count 01 "$COMMUNE") district=$(quota_count 01 001) province=$(quota_count 01 01), want $measured each; collector: $(grep -h 'rejected' "$WORK/collector.log" | head -3); agent: $(grep -E 'WARN|ERROR' "$WORK/agent.log" | tail -3)"
 sleep 3
 count_is "$measured" || fail "count moved past $measured: $(quota_count 01 "$COMMUNE")"
 grep -q '^ERROR' "$WORK/agent.log" && fail "agent logged an error: $(grep '^ERROR' "$WORK/agent.log" | head -3)"

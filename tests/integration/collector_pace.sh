@@ -28,7 +28,6 @@ start_kafka --partitions 4
 # lives 30 days from the test's clock, longer than the two clocks apart).
 trust_setup
 TOKEN=$(trust_token "$COMMUNE") || fail "token issue failed"
-start_server "${SERVER_TRUST[@]}"
 PORT=$(free_port)
 run_collector() { # LOG ISPEED_NOW ISPEED_NOW_AT
   ISPEED_NOW=$2 ISPEED_NOW_AT=$3 start_collector "$1" --units "$UNITS" --target "$TARGET" --pace-start-day "$D" \
@@ -69,6 +68,8 @@ wait "$COLL" || fail "collector exited $? on SIGTERM"
 # Phase 1: the start day. BEHIND, once.
 AT1=$(date +%s%3N)
 export ISPEED_NOW=$T1 ISPEED_NOW_AT=$AT1 # the agents' clock in this phase
+# The attesting server on the same clock: the receipt's time is the sample's.
+start_server "${SERVER_TRUST[@]}"
 run_collector collector.1.log "$T1" "$AT1"
 wait_for 60 transitions_are "ON_TRACK>BEHIND 0;" || fail "want one ON_TRACK>BEHIND alert, got: $(transitions | tr '\n' ';')"
 note "day $D: BEHIND alerted (${SECONDS}s)"
