@@ -8,6 +8,7 @@
 #include "ispeed.pb-c.h"
 #include "log.h"
 #include "hashmap.h"
+#include "vntime.h"
 
 /* An enrollment's proof of possession is an Ed25519 verification (~50 us):
  * 20,000 of them took 1-2 s at every start, before any sample could be
@@ -30,6 +31,7 @@ struct entry {
     int state;                    /* UNCHECKED, GOOD or BAD */
     struct enrollment *unchecked; /* the first enrollment, until verified */
     struct enrollment *pending;   /* a later one, until verified */
+    int64_t since_ms;             /* stored, or found BAD: where its expiry counts from */
 };
 
 enum { UNCHECKED = 0, GOOD = 1, BAD = 2 };
@@ -42,7 +44,14 @@ struct agents {
     agents_trust trust;
     agents_reject_fn on_reject; /* rejections found at first use */
     void *reject_ctx;
+    size_t max_agents;  /* 0: no bound */
+    int64_t expire_ms;  /* 0: never */
 };
+
+void agents_set_bounds(agents_t *ag, size_t max_agents, int64_t expire_ms) {
+    ag->max_agents = max_agents;
+    ag->expire_ms = expire_ms;
+}
 
 void agents_set_reject_hook(agents_t *ag, agents_reject_fn fn, void *ctx) {
     ag->on_reject = fn;
@@ -140,7 +149,10 @@ static void settle_checked(agents_t *ag, struct entry *e, struct enrollment *en,
     memset(&tok, 0, sizeof tok);
     if (verified && ag->has_trust && ag->trust.require_token && !token_ok(ag, en, agent_id, &tok, &reason)) {
         rejected_late(ag, agent_id, reason);
-        if (e->state == UNCHECKED) e->state = BAD;
+        if (e->state == UNCHECKED) {
+            e->state = BAD;
+            e->since_ms = vntime_now_ms();
+        }
         enrollment_free(en);
         return;
     }
@@ -156,7 +168,10 @@ static void settle_checked(agents_t *ag, struct entry *e, struct enrollment *en,
     } else {
         log_warn("agents", "enrollment rejected agent=%s reason=bad_signature", agent_id);
         rejected_late(ag, agent_id, "bad_signature");
-        if (e->state == UNCHECKED) e->state = BAD;
+        if (e->state == UNCHECKED) {
+            e->state = BAD;
+            e->since_ms = vntime_now_ms();
+        }
     }
     enrollment_free(en);
 }
@@ -256,11 +271,20 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
         enrollment_free(e->pending);
         e->pending = rec;
     } else {
+        /* Full: the newcomer is refused, never a verified agent evicted
+         * (an attacker's flood of enrollments must not unseat volunteers);
+         * unverified and failed entries leave by agents_expire. */
+        if (ag->max_agents && hashmap_size(ag->byid) >= ag->max_agents) {
+            snprintf(err, errsz, "agents_full: the agents table holds its maximum of %zu (--max-agents)",
+                     ag->max_agents);
+            goto fail;
+        }
         if (!(e = calloc(1, sizeof *e))) {
             snprintf(err, errsz, "out of memory");
             goto fail;
         }
         e->unchecked = rec;
+        e->since_ms = vntime_now_ms();
         if (hashmap_put(ag->byid, id, e, NULL) < 0) {
             entry_free(e); /* frees rec too */
             rec = NULL;
@@ -327,3 +351,36 @@ void agents_check_settle(agents_t *ag, const agents_check *chk, int verified) {
 size_t agents_count(const agents_t *ag) { return hashmap_size(ag->byid); }
 
 size_t agents_rejected(const agents_t *ag) { return ag->rejected; }
+
+/* agents_expire's pass: its clock and what is left of its verification
+ * budget. */
+struct expiry {
+    agents_t *ag;
+    int64_t now_ms;
+    size_t checks_left;
+};
+
+static int expired(const char *agent_id, void *value, void *ctx) {
+    struct expiry *x = ctx;
+    struct entry *e = value;
+    struct enrollment *en;
+    if (x->now_ms - e->since_ms < x->ag->expire_ms) return 0;
+    /* Never verified: an honest agent may simply not have sent a sample yet
+     * (enrollments are verified lazily), so what it still has to check is
+     * verified now rather than dropped, within the pass's budget; one in
+     * sigpool's hands waits for the next pass. */
+    while ((en = next_to_check(e)) && !en->check_out && x->checks_left > 0) {
+        x->checks_left--;
+        if (en == e->unchecked) e->unchecked = NULL;
+        else e->pending = NULL;
+        settle(x->ag, e, en, agent_id);
+    }
+    /* Failed, nothing left to check, and already older than the expiry. */
+    return e->state == BAD && !next_to_check(e);
+}
+
+size_t agents_expire(agents_t *ag, int64_t now_ms) {
+    struct expiry x = {ag, now_ms, AGENTS_EXPIRE_CHECKS};
+    if (!ag->expire_ms) return 0;
+    return hashmap_remove_if(ag->byid, expired, &x, entry_free);
+}

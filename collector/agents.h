@@ -90,6 +90,20 @@ const uint8_t *agents_peek(agents_t *ag, const char *agent_id, agents_check *chk
  * enrollment changed meanwhile (agents_find then checks the new one). */
 void agents_check_settle(agents_t *ag, const agents_check *chk, int verified);
 size_t agents_count(const agents_t *ag);
+
+/* Bounds (issue 11, part 6): at most max_agents entries (0: no bound; a new
+ * agent's enrollment beyond it is refused, "agents_full", and no entry is
+ * evicted for it), and entries that failed verification, or were never
+ * verified, leave expire_ms after they were stored or failed (0: never). */
+void agents_set_bounds(agents_t *ag, size_t max_agents, int64_t expire_ms);
+/* Verifications one agents_expire pass may do (~50 us each): a never-verified
+ * entry past its expiry is verified then, and kept if good, so an honest
+ * agent that has not sent a sample yet stays enrolled; the rest wait for the
+ * next pass, so the loop never stalls on a million of them. */
+#define AGENTS_EXPIRE_CHECKS 256
+/* Removes the entries past their expiry at now_ms; returns how many. Runs
+ * on the loop's timer (main.c). */
+size_t agents_expire(agents_t *ag, int64_t now_ms);
 /* Enrollments whose signature did not verify, so far. */
 size_t agents_rejected(const agents_t *ag);
 

@@ -73,6 +73,8 @@ struct collector {
     int enrollment;  /* ENROLL_TOKEN (the default) or ENROLL_OPEN */
     int attestation; /* ATTEST_REQUIRED (the default) or ATTEST_OPTIONAL */
     int64_t prefix_daily_cap;
+    int64_t max_agents;       /* --max-agents: the agents table's bound, 0 = none */
+    int64_t agent_expiry_ms;  /* --agent-expiry: failed or never-verified enrollments leave after it */
     trust_keys *authorities, *servers;
 
     /* state */

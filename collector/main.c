@@ -54,6 +54,12 @@ static void on_eval(evutil_socket_t fd, short what, void *arg) {
     if (!c->caught_up) return;
     int64_t now = vntime_now_ms();
     outputs_evaluate(c);
+    size_t gone = agents_expire(c->agents, now);
+    if (gone) {
+        metrics_add(c->m, M_AGENTS_EXPIRED, gone);
+        metrics_gauge(c->m, G_AGENTS, (double)agents_count(c->agents));
+        log_info(COMP, "agents expired count=%zu left=%zu", gone, agents_count(c->agents));
+    }
     size_t behind = 0;
     for (size_t i = 0; i < registry_size(c->reg); i++) {
         const registry_unit *p = registry_unit_at(c->reg, i);
@@ -193,6 +199,7 @@ int main(int argc, char **argv) {
                                                .reg = c.reg,
                                                .signed_withdrawals = 1});
     agents_set_reject_hook(c.agents, pipeline_enrollment_rejected, &c);
+    agents_set_bounds(c.agents, (size_t)c.max_agents, c.agent_expiry_ms);
     if (!(c.qt = quota_counts_new(c.reg, &c.qcfg, err, sizeof err)) ||
         !(c.ing = ingest_new(c.reg, c.agents, c.merges, c.qt, &c.icfg, err, sizeof err))) {
         fprintf(stderr, "ispeed-collector: %s\n", err);

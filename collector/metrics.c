@@ -41,6 +41,8 @@ static const struct {
                           NULL},
     [M_AGENT_CATCHUPS] = {"ispeed_collector_agent_catchups_total",
                           "Catch-ups of the agents table caused by an unknown agent.", NULL},
+    [M_AGENTS_EXPIRED] = {"ispeed_collector_agents_expired_total",
+                          "Failed or never-verified enrollments removed from the agents table.", NULL},
     [M_CHECKPOINTS] = {"ispeed_collector_checkpoints_total", "Checkpoint records produced.", NULL},
     [M_RESTORES] = {"ispeed_collector_restores_total", "Partitions restored from a checkpoint.", NULL},
     [M_CHECKPOINT_FAIL_READ_OOM] = {"ispeed_collector_checkpoint_failures_total",

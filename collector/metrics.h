@@ -23,6 +23,7 @@ enum metric {
     M_DLQ,                 /* records produced to the DLQ */
     M_PRODUCE_ERRORS,      /* produce calls or deliveries that failed */
     M_AGENT_CATCHUPS,      /* catch-ups of the agents table for an unknown agent */
+    M_AGENTS_EXPIRED,      /* failed or never-verified entries removed (--agent-expiry) */
     M_CHECKPOINTS,         /* checkpoint records produced */
     M_RESTORES,            /* partitions restored from a checkpoint */
     M_CHECKPOINT_FAIL_READ_OOM, /* a checkpoint record read but not kept (out of memory) */

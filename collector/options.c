@@ -111,6 +111,14 @@ static const opttab_def options[] = {
     {.name = "prefix-daily-cap", .type = OPTTAB_INT, .offset = OFF(prefix_daily_cap), .section = "trust",
      .def = "36", .lo = 0, .hi = 1000000, .metavar = "N",
      .help = "attested samples per client /24 or /48 per commune per day, 0 = no cap"},
+    {.name = "max-agents", .type = OPTTAB_INT, .offset = OFF(max_agents), .section = "trust", .def = "1000000",
+     .lo = 0, .hi = 100000000, .metavar = "N",
+     .help = "agents the table holds at most; a new one beyond is refused (agents_full), "
+             "0 = no bound"},
+    {.name = "agent-expiry", .type = OPTTAB_DURATION, .offset = OFF(agent_expiry_ms), .section = "trust",
+     .def = "1d", .lo = 0, .hi = 0, .metavar = "DURATION",
+     .help = "failed enrollments leave the table after this, never-verified ones are verified then "
+             "(e.g. 12h, 1d), 0 = never"},
     {.name = "log-level", .type = OPTTAB_CUSTOM, .set = set_log_level, .section = "collector", .def = "info",
      .metavar = "L", .help = "error, warn, info or debug"},
     {.name = "target", .type = OPTTAB_INT, .offset = OFF(target), .section = "quota", .def = "300", .lo = 1,
