@@ -52,7 +52,7 @@ static const opttab_def option_defs[] = {
     {.name = "brokers", .type = OPTTAB_INT, .offset = OFF(brokers), .def = "3", .lo = 1, .hi = 16, .metavar = "N",
      .help = "brokers in the cluster"},
     {.name = "partitions", .type = OPTTAB_INT, .offset = OFF(partitions), .def = "16", .lo = 1, .hi = 256,
-     .metavar = "N", .help = "partitions of ispeed.samples and ispeed.collector.state (the other topics get 4)"},
+     .metavar = "N", .help = "partitions of ispeed.samples, ispeed.agents and ispeed.collector.state (the other topics get 4)"},
     {.name = "topic-prefix", .type = OPTTAB_STRING, .offset = OFF(prefix), .def = KAFKA_DEFAULT_PREFIX,
      .metavar = "P", .help = "prefix of every topic"},
     {.name = "units", .type = OPTTAB_STRING, .offset = OFF(units), .metavar = "FILE",
@@ -123,9 +123,13 @@ int main(int argc, char **argv) {
         goto out;
     }
     int repl = brokers < 3 ? brokers : 3;
+    /* The mock keeps about 5 MiB a partition and drops older batches
+     * silently: the agents topic, whose enrollments carry tokens (~0.5 KB
+     * each), gets as many partitions as the samples, or a month's 80,000
+     * test agents would lose their oldest enrollments on 4. */
     if (create_topic(mc, prefix, "samples", partitions, repl) < 0 ||
         create_topic(mc, prefix, "collector.state", partitions, repl) < 0 ||
-        create_topic(mc, prefix, "agents", 4, repl) < 0 || create_topic(mc, prefix, "alerts", 4, repl) < 0 ||
+        create_topic(mc, prefix, "agents", partitions, repl) < 0 || create_topic(mc, prefix, "alerts", 4, repl) < 0 ||
         create_topic(mc, prefix, "dlq", 4, repl) < 0)
         goto out;
     for (size_t i = 0; reg && i < registry_size(reg); i++) {
