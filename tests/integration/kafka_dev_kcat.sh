@@ -10,7 +10,7 @@ start_kafka --brokers 3 --partitions 8 --units "$DATA/vn-units-2025-07.csv"
 
 kcat -b "$BOOTSTRAP" -L >"$WORK/meta" 2>&1 || fail "kcat -L: $(cat "$WORK/meta")"
 grep -q ' 3 brokers:' "$WORK/meta" || fail "want 3 brokers: $(head -5 "$WORK/meta")"
-for t in samples:8 collector.state:8 agents:4 alerts:4 dlq:4 quota.01:1 quota.96:1; do
+for t in samples:8 collector.state:8 agents:8 alerts:4 dlq:4 quota.01:1 quota.96:1; do
   grep -q "topic \"ispeed.${t%%:*}\" with ${t##*:} partitions" "$WORK/meta" || fail "topic ispeed.${t%%:*} with ${t##*:} partitions missing"
 done
 [ "$(grep -c 'topic "ispeed.quota.' "$WORK/meta")" = 34 ] || fail "want one quota topic per province of the 2025-07 registry (34)"
