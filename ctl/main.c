@@ -44,6 +44,13 @@ static void usage(FILE *out) {
           out);
 }
 
+/* The commands' names, from the table, so an error's list never drifts
+ * from what ispeedctl really has. */
+static void print_command_names(FILE *out) {
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "%s%s", i ? ", " : "", commands[i].name);
+}
+
 int main(int argc, char **argv) {
     /* Output is for people and scripts: only warnings and errors on stderr
      * unless asked. */
@@ -53,7 +60,9 @@ int main(int argc, char **argv) {
     log_set_level(level);
     if (vntime_clock_start("ispeedctl") < 0) return 2;
     if (argc < 2) {
-        fputs("ispeedctl: no command given (quota, alerts, report, samples, recruit, serve, authority, token, topics or acl); see 'ispeedctl --help'\n", stderr);
+        fputs("ispeedctl: no command given (", stderr);
+        print_command_names(stderr);
+        fputs("); see 'ispeedctl --help'\n", stderr);
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -66,7 +75,8 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: quota, alerts, report, samples, recruit, serve, authority, token, topics, acl); see 'ispeedctl --help'\n",
-            argv[1]);
+    fprintf(stderr, "ispeedctl: unknown command '%s' (commands: ", argv[1]);
+    print_command_names(stderr);
+    fputs("); see 'ispeedctl --help'\n", stderr);
     return 2;
 }
