@@ -1,4 +1,7 @@
-/* Reading the commune's QuotaStatus: assign, poll, keep the latest. */
+/* Reading the commune's QuotaStatus: assign, poll, keep the latest. Not on
+ * common/topic_reader: that one connects (and waits for a broker) when it is
+ * made, and the agent's loop must never wait while Kafka is away; this
+ * consumer is made once, offline, and assigns when the topic shows up. */
 #include "quotafeed.h"
 
 #include <librdkafka/rdkafka.h>
@@ -126,7 +129,12 @@ int quotafeed_poll(quotafeed_t *qf, int64_t now_ms) {
     for (int i = 0; i < QUOTAFEED_BATCH; i++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(qf->rk, 0);
         if (!m) break;
-        if (!m->err) changed |= take(qf, m);
+        if (!m->err)
+            changed |= take(qf, m);
+        else if (m->err != RD_KAFKA_RESP_ERR__TRANSPORT && m->err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+            /* Connection errors are librdkafka's to retry; the others (a
+             * denied topic, say) leave the agent on its static policy. */
+            log_warn("agent", "reading demand topic=%s: %s", qf->topic, rd_kafka_message_errstr(m));
         rd_kafka_message_destroy(m);
     }
     return changed;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "agents.h"
-#include "feed.h"
+#include "topic_reader.h"
 #include "http.h"
 #include "ingest.h"
 #include "kafka.h"
@@ -91,8 +91,8 @@ struct collector {
      * signatures being verified while the loop goes on. */
     struct batch *fill, *flight, *batches[2];
     publish_t *pb;
-    feed_t *agents_feed;
-    feed_t *alerts_feed; /* read only while not alerting: see consumer_update_caught_up */
+    topic_reader_t *agents_feed; /* every enrollment, on every collector */
+    topic_reader_t *alerts_feed; /* read only while not alerting: see consumer_update_caught_up */
     collector_http_t *http;
     rd_kafka_t *rk;
     rd_kafka_queue_t *rkq;
@@ -177,8 +177,11 @@ void pipeline_drain(struct collector *c);
 /* The consumer queue's wake-up (and the backlog's zero timer). */
 void pipeline_on_wake(evutil_socket_t fd, short what, void *arg);
 /* The agents feed: one enrollment record; an unknown agent's refresh. */
-void pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx);
+int pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx, char *err, size_t errsz);
 void pipeline_refresh_agents(void *ctx);
+/* A read of the agents or alerts topic failed or timed out: logged and
+ * counted (ispeed_collector_feed_failures_total); the collector goes on. */
+void collector_feed_failed(struct collector *c, const char *which, const char *err);
 /* agents_reject_fn: an enrollment refused at its first use, logged and counted. */
 void pipeline_enrollment_rejected(const char *agent_id, const char *reason, void *ctx);
 
@@ -187,7 +190,7 @@ void outputs_flush_quota(struct collector *c);     /* every dirty counter, now *
 void outputs_flush_quota_due(struct collector *c); /* the paced slice of a poll */
 void outputs_evaluate(struct collector *c);
 /* The alerts feed: the last state alerted per unit. */
-void outputs_apply_alert(const rd_kafka_message_t *msg, void *ctx);
+int outputs_apply_alert(const rd_kafka_message_t *msg, void *ctx, char *err, size_t errsz);
 /* quota_alert_fn: publishes a transition. */
 void outputs_on_alert(const quota_alert *a, void *ctx);
 

@@ -53,7 +53,10 @@ void consumer_update_caught_up(struct collector *c) {
      * older one of ours back would undo a newer transition. */
     char err[256];
     if (publish_flush(c->pb, 5000) < 0) log_warn(COMP, "alerts still in flight before reading the alerts topic");
-    if (feed_catch_up(c->alerts_feed, 10000, err, sizeof err) < 0) log_warn(COMP, "%s; alerts may repeat", err);
+    if (topic_reader_catch_up(c->alerts_feed, 10000, outputs_apply_alert, c, err, sizeof err) < 0) {
+        strncat(err, "; alerts may repeat", sizeof err - strlen(err) - 1);
+        collector_feed_failed(c, "alerts", err);
+    }
     quota_set_alerting(c->qt, 1);
     log_info(COMP, "caught up with the samples topic partitions=%d", n);
     outputs_evaluate(c);

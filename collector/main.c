@@ -22,7 +22,9 @@ static void on_poll(evutil_socket_t fd, short what, void *arg) {
     struct collector *c = arg;
     publish_poll(c->pb);
     if (c->caught_up) outputs_flush_quota_due(c);
-    feed_poll(c->agents_feed, BATCH_MAX);
+    char err[256];
+    if (topic_reader_poll(c->agents_feed, BATCH_MAX, pipeline_apply_enrollment, c, err, sizeof err) < 0)
+        collector_feed_failed(c, "agents", err);
     /* After the flush: 0 and 0 tell a reader of the quota topics that they
      * show every count (the exactness test waits for it). */
     metrics_gauge(c->m, G_QUOTA_DIRTY, (double)quota_dirty_count(c->qt));
@@ -120,8 +122,8 @@ static void collector_close(struct collector *c) {
     if (c->wake[0] >= 0) close(c->wake[0]);
     if (c->wake[1] >= 0) close(c->wake[1]);
     collector_http_free(c->http);
-    feed_free(c->agents_feed);
-    feed_free(c->alerts_feed);
+    topic_reader_free(c->agents_feed);
+    topic_reader_free(c->alerts_feed);
     hashmap_free(c->ckpts, free);
     if (c->state_rkt) rd_kafka_topic_destroy(c->state_rkt);
     if (c->state_rk) rd_kafka_destroy(c->state_rk);
@@ -236,17 +238,22 @@ int main(int argc, char **argv) {
      * of all agents that enrolled before their samples were produced. */
     char agents_topic[192];
     kafka_topic_name(agents_topic, sizeof agents_topic, c.prefix, "agents");
-    if (!(c.agents_feed = feed_new(c.bootstrap, &c.props, agents_topic, pipeline_apply_enrollment, &c, err, sizeof err)) ||
-        feed_start(c.agents_feed, 10000, err, sizeof err) < 0) {
+    /* Whole topics beside the group: every collector needs every
+     * enrollment, and every alert of the provinces it may come to own. */
+    const topic_reader_opts feed_opts = {.name = "ispeed-collector-feed", .fetch_wait_max_ms = 10};
+    int code;
+    if (!(c.agents_feed = topic_reader_new_opts(c.bootstrap, &c.props, agents_topic, &feed_opts, &code, err, sizeof err))) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }
-    if (feed_catch_up(c.agents_feed, 60000, err, sizeof err) < 0) log_warn(COMP, "%s; continuing", err);
+    if (topic_reader_catch_up(c.agents_feed, 60000, pipeline_apply_enrollment, &c, err, sizeof err) < 0) {
+        strncat(err, "; continuing", sizeof err - strlen(err) - 1);
+        collector_feed_failed(&c, "agents", err);
+    }
     log_info(COMP, "agents loaded count=%zu", agents_count(c.agents));
     char alerts_topic[192];
     kafka_topic_name(alerts_topic, sizeof alerts_topic, c.prefix, "alerts");
-    if (!(c.alerts_feed = feed_new(c.bootstrap, &c.props, alerts_topic, outputs_apply_alert, &c, err, sizeof err)) ||
-        feed_start(c.alerts_feed, 10000, err, sizeof err) < 0) {
+    if (!(c.alerts_feed = topic_reader_new_opts(c.bootstrap, &c.props, alerts_topic, &feed_opts, &code, err, sizeof err))) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }

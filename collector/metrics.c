@@ -55,6 +55,11 @@ static const struct {
                            "Province digests not sent, by reason (each logged and retried at the next evaluation).",
                            "reason=\"out_of_memory\""},
     [M_DIGEST_FAIL_PRODUCE] = {"ispeed_collector_digest_failures_total", NULL, "reason=\"produce\""},
+    [M_FEED_FAIL_AGENTS] = {"ispeed_collector_feed_failures_total",
+                            "Reads of a whole topic (agents, alerts) that failed or did not reach its end in time, "
+                            "by topic (each logged).",
+                            "topic=\"agents\""},
+    [M_FEED_FAIL_ALERTS] = {"ispeed_collector_feed_failures_total", NULL, "topic=\"alerts\""},
 };
 
 static const struct {

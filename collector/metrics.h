@@ -31,6 +31,8 @@ enum metric {
     M_CHECKPOINT_FAIL_PRODUCE,  /* a checkpoint not written: the producer refused it */
     M_DIGEST_FAIL_OOM,          /* a province's digest not sent: its BEHIND list ran out of memory */
     M_DIGEST_FAIL_PRODUCE,      /* a province's digest not sent: the producer refused it */
+    M_FEED_FAIL_AGENTS,         /* the agents topic not read (to its end) */
+    M_FEED_FAIL_ALERTS,         /* the alerts topic not read (to its end) */
     M__COUNT
 };
 

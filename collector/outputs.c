@@ -40,10 +40,12 @@ void outputs_evaluate(struct collector *c) {
 
 /* ---- alerts ---- */
 
-void outputs_apply_alert(const rd_kafka_message_t *msg, void *ctx) {
+int outputs_apply_alert(const rd_kafka_message_t *msg, void *ctx, char *err, size_t errsz) {
     struct collector *c = ctx;
+    (void)err;
+    (void)errsz;
     Ispeed__V1__Alert *a = msg->payload ? ispeed__v1__alert__unpack(NULL, msg->len, msg->payload) : NULL;
-    if (!a) return; /* not ours to judge: the alerts topic is our own output */
+    if (!a) return 0; /* not ours to judge: the alerts topic is our own output */
     const registry_unit *u = registry_find(c->reg, a->unit);
     if (u && (a->network == ISPEED__V1__NETWORK__NETWORK_FIXED || a->network == ISPEED__V1__NETWORK__NETWORK_MOBILE) &&
         (int)a->to_state >= (int)QUOTA_ON_TRACK && (int)a->to_state <= (int)QUOTA_MET)
@@ -54,6 +56,7 @@ void outputs_apply_alert(const rd_kafka_message_t *msg, void *ctx) {
             consumer_owns(u->province, c))
             quota_touch(c->qt, u, a->month, (enum quota_network)a->network);
     ispeed__v1__alert__free_unpacked(a, NULL);
+    return 0;
 }
 
 void outputs_on_alert(const quota_alert *a, void *ctx) {

@@ -240,8 +240,10 @@ static void enrollment_reason(const char *err, char *out, size_t outsz) {
     out[n] = '\0';
 }
 
-void pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx) {
+int pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx, char *cb_err, size_t cb_errsz) {
     struct collector *c = ctx;
+    (void)cb_err; /* a refused enrollment is the DLQ's, never a reason to stop reading */
+    (void)cb_errsz;
     char err[256], reason[40], source[256], perr[256];
     if (agents_apply(c->agents, msg->key, msg->key_len, msg->payload, msg->payload ? msg->len : 0, err,
                      sizeof err) < 0) {
@@ -257,10 +259,11 @@ void pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx) {
         if (publish_dlq(c->pb, msg->key, msg->key_len, msg->len > AGENTS_MAX_RECORD ? NULL : msg->payload,
                         msg->len > AGENTS_MAX_RECORD ? 0 : msg->len, reason, source, perr, sizeof perr) < 0)
             log_error(COMP, "%s; rejected enrollment %s not in the DLQ", perr, source);
-        return;
+        return 0;
     }
     metrics_inc(c->m, M_ENROLLMENTS_ACCEPTED);
     metrics_gauge(c->m, G_AGENTS, (double)agents_count(c->agents));
+    return 0;
 }
 
 void pipeline_enrollment_rejected(const char *agent_id, const char *reason, void *ctx) {
@@ -274,7 +277,13 @@ void pipeline_refresh_agents(void *ctx) {
     struct collector *c = ctx;
     char err[256];
     metrics_inc(c->m, M_AGENT_CATCHUPS);
-    if (feed_catch_up(c->agents_feed, AGENT_CATCHUP_MS, err, sizeof err) < 0) log_warn(COMP, "%s", err);
+    if (topic_reader_catch_up(c->agents_feed, AGENT_CATCHUP_MS, pipeline_apply_enrollment, c, err, sizeof err) < 0)
+        collector_feed_failed(c, "agents", err);
+}
+
+void collector_feed_failed(struct collector *c, const char *which, const char *err) {
+    metrics_inc(c->m, strcmp(which, "alerts") == 0 ? M_FEED_FAIL_ALERTS : M_FEED_FAIL_AGENTS);
+    log_warn(COMP, "feed=%s %s", which, err);
 }
 
 int pipeline_init(struct collector *c) {

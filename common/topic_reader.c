@@ -1,5 +1,6 @@
 /* A group-less Kafka reader: assign every partition at OFFSET_BEGINNING,
- * note the high watermarks, deliver until each is reached (or forever). */
+ * note the high watermarks, deliver until each is reached (or forever, or
+ * in small steps for an event loop). */
 #include "topic_reader.h"
 
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 struct topic_reader {
     rd_kafka_t *rk;
+    char *name;      /* log component */
     char **topics;   /* the topics read, ntopics of them */
     size_t ntopics;
     int npart;       /* partitions of all topics together */
@@ -40,6 +42,7 @@ void topic_reader_free(topic_reader_t *tr) {
     free(tr->high);
     free(tr->part);
     free(tr->tidx);
+    free(tr->name);
     for (size_t i = 0; i < tr->ntopics; i++) free(tr->topics[i]);
     free(tr->topics);
     free(tr);
@@ -140,8 +143,8 @@ void topic_reader_log(const rd_kafka_t *rk, int level, const char *fac, const ch
 }
 
 /* A group-less consumer that has seen a broker answer. */
-static rd_kafka_t *make_consumer(const char *bootstrap, const kafka_props *props, int *code, char *err,
-                                 size_t errsz) {
+static rd_kafka_t *make_consumer(const char *bootstrap, const kafka_props *props, const topic_reader_opts *opts,
+                                 const char *topic, int *code, char *err, size_t errsz) {
     char rderr[512];
     rd_kafka_t *rk = NULL;
     rd_kafka_conf_t *conf = kafka_conf_new(bootstrap, props, err, errsz);
@@ -159,13 +162,21 @@ static rd_kafka_t *make_consumer(const char *bootstrap, const kafka_props *props
     if (!props_has(props, "auto.offset.reset") &&
         kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errsz) < 0)
         goto fail;
+    if (opts->fetch_wait_max_ms > 0 && !props_has(props, "fetch.wait.max.ms")) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", opts->fetch_wait_max_ms);
+        if (kafka_conf_set(conf, "fetch.wait.max.ms", v, err, errsz) < 0) goto fail;
+    }
     rd_kafka_conf_set_log_cb(conf, topic_reader_log);
     /* librdkafka refuses assign() without a group id, even though nothing
      * joins a group or commits here; a -X group.id given by the user stays. */
     char gid[128];
     size_t gidsz = sizeof gid;
     if (rd_kafka_conf_get(conf, "group.id", gid, &gidsz) != RD_KAFKA_CONF_OK || gid[0] == '\0') {
-        snprintf(gid, sizeof gid, "ispeedctl-%ld", (long)getpid());
+        if (opts->name)
+            snprintf(gid, sizeof gid, "%s.%s", opts->name, topic);
+        else
+            snprintf(gid, sizeof gid, "ispeedctl-%ld", (long)getpid());
         if (kafka_conf_set(conf, "group.id", gid, err, errsz) < 0) goto fail;
     }
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rderr, sizeof rderr);
@@ -196,7 +207,7 @@ int topic_reader_list(const char *bootstrap, const kafka_props *props, const cha
     char **out = NULL;
     *names = NULL;
     *n = 0;
-    rd_kafka_t *rk = make_consumer(bootstrap, props, code, err, errsz);
+    rd_kafka_t *rk = make_consumer(bootstrap, props, &(topic_reader_opts){0}, prefix, code, err, errsz);
     if (!rk) return -1;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, TOPIC_READER_TIMEOUT_MS);
     if (e) {
@@ -229,18 +240,33 @@ fail:
     return -1;
 }
 
+static topic_reader_t *reader_new(const char *bootstrap, const kafka_props *props, const char *const *topics,
+                                  size_t ntopics, const topic_reader_opts *opts, int *code, char *err, size_t errsz);
+
 topic_reader_t *topic_reader_new(const char *bootstrap, const kafka_props *props, const char *topic, int *code,
                                  char *err, size_t errsz) {
     const char *topics[1] = {topic};
-    return topic_reader_new_multi(bootstrap, props, topics, 1, code, err, errsz);
+    return reader_new(bootstrap, props, topics, 1, &(topic_reader_opts){0}, code, err, errsz);
+}
+
+topic_reader_t *topic_reader_new_opts(const char *bootstrap, const kafka_props *props, const char *topic,
+                                      const topic_reader_opts *opts, int *code, char *err, size_t errsz) {
+    const char *topics[1] = {topic};
+    return reader_new(bootstrap, props, topics, 1, opts, code, err, errsz);
 }
 
 topic_reader_t *topic_reader_new_multi(const char *bootstrap, const kafka_props *props, const char *const *topics,
                                        size_t ntopics, int *code, char *err, size_t errsz) {
+    return reader_new(bootstrap, props, topics, ntopics, &(topic_reader_opts){0}, code, err, errsz);
+}
+
+static topic_reader_t *reader_new(const char *bootstrap, const kafka_props *props, const char *const *topics,
+                                  size_t ntopics, const topic_reader_opts *opts, int *code, char *err, size_t errsz) {
     rd_kafka_topic_partition_list_t *parts = NULL;
     topic_reader_t *tr = calloc(1, sizeof *tr);
     *code = TOPIC_READER_ERR;
-    if (!tr || ntopics == 0 || !(tr->topics = calloc(ntopics, sizeof *tr->topics))) {
+    if (!tr || ntopics == 0 || !(tr->topics = calloc(ntopics, sizeof *tr->topics)) ||
+        !(tr->name = strdup(opts->name ? opts->name : "ispeedctl"))) {
         snprintf(err, errsz, ntopics ? "out of memory" : "no topic to read");
         goto fail;
     }
@@ -249,7 +275,7 @@ topic_reader_t *topic_reader_new_multi(const char *bootstrap, const kafka_props 
             snprintf(err, errsz, "out of memory");
             goto fail;
         }
-    if (!(tr->rk = make_consumer(bootstrap, props, code, err, errsz))) goto fail;
+    if (!(tr->rk = make_consumer(bootstrap, props, opts, topics[0], code, err, errsz))) goto fail;
     if (find_partitions(tr, code, err, errsz) < 0) goto fail;
 
     parts = rd_kafka_topic_partition_list_new(tr->npart);
@@ -299,8 +325,10 @@ static int all_done(const topic_reader_t *tr) {
 
 /* The snapshot run dropped what lay past the start-time watermarks (and the
  * consumer's position moved past it); go back to the first message not yet
- * delivered so a follow run misses nothing. */
+ * delivered so what follows misses nothing. Once: from then on the
+ * consumer's position is next. */
 static int resume_at_next(topic_reader_t *tr, char *err, size_t errsz) {
+    if (!tr->snapshot_read) return 0;
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(tr->npart);
     for (int i = 0; i < tr->npart; i++)
         rd_kafka_topic_partition_list_add(parts, tr->topics[tr->tidx[i]], tr->part[i])->offset = tr->next[i];
@@ -319,65 +347,121 @@ static int resume_at_next(topic_reader_t *tr, char *err, size_t errsz) {
         }
     }
     rd_kafka_topic_partition_list_destroy(parts);
+    if (rc == 0) tr->snapshot_read = 0;
+    return rc;
+}
+
+/* What one message of the consumer came to. */
+enum take {
+    TAKE_RETRY,     /* a connection error librdkafka retries by itself */
+    TAKE_PROGRESS,  /* the end of a partition, or a message left for later */
+    TAKE_DELIVERED, /* cb had it */
+};
+
+/* Handles m and destroys it. snapshot: leave messages past the start-time
+ * watermarks for a later run, so a snapshot shows one moment. Returns a
+ * TAKE_* or a negative code (cb's, or TOPIC_READER_ERR with err). */
+static int take(topic_reader_t *tr, rd_kafka_message_t *m, int snapshot, topic_reader_cb cb, void *opaque,
+                char *err, size_t errsz) {
+    int i = m->rkt ? index_of(tr, rd_kafka_topic_name(m->rkt), m->partition) : -1;
+    int rc = TAKE_PROGRESS;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        /* The end may lie beyond the last delivered message (control
+         * records of transactions are never delivered), so EOF past the
+         * watermark also ends the partition. */
+        if (i >= 0 && m->offset >= tr->high[i]) tr->done[i] = 1;
+    } else if (m->err == RD_KAFKA_RESP_ERR__TRANSPORT || m->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        /* Broker connection errors are retried by librdkafka itself; only a
+         * partition or topic error ends a read. */
+        log_warn(tr->name, "topic=%s: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : tr->topics[0],
+                 rd_kafka_message_errstr(m));
+        rc = TAKE_RETRY;
+    } else if (m->err) {
+        snprintf(err, errsz, "reading %s: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : tr->topics[0],
+                 rd_kafka_message_errstr(m));
+        rc = TOPIC_READER_ERR;
+    } else if (i >= 0 && snapshot && m->offset >= tr->high[i]) {
+        tr->done[i] = 1;
+    } else {
+        if (i >= 0) {
+            tr->next[i] = m->offset + 1;
+            if (tr->next[i] >= tr->high[i]) tr->done[i] = 1;
+        }
+        rc = cb(m, opaque, err, errsz);
+        if (rc >= 0) rc = TAKE_DELIVERED;
+    }
+    rd_kafka_message_destroy(m);
     return rc;
 }
 
 int topic_reader_run(topic_reader_t *tr, int follow, volatile sig_atomic_t *stop, topic_reader_cb cb,
                      void *opaque, char *err, size_t errsz) {
-    int64_t last_progress = vntime_now_ms();
-    int rc = 0;
-    if (follow && tr->snapshot_read && resume_at_next(tr, err, errsz) < 0) return TOPIC_READER_ERR;
+    int64_t last_progress = vntime_mono_us() / 1000;
+    if (follow && resume_at_next(tr, err, errsz) < 0) return TOPIC_READER_ERR;
     while (!(stop && *stop)) {
         if (!follow && all_done(tr)) break;
         /* Short polls so a signal is noticed promptly. */
         rd_kafka_message_t *m = rd_kafka_consumer_poll(tr->rk, 200);
         if (!m) {
-            if (!follow && vntime_now_ms() - last_progress > TOPIC_READER_STALL_MS) {
+            if (!follow && vntime_mono_us() / 1000 - last_progress > TOPIC_READER_STALL_MS) {
                 snprintf(err, errsz, "reading %s made no progress for %d s; check that the brokers are up",
                          tr->topics[0], TOPIC_READER_STALL_MS / 1000);
                 return TOPIC_READER_UNREACHABLE;
             }
             continue;
         }
-        int i = m->rkt ? index_of(tr, rd_kafka_topic_name(m->rkt), m->partition) : -1;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            /* The end may lie beyond the last delivered message (control
-             * records of transactions are never delivered), so EOF past the
-             * start-time watermark also ends the partition. */
-            if (i >= 0 && m->offset >= tr->high[i]) tr->done[i] = 1;
-            last_progress = vntime_now_ms();
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        if (m->err) {
-            rd_kafka_resp_err_t e = m->err;
-            /* Broker connection errors are retried by librdkafka itself;
-             * only a partition or topic error ends the read. */
-            if (e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-                log_warn("ispeedctl", "topic=%s: %s", rd_kafka_topic_name(m->rkt), rd_kafka_message_errstr(m));
-                rd_kafka_message_destroy(m);
-                continue;
-            }
-            snprintf(err, errsz, "reading %s: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : tr->topics[0], rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            return TOPIC_READER_ERR;
-        }
-        last_progress = vntime_now_ms();
-        if (i >= 0) {
-            /* In a snapshot read, messages produced after the start are
-             * left for a following run: what we print is one moment's view. */
-            if (!follow && m->offset >= tr->high[i]) {
-                tr->done[i] = 1;
-                rd_kafka_message_destroy(m);
-                continue;
-            }
-            tr->next[i] = m->offset + 1;
-            if (tr->next[i] >= tr->high[i]) tr->done[i] = 1;
-        }
-        rc = cb(m, opaque, err, errsz);
-        rd_kafka_message_destroy(m);
+        int rc = take(tr, m, !follow, cb, opaque, err, errsz);
         if (rc < 0) return rc;
+        if (rc != TAKE_RETRY) last_progress = vntime_mono_us() / 1000;
     }
     if (!follow) tr->snapshot_read = 1;
+    return 0;
+}
+
+int topic_reader_poll(topic_reader_t *tr, size_t max, topic_reader_cb cb, void *opaque, char *err, size_t errsz) {
+    int n = 0;
+    rd_kafka_message_t *m;
+    if (resume_at_next(tr, err, errsz) < 0) return TOPIC_READER_ERR;
+    /* An EOF or a retried error counts against max too: the loop's turn
+     * stays bounded whatever the consumer queue holds. */
+    for (size_t k = 0; k < max && (m = rd_kafka_consumer_poll(tr->rk, 0)); k++) {
+        int rc = take(tr, m, 0, cb, opaque, err, errsz);
+        if (rc < 0) return rc;
+        if (rc == TAKE_DELIVERED) n++;
+    }
+    return n;
+}
+
+int topic_reader_catch_up(topic_reader_t *tr, int timeout_ms, topic_reader_cb cb, void *opaque, char *err,
+                          size_t errsz) {
+    /* A deadline on the monotonic clock: it must not move with the wall
+     * clock (nor with ISPEED_NOW). */
+    int64_t deadline = vntime_mono_us() / 1000 + timeout_ms;
+    if (resume_at_next(tr, err, errsz) < 0) return TOPIC_READER_ERR;
+    for (int i = 0; i < tr->npart; i++) {
+        int64_t lo = 0, hi = 0;
+        const char *t = tr->topics[tr->tidx[i]];
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(tr->rk, t, tr->part[i], &lo, &hi, timeout_ms);
+        if (e) {
+            snprintf(err, errsz, "cannot read the end of %s [%d]: %s", t, (int)tr->part[i], rd_kafka_err2str(e));
+            return e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__TIMED_OUT ? TOPIC_READER_UNREACHABLE
+                                                                                           : TOPIC_READER_ERR;
+        }
+        /* An empty partition, or one whose records all expired, has
+         * nothing to wait for. */
+        tr->high[i] = hi;
+        tr->done[i] = hi <= lo || tr->next[i] >= hi;
+    }
+    while (!all_done(tr)) {
+        int64_t left = deadline - vntime_mono_us() / 1000;
+        if (left <= 0) {
+            snprintf(err, errsz, "%s not read to its end within %d ms", tr->topics[0], timeout_ms);
+            return TOPIC_READER_UNREACHABLE;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(tr->rk, left > 100 ? 100 : (int)left);
+        if (!m) continue;
+        int rc = take(tr, m, 0, cb, opaque, err, errsz);
+        if (rc < 0) return rc;
+    }
     return 0;
 }

@@ -1,7 +1,9 @@
 /* Reads Kafka topics from their beginning, without a consumer group or
- * commits, either up to the high watermarks it had at start (a snapshot) or
- * on and on until told to stop (--follow): how ispeedctl reads every topic,
- * and how a tool reads one to its end. */
+ * commits: up to the high watermarks it had at start (a snapshot), on and on
+ * until told to stop (--follow), or a little at a time from an event loop
+ * (poll, and catch-up to the end of this moment). How ispeedctl reads every
+ * topic, how a tool reads one to its end, and how each collector reads the
+ * whole agents and alerts topics beside its consumer group. */
 #ifndef ISPEED_TOPIC_READER_H
 #define ISPEED_TOPIC_READER_H
 
@@ -31,6 +33,20 @@ topic_reader_t *topic_reader_new(const char *bootstrap, const kafka_props *props
  * "report" reads every province's quota topic. */
 topic_reader_t *topic_reader_new_multi(const char *bootstrap, const kafka_props *props, const char *const *topics,
                                        size_t ntopics, int *code, char *err, size_t errsz);
+/* How a reader inside a long-running program differs from ispeedctl's. */
+typedef struct topic_reader_opts {
+    /* Component of its log lines, and the start of its (never joined)
+     * group id, "<name>.<first topic>"; NULL: "ispeedctl", and a group id
+     * of the process. */
+    const char *name;
+    /* librdkafka's fetch.wait.max.ms unless the props set it; 0 keeps
+     * librdkafka's 500 ms. The embedded Kafka answers one batch per
+     * partition per fetch and holds the answer this long once any partition
+     * is at its end, so a catch-up of many small batches crawls at 500. */
+    int fetch_wait_max_ms;
+} topic_reader_opts;
+topic_reader_t *topic_reader_new_opts(const char *bootstrap, const kafka_props *props, const char *topic,
+                                      const topic_reader_opts *opts, int *code, char *err, size_t errsz);
 void topic_reader_free(topic_reader_t *tr);
 
 /* The names of the topics that start with prefix, sorted, from one metadata
@@ -45,6 +61,23 @@ int topic_reader_list(const char *bootstrap, const kafka_props *props, const cha
  * caller can print the backlog its own way (e.g. sorted) then follow. */
 int topic_reader_run(topic_reader_t *tr, int follow, volatile sig_atomic_t *stop, topic_reader_cb cb,
                      void *opaque, char *err, size_t errsz);
+
+/* For a reader driven by an event loop. Both deliver every message, past the
+ * start-time watermarks too (like a follow run); after a snapshot run they
+ * go on from where it ended. */
+
+/* Delivers what has already arrived, at most max messages, without waiting.
+ * Returns how many were delivered, or a negative code: cb's, or
+ * TOPIC_READER_ERR for a topic or partition error (err says which; the
+ * reader can go on being polled). */
+int topic_reader_poll(topic_reader_t *tr, size_t max, topic_reader_cb cb, void *opaque, char *err, size_t errsz);
+/* Asks each partition for its end now and delivers until every one is
+ * reached: afterwards every message that was in the topic when called has
+ * been delivered. Waits at most timeout_ms (then TOPIC_READER_UNREACHABLE);
+ * returns at once when nothing is new, after one watermark query a
+ * partition. Negative codes as topic_reader_poll. */
+int topic_reader_catch_up(topic_reader_t *tr, int timeout_ms, topic_reader_cb cb, void *opaque, char *err,
+                          size_t errsz);
 
 /* librdkafka's log lines, as debug lines of ours: hidden unless
  * ISPEEDCTL_LOG=debug, so that an error stays one line. For
