@@ -369,6 +369,13 @@ static void test_attested_time(void **state) {
     assert_int_equal(feed(f, &sp, JUL_START + 10 * DAY, &why), INGEST_LATE);
     assert_int_equal(count_of(f, "00001", "2025-06", &late), 0);
     assert_int_equal(late, 1);
+    /* The same held back and stamped with its test's time, as a producer
+     * sets a CreateTime: appended after the province's record of 11 July,
+     * it arrived after that one, so it is late all the same. */
+    sp = honest(4, JUL_START - 3 * DAY);
+    assert_int_equal(feed(f, &sp, JUL_START - 3 * DAY + 30000, &why), INGEST_LATE);
+    assert_int_equal(count_of(f, "00001", "2025-06", &late), 0);
+    assert_int_equal(late, 2);
     fx_free(f);
 }
 
