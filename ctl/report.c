@@ -55,7 +55,11 @@ static const cli_cmd report_cmd = {
     "province's own QuotaStatus; a month back-filled after it ended (collector\n"
     "--replay) has only its final value there, and --daily samples counts the\n"
     "OK samples of <prefix>samples by the day they were measured instead (as\n"
-    "they are: no signature, duplicate or daily-cap check, unlike the quota).",
+    "they are: no signature, duplicate or daily-cap check, unlike the quota).\n"
+    "Samples without a test server's receipt (collector --attestation optional)\n"
+    "are counted apart: never in the samples or the targets met, shown on their\n"
+    "own (the table's 'unattested samples' section, the CSV's last column\n"
+    "unattested_count, an HTML column) only when some unit has any.",
     report_opts};
 
 struct report_args {

@@ -41,6 +41,7 @@ struct report {
     size_t nspts, sptscap;
     size_t unknown;
     int64_t updated_ms;
+    int unattested; /* some unit has unattested samples */
 };
 
 static size_t *slot_of(const report_t *r, const char *code) {
@@ -179,6 +180,7 @@ static void forget(report_t *r, const char *key, size_t keylen) {
     u->seen[n] = 0;
     u->count[n] = 0;
     u->agents[n] = 0;
+    u->unattested[n] = 0;
     u->target[n] = r->default_target;
 }
 
@@ -224,6 +226,7 @@ int report_put(report_t *r, const char *key, size_t keylen, const void *value, s
     u->count[n] = qs->count;
     u->target[n] = qs->target;
     u->agents[n] = qs->distinct_agents;
+    u->unattested[n] = qs->unattested_count;
     if (qs->updated_ms > r->updated_ms) r->updated_ms = qs->updated_ms;
     if (u->level == ISPEED__V1__LEVEL__LEVEL_PROVINCE &&
         push_point(&r->pts, &r->npts, &r->ptscap, (struct point){k, n, qs->updated_ms, qs->count}) < 0)
@@ -362,11 +365,14 @@ int report_finish(report_t *r, int64_t now_ms) {
 
     uint64_t *commune_sum = calloc(r->nprov ? r->nprov * REPORT_NETS : 1, sizeof *commune_sum);
     uint64_t *agent_sum = calloc(r->nprov ? r->nprov * REPORT_NETS : 1, sizeof *agent_sum);
-    if (!commune_sum || !agent_sum) {
+    uint64_t *unatt_sum = calloc(r->nprov ? r->nprov * REPORT_NETS : 1, sizeof *unatt_sum);
+    if (!commune_sum || !agent_sum || !unatt_sum) {
         free(commune_sum);
         free(agent_sum);
+        free(unatt_sum);
         return -1;
     }
+    r->unattested = 0;
     for (size_t k = 0; k < r->n; k++) {
         const report_unit *u = &r->units[k];
         report_province *p = prov_of(r, u->province);
@@ -374,11 +380,16 @@ int report_finish(report_t *r, int64_t now_ms) {
         for (int n = 0; n < REPORT_NETS; n++) {
             report_figures *f = &p->fig[n];
             int met = report_unit_met(u, n);
+            r->unattested |= u->unattested[n] > 0;
             switch (u->level) {
             case ISPEED__V1__LEVEL__LEVEL_PROVINCE:
                 f->provinces++;
                 f->provinces_met += met;
-                if (u->seen[n]) f->samples = u->count[n], f->agents = u->agents[n];
+                if (u->seen[n]) {
+                    f->samples = u->count[n];
+                    f->agents = u->agents[n];
+                    f->unattested = u->unattested[n];
+                }
                 break;
             case ISPEED__V1__LEVEL__LEVEL_DISTRICT:
                 f->districts++;
@@ -390,6 +401,7 @@ int report_finish(report_t *r, int64_t now_ms) {
                 f->communes_met_one_agent += met && u->seen[n] && u->agents[n] == 1;
                 commune_sum[(size_t)(p - r->provs) * REPORT_NETS + (size_t)n] += u->count[n];
                 agent_sum[(size_t)(p - r->provs) * REPORT_NETS + (size_t)n] += u->agents[n];
+                unatt_sum[(size_t)(p - r->provs) * REPORT_NETS + (size_t)n] += u->unattested[n];
             }
         }
     }
@@ -402,8 +414,10 @@ int report_finish(report_t *r, int64_t now_ms) {
             if (!r->provs[p].unit->seen[n]) {
                 f->samples = commune_sum[p * REPORT_NETS + (size_t)n];
                 f->agents = agent_sum[p * REPORT_NETS + (size_t)n];
+                f->unattested = unatt_sum[p * REPORT_NETS + (size_t)n];
             }
             t->samples += f->samples;
+            t->unattested += f->unattested;
             t->agents += f->agents;
             t->communes_met_one_agent += f->communes_met_one_agent;
             t->provinces += f->provinces;
@@ -416,6 +430,7 @@ int report_finish(report_t *r, int64_t now_ms) {
     }
     free(commune_sum);
     free(agent_sum);
+    free(unatt_sum);
     return fill_daily(r, now_ms);
 }
 
@@ -426,6 +441,7 @@ size_t report_unit_count(const report_t *r) { return r->n; }
 const report_unit *report_unit_at(const report_t *r, size_t i) { return r->sorted[i]; }
 int report_has_districts(const report_t *r) { return r->districts; }
 int report_has_registry(const report_t *r) { return r->registry; }
+int report_has_unattested(const report_t *r) { return r->unattested; }
 int report_days(const report_t *r) { return r->days; }
 const char *report_month(const report_t *r) { return r->month; }
 size_t report_unknown(const report_t *r) { return r->unknown; }

@@ -24,6 +24,10 @@ typedef struct report_unit {
     uint64_t count[REPORT_NETS];
     uint32_t target[REPORT_NETS];
     uint32_t agents[REPORT_NETS]; /* distinct agents (QuotaStatus.distinct_agents) */
+    /* Valid samples without a server's receipt (QuotaStatus.unattested_count,
+     * collector --attestation optional): counted apart, never in count, so
+     * never toward the target. */
+    uint64_t unattested[REPORT_NETS];
 } report_unit;
 
 typedef struct report_figures {
@@ -37,6 +41,10 @@ typedef struct report_figures {
      * one machine are not 300 samples of a commune. */
     uint64_t agents;
     size_t communes_met_one_agent;
+    /* Unattested samples, as samples is summed (the province's own, else its
+     * communes'; nationally the provinces'), and never part of samples or of
+     * any "met". */
+    uint64_t unattested;
 } report_figures;
 
 typedef struct report_province {
@@ -94,6 +102,10 @@ const report_unit *report_unit_find(const report_t *r, const char *code);
 int report_unit_met(const report_unit *u, int net);
 int report_has_districts(const report_t *r);
 int report_has_registry(const report_t *r);
+/* Some unit has unattested samples: the outputs show them only then (as
+ * "ispeedctl quota" does), so reports of a collector with --attestation
+ * required keep their columns. Valid after report_finish. */
+int report_has_unattested(const report_t *r);
 int report_days(const report_t *r);
 const char *report_month(const report_t *r);
 size_t report_unknown(const report_t *r);

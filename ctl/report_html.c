@@ -26,6 +26,7 @@ static const char css[] =
     "vertical-align:top}th{background:#e9eff6;text-align:left;font-weight:600}td.n{text-align:right;"
     "font-variant-numeric:tabular-nums;white-space:nowrap}\n"
     ".met{color:#107c2e}.not{color:#b3261e;font-weight:600}p.summary{margin:4px 0}\n"
+    "td.unattested,th.unattested{color:#6b7785;font-style:italic}\n"
     "figure{margin:8px 0 12px}figcaption{font-size:12px;color:#555}svg{display:block}\n"
     "svg text{font-family:inherit;font-size:11px;fill:#333}.note{font-size:12px;color:#555}\n"
     "@page{size:A4;margin:14mm}\n"
@@ -73,6 +74,10 @@ static void figures_head(FILE *out, const report_t *r, const report_words *w, in
     escape_html(out, w->col_agents);
     fputs("</th><th class=\"met-one\">", out);
     escape_html(out, w->col_met_one);
+    if (report_has_unattested(r)) {
+        fputs("</th><th class=\"unattested\">", out);
+        escape_html(out, w->col_unattested);
+    }
     fputs("</th></tr></thead>\n", out);
 }
 
@@ -105,12 +110,23 @@ static void figures_cells(FILE *out, const report_t *r, const report_style *st, 
     fprintf(out, "</td><td class=\"n met-one%s\">", f->communes_met_one_agent ? " not" : "");
     html_number(out, st, f->communes_met_one_agent);
     fputs("</td>", out);
+    /* Last and apart from Samples, which never includes them. */
+    if (report_has_unattested(r)) {
+        fputs("<td class=\"n unattested\">", out);
+        html_number(out, st, f->unattested);
+        fputs("</td>", out);
+    }
 }
 
-/* What the agents' columns mean, under the first table that has them. */
-static void agents_note(FILE *out, const report_words *w) {
+/* What the agents' columns (and the unattested one, when shown) mean,
+ * under the first table that has them. */
+static void agents_note(FILE *out, const report_t *r, const report_words *w) {
     fputs("<p class=\"note\">", out);
     escape_html(out, w->agents_note);
+    fputs("</p>\n", out);
+    if (!report_has_unattested(r)) return;
+    fputs("<p class=\"note unattested\">", out);
+    escape_html(out, w->unattested_note);
     fputs("</p>\n", out);
 }
 
@@ -130,7 +146,7 @@ static void national(FILE *out, const report_t *r, const report_style *st) {
         fputs("</tr>\n", out);
     }
     fputs("</tbody></table>\n", out);
-    agents_note(out, w);
+    agents_note(out, r, w);
     for (int n = 0; n < REPORT_NETS; n++) {
         report_summary_line(r, st, n, line, sizeof line);
         fputs("<p class=\"summary\">", out);
@@ -287,6 +303,10 @@ static void behind_table(FILE *out, const report_t *r, const report_style *st, c
                 escape_html(out, w->net[k]);
                 fputs("</th><th class=\"agents\">", out);
                 escape_html(out, w->col_agents);
+                if (report_has_unattested(r)) {
+                    fputs("</th><th class=\"unattested\">", out);
+                    escape_html(out, w->col_unattested);
+                }
             }
             fputs("</th></tr></thead>\n<tbody>\n", out);
         }
@@ -307,6 +327,11 @@ static void behind_table(FILE *out, const report_t *r, const report_style *st, c
             report_agents(buf, sizeof buf, st->lang, u->agents[k], u->count[k]);
             fputs(buf, out);
             fputs("</td>", out);
+            if (report_has_unattested(r)) {
+                fputs("<td class=\"n unattested\">", out);
+                html_number(out, st, u->unattested[k]);
+                fputs("</td>", out);
+            }
         }
         fputs("</tr>\n", out);
     }
@@ -337,7 +362,7 @@ static void province(FILE *out, const report_t *r, const report_style *st, const
         fputs("</tr>\n", out);
     }
     fputs("</tbody></table>\n", out);
-    if (!st->national) agents_note(out, w);
+    if (!st->national) agents_note(out, r, w);
     chart(out, r, st, p);
     behind_table(out, r, st, p);
     fputs("</section>\n", out);

@@ -31,6 +31,11 @@ static const report_words vi = {
     .col_met_one = "Xã đạt 1 máy",
     .agents_note = "Máy đo: số máy đo khác nhau (ispeed-agent) đã gửi mẫu hợp lệ. Xã đạt 1 máy: xã đạt chỉ tiêu "
                    "chỉ với mẫu đo của một máy; 300 mẫu của một máy không phải là 300 mẫu của cả xã.",
+    .col_unattested = "Chưa xác thực",
+    .unattested = "Mẫu chưa xác thực (không có biên nhận máy chủ, không tính vào chỉ tiêu)",
+    .unattested_note = "Chưa xác thực: mẫu đo hợp lệ không có biên nhận của máy chủ đo (ví dụ máy chủ LibreSpeed; "
+                       "collector --attestation optional), được tính riêng: không cộng vào Số mẫu đo, không tính vào "
+                       "chỉ tiêu.",
     .summary3 = "%s: %s số tỉnh đạt chỉ tiêu; %s số huyện và %s số xã chưa đạt.",
     .summary2 = "%s: %s số tỉnh đạt chỉ tiêu; %s số xã chưa đạt.",
     .behind = "Đơn vị chưa đạt chỉ tiêu",
@@ -86,6 +91,11 @@ static const report_words en = {
     .agents_note = "Agents: distinct agents (ispeed-agent) that sent valid samples. Met, 1 agent: communes that met "
                    "the target with one agent's samples only; 300 samples from one machine are not 300 samples of a "
                    "commune.",
+    .col_unattested = "Unattested",
+    .unattested = "Unattested samples (no server receipt, not counted toward the target)",
+    .unattested_note = "Unattested: valid samples without a test server's receipt (LibreSpeed backends, say; "
+                       "collector --attestation optional), counted apart: never in Samples, not counted toward the "
+                       "target.",
     .summary3 = "%s: %s of provinces met the target; %s of districts, %s of communes did not.",
     .summary2 = "%s: %s of provinces met the target; %s of communes did not.",
     .behind = "Units below the target",

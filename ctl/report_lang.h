@@ -23,6 +23,10 @@ typedef struct report_words {
     const char *col_agents;  /* distinct agents */
     const char *col_met_one; /* communes that met the target with one agent's samples */
     const char *agents_note; /* what the two columns above mean */
+    /* Samples without a server's receipt, counted apart (collector
+     * --attestation optional): a column head, the heading of the text
+     * report's section and what the column means. */
+    const char *col_unattested, *unattested, *unattested_note;
     const char *summary3;    /* printf: net, province share, district share, commune share */
     const char *summary2;    /* printf: net, province share, commune share */
     const char *behind;      /* "Units below the target" */

@@ -222,6 +222,53 @@ static void print_provinces(const report_t *r, const report_style *st, FILE *out
     fputc('\n', out);
 }
 
+/* One row of the unattested section: code, name, then per class. */
+static void unattested_cells(const report_style *st, const char *code, const char *name,
+                             const uint64_t v[REPORT_NETS], char cell[][CELL]) {
+    snprintf(cell[0], CELL, "%s", code);
+    snprintf(cell[1], CELL, "%s", name);
+    for (int n = 0; n < REPORT_NETS; n++) report_number(cell[2 + n], CELL, st->lang, v[n]);
+}
+
+/* Samples without a server's receipt, nationally and per province: a
+ * section of their own rather than a column, so that the tables above keep
+ * their columns and fit 100 columns, and so that nobody adds them to the
+ * samples by reading across a row. Only when some unit has any. */
+static void print_unattested(const report_t *r, const report_style *st, FILE *out) {
+    const report_words *w = report_words_for(st->lang);
+    struct table t = {.ncol = 2 + REPORT_NETS, .left = {1, 1}, .shrink = 1};
+    char head[MAXCOL][CELL], cell[MAXCOL][CELL];
+    uint64_t v[REPORT_NETS];
+    if (!report_has_unattested(r)) return;
+    put_wrapped(out, w->unattested);
+    snprintf(head[0], CELL, "%s", w->col_code);
+    snprintf(head[1], CELL, "%s", w->col_province);
+    for (int n = 0; n < REPORT_NETS; n++) snprintf(head[2 + n], CELL, "%s", w->net_short[n]);
+    widen(&t, head);
+    /* Twice: the widths first, then the rows. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass) {
+            fit(&t);
+            row(out, &t, head, "");
+        }
+        if (st->national) {
+            for (int n = 0; n < REPORT_NETS; n++) v[n] = report_national(r, n)->unattested;
+            unattested_cells(st, "", w->nation, v, cell);
+            if (pass) row(out, &t, cell, "");
+            else widen(&t, cell);
+        }
+        for (size_t i = 0; i < report_province_count(r); i++) {
+            const report_province *p = report_province_at(r, i);
+            for (int n = 0; n < REPORT_NETS; n++) v[n] = p->fig[n].unattested;
+            unattested_cells(st, p->unit->code, p->unit->name, v, cell);
+            if (pass) row(out, &t, cell, "");
+            else widen(&t, cell);
+        }
+    }
+    put_wrapped(out, w->unattested_note);
+    fputc('\n', out);
+}
+
 /* Code, name, level, then per class the count against the target and the
  * distinct agents behind it. */
 static void unit_cells(const report_t *r, const report_style *st, const report_unit *u, char cell[][CELL]) {
@@ -295,6 +342,7 @@ void report_print_table(const report_t *r, const report_style *st, FILE *out) {
     fputc('\n', out);
     if (st->national) print_national(r, st, out);
     print_provinces(r, st, out);
+    print_unattested(r, st, out);
     print_behind(r, st, out);
 }
 
@@ -316,7 +364,14 @@ static void csv_figures(FILE *out, const report_figures *f, int districts) {
     }
     fprintf(out, ",%zu,%zu", f->communes, f->communes_met);
     csv_pct(out, f->communes_met, f->communes);
-    fprintf(out, ",%llu,%zu\n", (unsigned long long)f->agents, f->communes_met_one_agent);
+    fprintf(out, ",%llu,%zu", (unsigned long long)f->agents, f->communes_met_one_agent);
+}
+
+/* The last column, unattested_count, only when some unit has any (as the
+ * quota CSV): spreadsheets built on the columns above keep working. */
+static void csv_end(FILE *out, const report_t *r, uint64_t unattested) {
+    if (report_has_unattested(r)) fprintf(out, ",%llu", (unsigned long long)unattested);
+    fputc('\n', out);
 }
 
 void report_print_csv(const report_t *r, const report_style *st, FILE *out) {
@@ -325,14 +380,16 @@ void report_print_csv(const report_t *r, const report_style *st, FILE *out) {
     int d = report_has_districts(r);
     fputs("scope,province,code,name,network,samples,target,provinces,provinces_met,provinces_met_pct,"
           "districts,districts_met,districts_met_pct,communes,communes_met,communes_met_pct,agents,"
-          "communes_met_one_agent\n",
+          "communes_met_one_agent",
           out);
+    fputs(report_has_unattested(r) ? ",unattested_count\n" : "\n", out);
     if (st->national)
         for (int n = 0; n < REPORT_NETS; n++) {
             fputs("national,,,", out);
             escape_csv(out, w->nation);
             fprintf(out, ",%s,%llu,%u", net[n], (unsigned long long)report_national(r, n)->samples, st->target);
             csv_figures(out, report_national(r, n), d);
+            csv_end(out, r, report_national(r, n)->unattested);
         }
     for (size_t i = 0; i < report_province_count(r); i++) {
         const report_province *p = report_province_at(r, i);
@@ -341,6 +398,7 @@ void report_print_csv(const report_t *r, const report_style *st, FILE *out) {
             escape_csv(out, p->unit->name);
             fprintf(out, ",%s,%llu,%u", net[n], (unsigned long long)p->fig[n].samples, p->unit->target[n]);
             csv_figures(out, &p->fig[n], d);
+            csv_end(out, r, p->fig[n].unattested);
         }
     }
     for (size_t i = 0; i < report_unit_count(r); i++) {
@@ -350,8 +408,9 @@ void report_print_csv(const report_t *r, const report_style *st, FILE *out) {
             if (u->level == 1 || report_unit_met(u, n)) continue;
             fprintf(out, "%s,%s,%s,", u->level == 2 ? "district" : "commune", u->province, u->code);
             escape_csv(out, u->name);
-            fprintf(out, ",%s,%llu,%u,,,,,,,,,,%u,\n", net[n], (unsigned long long)u->count[n], u->target[n],
+            fprintf(out, ",%s,%llu,%u,,,,,,,,,,%u,", net[n], (unsigned long long)u->count[n], u->target[n],
                     u->agents[n]);
+            csv_end(out, r, u->unattested[n]);
         }
     }
 }

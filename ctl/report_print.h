@@ -23,7 +23,11 @@ void report_print_table(const report_t *r, const report_style *st, FILE *out);
  * target in that network (then only the first seven and agents are filled);
  * a province below its target is its own row with provinces_met 0. Numbers
  * plain, shares with one decimal. The table and the HTML show agents and
- * communes_met_one_agent too ("–" for agents not counted). */
+ * communes_met_one_agent too ("–" for agents not counted). When some unit
+ * has samples without a server's receipt (report_has_unattested), a last
+ * column unattested_count gives them on every row; the table shows them in
+ * a section of their own and the HTML in a column of each table, never
+ * added to samples. */
 void report_print_csv(const report_t *r, const report_style *st, FILE *out);
 void report_print_html(const report_t *r, const report_style *st, FILE *out);
 

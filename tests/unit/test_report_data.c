@@ -1,7 +1,8 @@
 /* ctl/report_data.c: the monthly report's figures from QuotaStatus records
  * and the registry: units without a status count as 0 and not met, the last
  * value per key wins, a tombstone forgets, the province's samples are its
- * own count, and the daily series takes the last value of each day. */
+ * own count, and the daily series takes the last value of each day;
+ * unattested samples are summed apart and change no other figure. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,9 +17,7 @@
 #include "ispeed.pb-c.h"
 #include "registry.h"
 #include "report_data.h"
-
-#define MARCH_2025 1740762000000LL /* 2025-03-01 00:00 +07 */
-#define DAY 86400000LL
+#include "report_fixture.h"
 
 static registry_t *mini_registry(void) {
     char path[] = "/tmp/test_report_data.XXXXXX";
@@ -44,22 +43,13 @@ static registry_t *mini_registry(void) {
 
 static void put(report_t *r, const char *unit, int level, const char *parent, const char *province, const char *net,
                 uint64_t count, int64_t updated_ms) {
-    Ispeed__V1__QuotaStatus q = ISPEED__V1__QUOTA_STATUS__INIT;
-    char key[64], err[256];
-    uint8_t buf[256];
-    q.unit = (char *)unit;
-    q.name = (char *)unit;
-    q.level = (Ispeed__V1__Level)level;
-    q.parent = (char *)parent;
-    q.province = (char *)province;
-    q.month = "2025-03";
-    q.network = strcmp(net, "fixed") == 0 ? ISPEED__V1__NETWORK__NETWORK_FIXED : ISPEED__V1__NETWORK__NETWORK_MOBILE;
-    q.count = count;
-    q.target = 300;
-    q.updated_ms = updated_ms;
-    size_t len = ispeed__v1__quota_status__pack(&q, buf);
-    snprintf(key, sizeof key, "%s/2025-03/%s", unit, net);
-    assert_int_equal(report_put(r, key, strlen(key), buf, len, err, sizeof err), 0);
+    report_fixture_put(r, unit, level, parent, province, net, count, 0, 0, updated_ms);
+}
+
+/* With unattested_count (collector --attestation optional). */
+static void put_apart(report_t *r, const char *unit, int level, const char *parent, const char *province,
+                      const char *net, uint64_t count, uint64_t unattested, int64_t updated_ms) {
+    report_fixture_put(r, unit, level, parent, province, net, count, 0, unattested, updated_ms);
 }
 
 static void registry_units_without_status_count_as_not_met(void **state) {
@@ -172,12 +162,94 @@ static void samples_give_the_daily_series_when_added(void **state) {
     report_free(r);
 }
 
+/* One month's statuses, with each unit's unattested count times k: k = 0
+ * is what a collector with --attestation required publishes. Province 02
+ * has no status of its own: its figures come from its communes. */
+static report_t *month_apart(const registry_t *reg, uint64_t k) {
+    char err[256];
+    report_t *r = report_new("2025-03", 300, err, sizeof err);
+    assert_non_null(r);
+    assert_int_equal(report_add_registry(r, reg, NULL), 0);
+    put_apart(r, "01", 1, "", "01", "fixed", 320, 7 * k, MARCH_2025 + 10 * DAY);
+    put_apart(r, "01", 1, "", "01", "mobile", 20, 900 * k, MARCH_2025 + 10 * DAY);
+    put_apart(r, "001", 2, "01", "01", "fixed", 320, 7 * k, MARCH_2025 + 10 * DAY);
+    put_apart(r, "00001", 3, "001", "01", "fixed", 310, 2 * k, MARCH_2025 + 10 * DAY);
+    /* Far more unattested samples than the target: still not met. */
+    put_apart(r, "00004", 3, "001", "01", "fixed", 10, 5 * k, MARCH_2025 + 10 * DAY);
+    put_apart(r, "00004", 3, "001", "01", "mobile", 20, 900 * k, MARCH_2025 + 10 * DAY);
+    put_apart(r, "00688", 3, "024", "02", "mobile", 7, 11 * k, MARCH_2025 + 10 * DAY);
+    put_apart(r, "00688", 3, "024", "02", "fixed", 0, 3 * k, MARCH_2025 + 10 * DAY);
+    assert_int_equal(report_finish(r, MARCH_2025 + 40 * DAY), 0);
+    return r;
+}
+
+/* The figures but the unattested count, which must be all that differs. */
+static void assert_same_but_unattested(const report_figures *a, const report_figures *b) {
+    report_figures x = *a, y = *b;
+    x.unattested = y.unattested = 0;
+    assert_memory_equal(&x, &y, sizeof x);
+}
+
+static void unattested_samples_are_summed_apart(void **state) {
+    (void)state;
+    registry_t *reg = mini_registry();
+    report_t *r = month_apart(reg, 1), *plain = month_apart(reg, 0);
+    assert_true(report_has_unattested(r));
+    assert_false(report_has_unattested(plain));
+
+    const report_province *hn = report_province_find(r, "01"), *hg = report_province_find(r, "02");
+    assert_non_null(hn);
+    assert_non_null(hg);
+    /* The province's own status where it has one, else its communes' sum. */
+    assert_int_equal(hn->fig[0].unattested, 7);
+    assert_int_equal(hn->fig[1].unattested, 900);
+    assert_int_equal(hg->fig[0].unattested, 3);
+    assert_int_equal(hg->fig[1].unattested, 11);
+    assert_int_equal(report_national(r, 0)->unattested, 10);
+    assert_int_equal(report_national(r, 1)->unattested, 911);
+    const report_unit *c = report_unit_find(r, "00004");
+    assert_int_equal(c->unattested[0], 5);
+    assert_int_equal(c->unattested[1], 900);
+
+    /* Never in samples or any "met": 900 unattested mobile samples leave
+     * 00004 and province 01 below a target of 300. */
+    assert_int_equal(hn->fig[0].samples, 320);
+    assert_int_equal(hn->fig[1].samples, 20);
+    assert_int_equal(hg->fig[1].samples, 7);
+    assert_int_equal(report_national(r, 1)->samples, 27);
+    assert_false(report_unit_met(c, 1));
+    assert_int_equal(hn->fig[1].provinces_met, 0);
+    assert_int_equal(hn->fig[1].communes_met, 0);
+    assert_int_equal(report_national(r, 0)->communes_met, 1);
+    for (int n = 0; n < REPORT_NETS; n++) {
+        assert_same_but_unattested(&hn->fig[n], &report_province_find(plain, "01")->fig[n]);
+        assert_same_but_unattested(&hg->fig[n], &report_province_find(plain, "02")->fig[n]);
+        assert_same_but_unattested(report_national(r, n), report_national(plain, n));
+        for (int d = 0; d < report_days(r); d++)
+            assert_int_equal(hn->daily[n][d], report_province_find(plain, "01")->daily[n][d]);
+    }
+    for (size_t i = 0; i < report_unit_count(r); i++)
+        for (int n = 0; n < REPORT_NETS; n++)
+            assert_int_equal(report_unit_met(report_unit_at(r, i), n), report_unit_met(report_unit_at(plain, i), n));
+
+    /* A tombstone forgets them with the rest of the status. */
+    char err[256];
+    assert_int_equal(report_put(r, "01/2025-03/mobile", 17, NULL, 0, err, sizeof err), 0);
+    assert_int_equal(report_finish(r, MARCH_2025 + 40 * DAY), 0);
+    assert_int_equal(report_province_find(r, "01")->fig[1].unattested, 900); /* now its communes' sum */
+    assert_int_equal(report_province_find(r, "01")->fig[1].samples, 20);
+    report_free(plain);
+    report_free(r);
+    registry_free(reg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(registry_units_without_status_count_as_not_met),
         cmocka_unit_test(tombstone_forgets_and_current_month_stops_at_now),
         cmocka_unit_test(values_after_the_month_are_its_final_count),
         cmocka_unit_test(samples_give_the_daily_series_when_added),
+        cmocka_unit_test(unattested_samples_are_summed_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
