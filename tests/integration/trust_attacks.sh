@@ -3,7 +3,8 @@
 # defaults (--enrollment token, --attestation required), each in a province
 # of its own next to honest samples: a sample for another commune than the
 # enrollment's; many identities without tokens (Sybil); a backdated sample
-# (its receipt says when the test really ran); an unsigned tombstone; a
+# (its receipt says when the test really ran); a receipt held back and
+# sent stamped with its old time (late); an unsigned tombstone; a
 # withdrawal signed by another key; a 900 KB enrollment; a sample without a
 # receipt; a receipt whose bytes cannot carry the rates; a zero-rate "ok"
 # sample; a receipt reused in a second sample; an expired token; a token
@@ -77,6 +78,12 @@ craft 35 valid 3502;                   HONEST+=("35 1")
 TID=0123456789abcdef0123456789abcdef
 for s in 3601 3602 3603; do craft 36 valid "$s" --token-id "$TID" --token-uses 2; done
 EXPECT+=("36 token_used_up");          HONEST+=("36 2")
+# Held back: a true receipt of a test 40 days back, sent now stamped with
+# its old time, after an honest sample of the same province: late, by the
+# province's stream time (checked below, with the counts).
+craft 38 valid 3801;                   HONEST+=("38 1")
+craft 38 held-back 3802
+OLD_MONTH=$(it_month $(( $(it_now_ms) - 40 * 86400000 )))
 # A burst of samples of agents never enrolled, then an honest one: the
 # collector must get through them (each is looked up; see the README on
 # what is not batched yet).
@@ -121,6 +128,12 @@ all_counted() {
   done
 }
 wait_for 30 all_counted || fail "counts: $(for h in "${HONEST[@]}"; do read -r p n <<<"$h"; printf '%s=%s(want %s) ' "$p" "$(count "$p" "$p")" "$n"; done)"
+read -r c38 _ < <(communes 38)
+old=$("$CTL" quota -b "$BOOTSTRAP" --province 38 --month "$OLD_MONTH" --format csv 2>/dev/null | python3 -c '
+import csv, sys
+for r in csv.DictReader(sys.stdin):
+    if r["code"] == sys.argv[1] and r["network"] == "fixed": print(r["count"] + "/" + r["late_count"])' "$c38")
+[ "$old" = "0/1" ] || fail "held-back sample at $c38 in $OLD_MONTH: count/late '$old', want 0/1"
 read -r a b < <(communes 20)
 [ "$(count 20 "$a")" = 2 ] && [ "$(count 20 "$b")" = 0 ] || fail "province 20: commune $a counts $(count 20 "$a") (want 2), $b counts $(count 20 "$b") (want 0)"
 # Nothing else counted anywhere: the collector's own total.

@@ -22,8 +22,8 @@ static const char *const kinds[] = {"valid",           "random",         "trunca
                                     "unknown-commune", "future",         "province-mismatch", "agent-mismatch",
                                     "unknown-agent",   "implausible",    "no-receipt",        "receipt-rate",
                                     "zero-rate",       "receipt-reuse",  "other-commune",     "no-token",
-                                    "backdate",        "tombstone",      "bad-withdrawal",    "oversized-enrollment",
-                                    NULL};
+                                    "backdate",        "held-back",      "tombstone",         "bad-withdrawal",
+                                    "oversized-enrollment", NULL};
 
 struct craft_opts {
     char *bootstrap, *units, *commune, *prefix, *authority_key, *server_key, *token_id;
@@ -44,7 +44,7 @@ static const opttab_def option_defs[] = {
     {.name = "kind", .type = OPTTAB_CHOICE, .offset = OFF(kind),
      .choices = "valid|random|truncated|flipbit|unknown-commune|future|province-mismatch|agent-mismatch|"
                 "unknown-agent|implausible|no-receipt|receipt-rate|zero-rate|receipt-reuse|other-commune|"
-                "no-token|backdate|tombstone|bad-withdrawal|oversized-enrollment",
+                "no-token|backdate|held-back|tombstone|bad-withdrawal|oversized-enrollment",
      .metavar = "KIND", .help = "what to produce, see above (required)"},
     {.name = "seed", .type = OPTTAB_INT, .offset = OFF(seed), .def = "1", .lo = 0, .hi = INT64_MAX, .metavar = "S",
      .help = "seed of agent number 0"},
@@ -86,7 +86,9 @@ static const opttab_spec option_spec = {
              "first carries the first one's receipt), other-commune (samples for another\n"
              "commune of the province than the enrolled one), no-token (enrolled without a\n"
              "token), backdate (start and Kafka timestamp 40 days back, the receipt the\n"
-             "server's real times), tombstone, bad-withdrawal (signed by another key) and\n"
+             "server's real times), held-back (a test 40 days back with the server's receipt\n"
+             "of then, sent now stamped with its old time), tombstone, bad-withdrawal (signed\n"
+             "by another key) and\n"
              "oversized-enrollment (900 KB) each put that record on the agents topic after\n"
              "the agent's enrollment, then produce COUNT valid samples.\n"
              "Prints one line per record: key, agent id, sequence number.",
@@ -289,9 +291,10 @@ int main(int argc, char **argv) {
         if (!strcmp(kind, "zero-rate")) ss.s.download_bps = ss.s.upload_bps = ss.s.bytes_down = ss.s.bytes_up = 0;
         if (!strcmp(kind, "other-commune") && elsewhere) ss.s.commune = (char *)elsewhere->code;
         int64_t ts = 0;
-        if (!strcmp(kind, "backdate")) {
+        if (!strcmp(kind, "backdate") || !strcmp(kind, "held-back")) {
             /* The agent claims a test 40 days back and stamps the record so;
-             * the server's receipt says when the test really ran. */
+             * with backdate the server's receipt says when the test really
+             * ran, with held-back it is a true receipt of then. */
             ss.s.start_ms -= 40 * 86400000LL;
             ts = ss.s.start_ms + ss.s.duration_ms;
         }
