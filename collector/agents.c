@@ -23,6 +23,8 @@ struct enrollment {
     char *commune;
     char *token;       /* as enrolled, "" for none; checked with the signature */
     uint64_t serial;   /* unique in the table's life: tells a stale check */
+    int32_t partition; /* the record it was read from, for the DLQ (-1: not from a topic) */
+    int64_t offset;
     int check_out;     /* handed out by agents_peek, outcome not back yet */
 };
 
@@ -58,9 +60,9 @@ void agents_set_reject_hook(agents_t *ag, agents_reject_fn fn, void *ctx) {
     ag->reject_ctx = ctx;
 }
 
-static void rejected_late(agents_t *ag, const char *agent_id, const char *reason) {
+static void rejected_late(agents_t *ag, const struct enrollment *en, const char *agent_id, const char *reason) {
     ag->rejected++;
-    if (ag->on_reject) ag->on_reject(agent_id, reason, ag->reject_ctx);
+    if (ag->on_reject) ag->on_reject(agent_id, reason, en->partition, en->offset, ag->reject_ctx);
 }
 
 void agents_set_trust(agents_t *ag, const agents_trust *t) {
@@ -148,7 +150,7 @@ static void settle_checked(agents_t *ag, struct entry *e, struct enrollment *en,
     const char *reason = "token_missing";
     memset(&tok, 0, sizeof tok);
     if (verified && ag->has_trust && ag->trust.require_token && !token_ok(ag, en, agent_id, &tok, &reason)) {
-        rejected_late(ag, agent_id, reason);
+        rejected_late(ag, en, agent_id, reason);
         if (e->state == UNCHECKED) {
             e->state = BAD;
             e->since_ms = vntime_now_ms();
@@ -167,7 +169,7 @@ static void settle_checked(agents_t *ag, struct entry *e, struct enrollment *en,
         e->state = GOOD;
     } else {
         log_warn("agents", "enrollment rejected agent=%s reason=bad_signature", agent_id);
-        rejected_late(ag, agent_id, "bad_signature");
+        rejected_late(ag, en, agent_id, "bad_signature");
         if (e->state == UNCHECKED) {
             e->state = BAD;
             e->since_ms = vntime_now_ms();
@@ -182,6 +184,11 @@ static void settle(agents_t *ag, struct entry *e, struct enrollment *en, const c
 
 int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value, size_t len, char *err,
                  size_t errsz) {
+    return agents_apply_at(ag, key, keylen, value, len, -1, -1, err, errsz);
+}
+
+int agents_apply_at(agents_t *ag, const void *key, size_t keylen, const void *value, size_t len, int32_t partition,
+                    int64_t offset, char *err, size_t errsz) {
     Ispeed__V1__AgentEnrollment *en = NULL;
     struct enrollment *rec = NULL;
     char id[SIGN_AGENT_ID_CHARS + 1];
@@ -264,6 +271,8 @@ int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value
     memcpy(rec->signature, en->signature.data, SIGN_SIGNATURE_BYTES);
     rec->siglen = SIGN_SIGNATURE_BYTES;
     rec->serial = ++ag->next_serial;
+    rec->partition = partition;
+    rec->offset = offset;
 
     struct entry *e = hashmap_get(ag->byid, id);
     if (e) {

@@ -40,11 +40,13 @@ typedef struct agents_trust {
 /* The pointers must outlive the table. */
 void agents_set_trust(agents_t *ag, const agents_trust *t);
 
-/* Called for each enrollment rejected when it is first checked (its
+/* Called once for each enrollment rejected when it is first checked (its
  * signature, its token: after agents_apply stored it), with the DLQ-style
- * reason word ("bad_signature", "token_missing", "token_expired", ...):
- * the collector logs and counts them. */
-typedef void (*agents_reject_fn)(const char *agent_id, const char *reason, void *ctx);
+ * reason word ("bad_signature", "token_missing", "token_expired", ...) and
+ * the partition and offset agents_apply_at was given (-1 for agents_apply):
+ * the collector logs, counts and sends them to the DLQ. */
+typedef void (*agents_reject_fn)(const char *agent_id, const char *reason, int32_t partition, int64_t offset,
+                                 void *ctx);
 void agents_set_reject_hook(agents_t *ag, agents_reject_fn fn, void *ctx);
 
 /* Longest enrollment record accepted (a token of 16 communes is ~600
@@ -59,6 +61,10 @@ void agents_set_reject_hook(agents_t *ag, agents_reject_fn fn, void *ctx);
  * "bad_withdrawal", "oversized", "malformed", "bad_commune") when refused. */
 int agents_apply(agents_t *ag, const void *key, size_t keylen, const void *value, size_t len, char *err,
                  size_t errsz);
+/* agents_apply of the record at partition/offset of the agents topic, which
+ * the reject hook is given if the enrollment fails at first use. */
+int agents_apply_at(agents_t *ag, const void *key, size_t keylen, const void *value, size_t len, int32_t partition,
+                    int64_t offset, char *err, size_t errsz);
 /* The agent's verified enrollment, or NULL (unknown, or its enrollment does
  * not verify). Verifies on first use, so it changes the table: not for
  * concurrent callers. */

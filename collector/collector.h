@@ -29,6 +29,8 @@
 #define BATCH_MAX 1000         /* records per loop turn, so timers and HTTP keep their pace */
 #define CHECK_MAX 256          /* enrollment checks a batch carries; more are checked inline */
 #define AGENT_CATCHUP_MS 5000  /* how long a sample of an unknown agent may wait for its enrollment */
+#define AGENT_CATCHUP_GAP_MS 200 /* least time between two such catch-ups: a flood of unknown agents costs
+                                  * at most five broker round trips a second */
 #define CLOSE_BUDGET_MS 5000   /* each step of the shutdown (consumer close, output flush) waits at most this */
 #define STATE_CATCHUP_MS 10000 /* reading <prefix>collector.state to its end on an assignment */
 #define CKPT_TICK_MS 100       /* the periodic checkpoint pass runs this often... */
@@ -55,6 +57,7 @@ struct part {
 #define PART_EMPTY ((struct part){0, 0, 0, -1, -1, 0, 0})
 
 struct batch; /* pipeline.c's */
+enum { HELD_NONE = 0, HELD_FILL, HELD_DRAIN }; /* struct collector's held */
 
 struct collector {
     /* configuration: the fields options.c's table writes (common/opttab) */
@@ -90,6 +93,11 @@ struct collector {
      * polled into; flight, when not NULL, was polled before it and has its
      * signatures being verified while the loop goes on. */
     struct batch *fill, *flight, *batches[2];
+    /* A batch waits for the next catch-up of the agents table (pipeline.c,
+     * batch_handle): HELD_FILL, the backlog's previous batch, now in fill;
+     * HELD_DRAIN, pipeline_drain's work. Nothing is polled meanwhile. */
+    int held;
+    int64_t next_catchup_ms; /* monotonic: when the next catch-up may start */
     publish_t *pb;
     topic_reader_t *agents_feed; /* every enrollment, on every collector */
     topic_reader_t *alerts_feed; /* read only while not alerting: see consumer_update_caught_up */
@@ -100,6 +108,7 @@ struct collector {
     struct event *ev_consumer, *ev_eval, *ev_poll, *ev_sigint, *ev_sigterm;
     struct event *ev_more; /* zero-timeout timer: the next batch of a backlog */
     char samples_topic[192];
+    char agents_topic[192];
     int32_t samples_npart;
     partitioner_fn partitioner; /* NULL: producers partition at random, ownership is learnt from samples */
     struct part *parts;
@@ -176,14 +185,16 @@ void pipeline_free(struct collector *c);
 void pipeline_drain(struct collector *c);
 /* The consumer queue's wake-up (and the backlog's zero timer). */
 void pipeline_on_wake(evutil_socket_t fd, short what, void *arg);
-/* The agents feed: one enrollment record; an unknown agent's refresh. */
+/* The agents feed: one enrollment record. */
 int pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx, char *err, size_t errsz);
-void pipeline_refresh_agents(void *ctx);
 /* A read of the agents or alerts topic failed or timed out: logged and
  * counted (ispeed_collector_feed_failures_total); the collector goes on. */
 void collector_feed_failed(struct collector *c, const char *which, const char *err);
-/* agents_reject_fn: an enrollment refused at its first use, logged and counted. */
-void pipeline_enrollment_rejected(const char *agent_id, const char *reason, void *ctx);
+/* agents_reject_fn: an enrollment refused at its first use, logged, counted
+ * and sent to the DLQ (key: the agent id; no value, which the table does not
+ * keep; source: the record's partition and offset). */
+void pipeline_enrollment_rejected(const char *agent_id, const char *reason, int32_t partition, int64_t offset,
+                                  void *ctx);
 
 /* ---- outputs.c: quota updates and alerts ---- */
 void outputs_flush_quota(struct collector *c);     /* every dirty counter, now */

@@ -113,8 +113,6 @@ struct ingest {
     ingest_config cfg;
     struct province_state **prov; /* by registry index; NULL until first sample */
     size_t nunits;
-    void (*refresh)(void *ctx);
-    void *refresh_ctx;
 };
 
 void ingest_config_default(ingest_config *cfg) {
@@ -181,11 +179,6 @@ void ingest_free(ingest_t *ing) {
     free(ing);
 }
 
-void ingest_set_refresh(ingest_t *ing, void (*refresh)(void *ctx), void *ctx) {
-    ing->refresh = refresh;
-    ing->refresh_ctx = ctx;
-}
-
 static struct province_state *province_get(ingest_t *ing, const registry_unit *province) {
     struct province_state **slot = &ing->prov[province->index];
     if (*slot) return *slot;
@@ -217,12 +210,6 @@ enum ingest_result ingest_sample_ex(ingest_t *ing, int32_t partition, const void
     validated v;
     enum ingest_result res;
     *reason = validate_sample_ex(&ing->vctx, key, keylen, value, len, hint, now_ms, &v, detail, detailsz);
-    if (*reason == REJECT_UNKNOWN_AGENT && ing->refresh) {
-        /* The hint stays usable: validate compares its key with the one the
-         * refreshed table holds. */
-        ing->refresh(ing->refresh_ctx);
-        *reason = validate_sample_ex(&ing->vctx, key, keylen, value, len, hint, now_ms, &v, detail, detailsz);
-    }
     if (*reason != REJECT_NONE) return INGEST_REJECTED;
     /* A producer clock ahead of ours must not make a sample late. */
     if (arrival_ms < 0 || arrival_ms > now_ms) arrival_ms = now_ms;

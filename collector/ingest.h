@@ -55,11 +55,6 @@ ingest_t *ingest_new(const registry_t *reg, agents_t *agents, const merges_t *me
                      const ingest_config *cfg, char *err, size_t errsz);
 void ingest_free(ingest_t *ing);
 
-/* refresh is called when a sample's agent is unknown, before rejecting it:
- * the agent produces its enrollment before its first sample, so the agents
- * table may just be behind. It returns once the table is caught up. */
-void ingest_set_refresh(ingest_t *ing, void (*refresh)(void *ctx), void *ctx);
-
 /* arrival_ms is the record's Kafka timestamp (-1, or later than now_ms: now_ms). */
 enum ingest_result ingest_sample(ingest_t *ing, int32_t partition, const void *key, size_t keylen,
                                  const void *value, size_t len, int64_t arrival_ms, int64_t now_ms,

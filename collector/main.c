@@ -217,7 +217,6 @@ int main(int argc, char **argv) {
         goto out;
     }
     quota_set_alerts(c.qt, outputs_on_alert, &c);
-    ingest_set_refresh(c.ing, pipeline_refresh_agents, &c);
     c.partitioner = consumer_partitioner(&c.props);
 
     if (!(c.pb = publish_new(c.bootstrap, &c.props, c.prefix, c.m, err, sizeof err))) {
@@ -236,13 +235,12 @@ int main(int argc, char **argv) {
 
     /* Every enrollment before the first sample: a replay then finds the keys
      * of all agents that enrolled before their samples were produced. */
-    char agents_topic[192];
-    kafka_topic_name(agents_topic, sizeof agents_topic, c.prefix, "agents");
+    kafka_topic_name(c.agents_topic, sizeof c.agents_topic, c.prefix, "agents");
     /* Whole topics beside the group: every collector needs every
      * enrollment, and every alert of the provinces it may come to own. */
     const topic_reader_opts feed_opts = {.name = "ispeed-collector-feed", .fetch_wait_max_ms = 10};
     int code;
-    if (!(c.agents_feed = topic_reader_new_opts(c.bootstrap, &c.props, agents_topic, &feed_opts, &code, err, sizeof err))) {
+    if (!(c.agents_feed = topic_reader_new_opts(c.bootstrap, &c.props, c.agents_topic, &feed_opts, &code, err, sizeof err))) {
         fprintf(stderr, "ispeed-collector: %s\n", err);
         goto out;
     }

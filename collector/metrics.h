@@ -23,6 +23,7 @@ enum metric {
     M_DLQ,                 /* records produced to the DLQ */
     M_PRODUCE_ERRORS,      /* produce calls or deliveries that failed */
     M_AGENT_CATCHUPS,      /* catch-ups of the agents table for an unknown agent */
+    M_AGENT_CATCHUP_WAITS, /* batches held until the next catch-up was allowed */
     M_AGENTS_EXPIRED,      /* failed or never-verified entries removed (--agent-expiry) */
     M_CHECKPOINTS,         /* checkpoint records produced */
     M_RESTORES,            /* partitions restored from a checkpoint */

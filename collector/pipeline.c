@@ -19,6 +19,10 @@
  * msg[at[k]] for k < nj, and to the enrollment check chk[k - nj] after. */
 struct batch {
     int n, nj, nchk;
+    int pos;       /* the next record to handle (batch_handle resumes there) */
+    int settled;   /* its checks are back (batch_settle) */
+    int caught_up; /* the agents table was caught up after it was polled */
+    int waited;    /* counted once in M_AGENT_CATCHUP_WAITS */
     rd_kafka_message_t *msg[BATCH_MAX];
     Ispeed__V1__SignedSample *env[BATCH_MAX];
     sig_hint hint[BATCH_MAX];
@@ -135,13 +139,50 @@ static void batch_settle(struct collector *c, struct batch *b) {
     sigpool_wait(c->sigpool);
     for (int k = 0; k < b->nchk; k++) agents_check_settle(c->agents, &b->chk[k], b->res[b->nj + k] == 0);
     for (int k = 0; k < b->nj; k++) b->hint[b->at[k]].sig = b->res[k] == 0 ? SIG_GOOD : SIG_BAD;
+    b->settled = 1;
 }
 
-/* Handles the batch's records in order, exactly as if each had been handled
- * when it was polled, and empties it. */
-static void batch_handle(struct collector *c, struct batch *b) {
-    for (int i = 0; i < b->n; i++) {
+static void catch_up_agents(struct collector *c) {
+    char err[256];
+    metrics_inc(c->m, M_AGENT_CATCHUPS);
+    if (topic_reader_catch_up(c->agents_feed, AGENT_CATCHUP_MS, pipeline_apply_enrollment, c, err, sizeof err) < 0)
+        collector_feed_failed(c, "agents", err);
+    c->next_catchup_ms = collector_mono_ms() + AGENT_CATCHUP_GAP_MS;
+}
+
+/* An agent enrolls before its first sample, but the agents feed is read on
+ * a timer, so a sample of an agent the table does not know may only be
+ * early. The table is caught up once for the batch: the catch-up reads to
+ * the topic's end as it is after every record of the batch was polled, so
+ * it holds every enrollment produced before them. Catch-ups are at least
+ * AGENT_CATCHUP_GAP_MS apart: when one is due too soon and may_wait is set,
+ * the batch stops before that sample (returns 1) and the loop comes back to
+ * it; records keep their order and nothing after is polled, so a flood of
+ * unknown agents slows the collector down but never stalls the loop per
+ * sample, and an honest newcomer is never refused for being early. */
+static int needs_catch_up(struct collector *c, struct batch *b, int i, int may_wait) {
+    const rd_kafka_message_t *msg = b->msg[i];
+    int nc;
+    if (b->caught_up || msg->err || !b->env[i] || agents_peek(c->agents, b->env[i]->agent_id, NULL, &nc))
+        return 0;
+    if (may_wait && collector_mono_ms() < c->next_catchup_ms) {
+        if (!b->waited) metrics_inc(c->m, M_AGENT_CATCHUP_WAITS);
+        b->waited = 1;
+        return 1;
+    }
+    catch_up_agents(c);
+    b->caught_up = 1;
+    return 0;
+}
+
+/* Handles the batch's records from b->pos in order, exactly as if each had
+ * been handled when it was polled, and empties it; 1 when it stopped early
+ * (needs_catch_up). */
+static int batch_handle(struct collector *c, struct batch *b, int may_wait) {
+    for (; b->pos < b->n; b->pos++) {
+        int i = b->pos;
         rd_kafka_message_t *msg = b->msg[i];
+        if (needs_catch_up(c, b, i, may_wait)) return 1;
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             struct part *pt = consumer_part(c, msg->partition);
             if (pt && pt->assigned && pt->next < 0 && msg->offset >= 0) pt->next = msg->offset; /* empty so far */
@@ -163,24 +204,48 @@ static void batch_handle(struct collector *c, struct batch *b) {
         if (b->env[i]) ispeed__v1__signed_sample__free_unpacked(b->env[i], NULL);
         rd_kafka_message_destroy(msg);
     }
-    b->n = 0;
+    b->n = b->pos = b->settled = b->caught_up = b->waited = 0;
+    return 0;
 }
 
 /* Handles every record polled so far: the batch in flight, then what fill
- * holds. After it nothing is pending (a rebalance, the end of a backlog,
- * shutdown). */
-void pipeline_drain(struct collector *c) {
+ * holds; 1 when a batch stopped early (may_wait only). */
+static int drain(struct collector *c, int may_wait) {
     if (c->flight) {
-        batch_settle(c, c->flight);
-        batch_handle(c, c->flight);
+        if (!c->flight->settled) batch_settle(c, c->flight);
+        if (batch_handle(c, c->flight, may_wait)) return 1;
         c->flight = NULL;
     }
     if (c->fill->n > 0) {
-        batch_prepare(c, c->fill);
-        sigpool_submit(c->sigpool, c->fill->job, (size_t)(c->fill->nj + c->fill->nchk), c->fill->res);
-        batch_settle(c, c->fill);
-        batch_handle(c, c->fill);
+        if (!c->fill->settled) {
+            batch_prepare(c, c->fill);
+            sigpool_submit(c->sigpool, c->fill->job, (size_t)(c->fill->nj + c->fill->nchk), c->fill->res);
+            batch_settle(c, c->fill);
+        }
+        if (batch_handle(c, c->fill, may_wait)) return 1;
     }
+    return 0;
+}
+
+/* After it nothing is pending (a rebalance, shutdown): catch-ups are not
+ * waited for here. */
+void pipeline_drain(struct collector *c) {
+    /* A held backlog batch came before the one in flight. */
+    if (c->held == HELD_FILL) batch_handle(c, c->fill, 0);
+    c->held = HELD_NONE;
+    drain(c, 0);
+}
+
+/* Comes back to a held batch when the next catch-up is allowed. */
+static void wait_for_catch_up(struct collector *c, int held) {
+    int64_t ms = c->next_catchup_ms - collector_mono_ms();
+    struct timeval tv = {0, 0};
+    if (ms > 0) {
+        tv.tv_sec = ms / 1000;
+        tv.tv_usec = (ms % 1000) * 1000;
+    }
+    c->held = held;
+    evtimer_add(c->ev_more, &tv);
 }
 
 /* librdkafka writes a byte to c->wake[1] when the consumer queue goes from
@@ -198,7 +263,21 @@ void pipeline_on_wake(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     struct collector *c = arg;
     char buf[256];
+    struct timeval zero = {0, 0};
     while (fd >= 0 && read(fd, buf, sizeof buf) > 0) {
+    }
+    if (c->held) {
+        int held = c->held;
+        c->held = HELD_NONE;
+        if (held == HELD_DRAIN ? drain(c, 1) : batch_handle(c, c->fill, 1)) {
+            wait_for_catch_up(c, held);
+            return;
+        }
+        if (held == HELD_DRAIN) {
+            /* The queue may have filled meanwhile, with no wake-up for it. */
+            evtimer_add(c->ev_more, &zero);
+            return;
+        }
     }
     int n;
     for (n = 0; n < BATCH_MAX; n++) {
@@ -207,22 +286,24 @@ void pipeline_on_wake(evutil_socket_t fd, short what, void *arg) {
         c->fill->msg[c->fill->n++] = msg;
     }
     if (n < BATCH_MAX) {
-        pipeline_drain(c);
+        if (drain(c, 1)) wait_for_catch_up(c, HELD_DRAIN);
         return;
     }
     struct batch *b = c->fill, *prev = c->flight;
     batch_prepare(c, b);
-    if (prev) batch_settle(c, prev);
+    if (prev && !prev->settled) batch_settle(c, prev);
     sigpool_submit(c->sigpool, b->job, (size_t)(b->nj + b->nchk), b->res);
     c->flight = b;
     c->fill = b == c->batches[0] ? c->batches[1] : c->batches[0];
-    if (prev) batch_handle(c, prev);
+    if (prev && batch_handle(c, prev, 1)) {
+        wait_for_catch_up(c, HELD_FILL); /* prev is fill now */
+        return;
+    }
     /* More to read: continue from a zero timeout, not event_active. libevent
      * runs an event activated from its own callback in the same pass, so a
      * replay never let the loop poll: /metrics, timers (checkpoints) and
      * signals all waited for the backlog to end. A timer fires after the
      * next poll. */
-    struct timeval zero = {0, 0};
     evtimer_add(c->ev_more, &zero);
 }
 
@@ -245,8 +326,8 @@ int pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx, char *cb
     (void)cb_err; /* a refused enrollment is the DLQ's, never a reason to stop reading */
     (void)cb_errsz;
     char err[256], reason[40], source[256], perr[256];
-    if (agents_apply(c->agents, msg->key, msg->key_len, msg->payload, msg->payload ? msg->len : 0, err,
-                     sizeof err) < 0) {
+    if (agents_apply_at(c->agents, msg->key, msg->key_len, msg->payload, msg->payload ? msg->len : 0,
+                        msg->partition, msg->offset, err, sizeof err) < 0) {
         enrollment_reason(err, reason, sizeof reason);
         metrics_inc(c->m, M_ENROLLMENTS_REJECTED);
         metrics_enrollment_reject(c->m, reason);
@@ -266,19 +347,19 @@ int pipeline_apply_enrollment(const rd_kafka_message_t *msg, void *ctx, char *cb
     return 0;
 }
 
-void pipeline_enrollment_rejected(const char *agent_id, const char *reason, void *ctx) {
+void pipeline_enrollment_rejected(const char *agent_id, const char *reason, int32_t partition, int64_t offset,
+                                  void *ctx) {
     struct collector *c = ctx;
+    char source[256], perr[256];
     metrics_inc(c->m, M_ENROLLMENTS_REJECTED);
     metrics_enrollment_reject(c->m, reason);
-    log_info(COMP, "enrollment rejected at first use reason=%s agent=%s", reason, agent_id);
-}
-
-void pipeline_refresh_agents(void *ctx) {
-    struct collector *c = ctx;
-    char err[256];
-    metrics_inc(c->m, M_AGENT_CATCHUPS);
-    if (topic_reader_catch_up(c->agents_feed, AGENT_CATCHUP_MS, pipeline_apply_enrollment, c, err, sizeof err) < 0)
-        collector_feed_failed(c, "agents", err);
+    snprintf(source, sizeof source, "%s/%d@%lld", c->agents_topic, partition, (long long)offset);
+    log_info(COMP, "enrollment rejected at first use reason=%s agent=%s source=%s", reason, agent_id, source);
+    /* Stored as read, refused when a sample first named the agent: the DLQ
+     * gets it then, once (the entry is settled once; a restarted collector
+     * reads the topic again and reports it again). */
+    if (publish_dlq(c->pb, agent_id, strlen(agent_id), NULL, 0, reason, source, perr, sizeof perr) < 0)
+        log_error(COMP, "%s; rejected enrollment %s not in the DLQ", perr, source);
 }
 
 void collector_feed_failed(struct collector *c, const char *which, const char *err) {

@@ -10,7 +10,8 @@
 # sample; a receipt reused in a second sample; an expired token; a token
 # used more often than allowed; a burst of samples of unknown agents. Each
 # attack counts 0 and lands in the DLQ with its reason; the honest samples
-# of the same run count exactly. Records come from ispeed-craft-sample,
+# of the same run count exactly; so does an enrollment whose signature
+# fails, in the DLQ once its first sample is checked. Records come from ispeed-craft-sample,
 # since the shipped agent rightly refuses to make them.
 BUILD=$(cd "$1" && pwd)
 source "$(dirname "$0")/lib.sh"
@@ -84,9 +85,14 @@ EXPECT+=("36 token_used_up");          HONEST+=("36 2")
 craft 38 valid 3801;                   HONEST+=("38 1")
 craft 38 held-back 3802
 OLD_MONTH=$(it_month $(( $(it_now_ms) - 40 * 86400000 )))
+# An enrollment whose signature fails: stored as read, refused when its
+# first sample is checked, and then in the DLQ (once) with its source.
+craft 40 bad-enrollment-signature 4001 --count 2
+EXPECT+=("40 unknown_agent" "40 unknown_agent")
+craft 40 valid 4002;                   HONEST+=("40 1")
 # A burst of samples of agents never enrolled, then an honest one: the
-# collector must get through them (each is looked up; see the README on
-# what is not batched yet).
+# collector must get through them (one catch-up of the agents table per
+# batch, at most five a second).
 t0=$(date +%s%N)
 craft 37 unknown-agent 3701 --count "$UNKNOWN"
 for _ in $(seq "$UNKNOWN"); do EXPECT+=("37 unknown_agent"); done
@@ -106,7 +112,7 @@ want=$(printf '%s\n' "${EXPECT[@]}" | sort)
 dlq_complete() { [ "$(dlq)" = "$want" ]; }
 wait_for 60 dlq_complete || fail "DLQ holds [$(dlq | uniq -c | tr '\n' ',')], want [$(uniq -c <<<"$want" | tr '\n' ',')]"
 note "unknown-agent burst of $UNKNOWN and the rest handled within $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-want_agents=$(printf '%s\n' bad_withdrawal oversized unsigned_tombstone)
+want_agents=$(printf '%s\n' bad_signature bad_withdrawal oversized token_missing token_missing token_missing unsigned_tombstone)
 agents_complete() { [ "$(dlq_agents)" = "$want_agents" ]; }
 wait_for 20 agents_complete || fail "agents records in the DLQ: [$(dlq_agents | tr '\n' ',')], want [$(tr '\n' ',' <<<"$want_agents")]"
 # The 900 KB record is in the DLQ without its value.
@@ -144,7 +150,7 @@ metric() { curl -sf "http://$HTTP/metrics" | awk -v m="$1" '$1 == m { print $2 }
 # Rejections found at first use are counted by reason too.
 [ "$(metric 'ispeed_collector_enrollments_rejected_total{reason="token_missing"}')" = 3 ] \
   || fail "token_missing enrollments: $(curl -sf "http://$HTTP/metrics" | grep enrollments_rejected), want 3"
-for r in unsigned_tombstone bad_withdrawal oversized; do
+for r in unsigned_tombstone bad_withdrawal oversized bad_signature; do
   [ "$(metric "ispeed_collector_enrollments_rejected_total{reason=\"$r\"}")" = 1 ] \
     || fail "enrollments rejected as $r: $(curl -sf "http://$HTTP/metrics" | grep enrollments_rejected)"
 done

@@ -23,7 +23,7 @@ static const char *const kinds[] = {"valid",           "random",         "trunca
                                     "unknown-agent",   "implausible",    "no-receipt",        "receipt-rate",
                                     "zero-rate",       "receipt-reuse",  "other-commune",     "no-token",
                                     "backdate",        "held-back",      "tombstone",         "bad-withdrawal",
-                                    "oversized-enrollment", NULL};
+                                    "oversized-enrollment", "bad-enrollment-signature", NULL};
 
 struct craft_opts {
     char *bootstrap, *units, *commune, *prefix, *authority_key, *server_key, *token_id;
@@ -44,7 +44,8 @@ static const opttab_def option_defs[] = {
     {.name = "kind", .type = OPTTAB_CHOICE, .offset = OFF(kind),
      .choices = "valid|random|truncated|flipbit|unknown-commune|future|province-mismatch|agent-mismatch|"
                 "unknown-agent|implausible|no-receipt|receipt-rate|zero-rate|receipt-reuse|other-commune|"
-                "no-token|backdate|held-back|tombstone|bad-withdrawal|oversized-enrollment",
+                "no-token|backdate|held-back|tombstone|bad-withdrawal|oversized-enrollment|"
+                "bad-enrollment-signature",
      .metavar = "KIND", .help = "what to produce, see above (required)"},
     {.name = "seed", .type = OPTTAB_INT, .offset = OFF(seed), .def = "1", .lo = 0, .hi = INT64_MAX, .metavar = "S",
      .help = "seed of agent number 0"},
@@ -90,7 +91,8 @@ static const opttab_spec option_spec = {
              "of then, sent now stamped with its old time), tombstone, bad-withdrawal (signed\n"
              "by another key) and\n"
              "oversized-enrollment (900 KB) each put that record on the agents topic after\n"
-             "the agent's enrollment, then produce COUNT valid samples.\n"
+             "the agent's enrollment, then produce COUNT valid samples;\n"
+             "bad-enrollment-signature enrolls with a signature that fails, then sends them.\n"
              "Prints one line per record: key, agent id, sequence number.",
     .defs = option_defs,
     .ndefs = sizeof option_defs / sizeof *option_defs,
@@ -213,6 +215,19 @@ int main(int argc, char **argv) {
             goto out;
         }
         size_t len = synth_enrollment_token(&a, now, token, buf, sizeof buf);
+        if (!strcmp(kind, "bad-enrollment-signature")) {
+            /* Well formed, so it is stored as read; its signature fails
+             * when its agent's first sample is checked. */
+            Ispeed__V1__AgentEnrollment *e = ispeed__v1__agent_enrollment__unpack(NULL, len, buf);
+            if (!e || e->signature.len == 0) {
+                if (e) ispeed__v1__agent_enrollment__free_unpacked(e, NULL);
+                fprintf(stderr, PROG ": cannot re-sign the enrollment\n");
+                goto out;
+            }
+            e->signature.data[0] ^= 0x01;
+            len = protobuf_c_message_pack(&e->base, buf);
+            ispeed__v1__agent_enrollment__free_unpacked(e, NULL);
+        }
         if (produce(rk, agents_topic, a.id, buf, len) < 0) goto out;
         rd_kafka_flush(rk, 30000);
     }
