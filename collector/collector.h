@@ -37,10 +37,12 @@
 #define CKPT_BUDGET_MS 10      /* ...and stops after the checkpoint that passes this */
 #define QUOTA_GAP_MS 1000      /* at most one QuotaStatus per unit, month and class per second (SPEC) */
 #define QUOTA_SLICE 2000       /* QuotaStatus per poll (100 ms): a replay's burst drains at 20,000/s */
+#define TXN_BUDGET_MS 30000   /* a commit (and its retries) may block the loop this long before we give up */
 #define CONFIG_PATH "/etc/ispeed/collector.conf"
 
 enum { ENROLL_TOKEN = 0, ENROLL_OPEN };      /* --enrollment's choices, in order */
 enum { ATTEST_REQUIRED = 0, ATTEST_OPTIONAL }; /* --attestation's choices, in order */
+enum { TXN_ON = 0, TXN_OFF };                /* --transactions' choices, in order */
 
 typedef int32_t (*partitioner_fn)(const rd_kafka_topic_t *, const void *, size_t, int32_t, void *, void *);
 
@@ -70,6 +72,10 @@ struct collector {
     int64_t ckpt_interval_ms;
     int64_t digest_hour;    /* -1: no daily digest */
     int64_t verify_threads; /* 1: signatures are verified on the loop's thread */
+    int transactions;       /* TXN_ON (the default) or TXN_OFF: the embedded Kafka */
+    int64_t commit_interval_ms; /* --commit-interval */
+    int64_t last_commit_ms;     /* monotonic: the last periodic commit */
+    char *instance_id;      /* this collector's part of its transactional.id */
     /* trust (SPEC: Trust): --authorities, --enrollment, --servers,
      * --attestation, --prefix-daily-cap; the lists loaded by options_parse */
     char *authorities_path, *servers_path;
@@ -117,6 +123,7 @@ struct collector {
     int rc;
     int stopping;
     int undelivered; /* the shutdown's flush timed out */
+    int fenced;      /* the outputs can no longer be committed: write nothing more */
 
     /* checkpoints (statestore.c) */
     hashmap_t *ckpts;      /* "<topic>/<partition>" -> the latest record (struct blob) */
@@ -198,6 +205,9 @@ void pipeline_enrollment_rejected(const char *agent_id, const char *reason, int3
 
 /* ---- outputs.c: quota updates and alerts ---- */
 void outputs_flush_quota(struct collector *c);     /* every dirty counter, now */
+/* Commits what was produced with the input positions (publish_commit);
+ * without transactions a flush. On PUBLISH_FATAL the collector stops. */
+int outputs_commit(struct collector *c, int timeout_ms);
 void outputs_flush_quota_due(struct collector *c); /* the paced slice of a poll */
 void outputs_evaluate(struct collector *c);
 /* The alerts feed: the last state alerted per unit. */

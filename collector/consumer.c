@@ -52,7 +52,8 @@ void consumer_update_caught_up(struct collector *c) {
      * one already on the topic. Our own alerts are flushed first: reading an
      * older one of ours back would undo a newer transition. */
     char err[256];
-    if (publish_flush(c->pb, 5000) < 0) log_warn(COMP, "alerts still in flight before reading the alerts topic");
+    if (outputs_commit(c, 5000) != PUBLISH_COMMITTED)
+        log_warn(COMP, "alerts still in flight before reading the alerts topic");
     if (topic_reader_catch_up(c->alerts_feed, 10000, outputs_apply_alert, c, err, sizeof err) < 0) {
         strncat(err, "; alerts may repeat", sizeof err - strlen(err) - 1);
         collector_feed_failed(c, "alerts", err);
@@ -174,8 +175,17 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         /* Each failure is logged and counted by state_write; the next owner
          * restores from the partition's previous checkpoint and replays more. */
         if (failed) log_warn(COMP, "checkpoints not written at revoke count=%d: the next owner replays from older ones", failed);
-        if (!lost && publish_flush(c->pb, c->stopping ? 0 : CLOSE_BUDGET_MS) < 0)
+        if (!lost && outputs_commit(c, c->stopping && !publish_transactional(c->pb) ? 0 : CLOSE_BUDGET_MS) !=
+                          PUBLISH_COMMITTED)
             log_warn(COMP, "checkpoints still in flight at revoke: the next owner may replay more");
+        /* Lost: what we produced since the last commit is the new owner's
+         * to say; it is aborted, never committed. */
+        if (lost && publish_discard(c->pb, CLOSE_BUDGET_MS) == PUBLISH_FATAL) {
+            c->fenced = 1;
+            c->rc = 1;
+            c->stopping = 1;
+            event_base_loopbreak(c->base);
+        }
         for (int i = 0; i < parts->cnt; i++)
             log_info(COMP, "partition revoked partition=%d t_ms=%lld pid=%d lost=%d", parts->elems[i].partition,
                      (long long)vntime_now_ms(), (int)getpid(), lost);

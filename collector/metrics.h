@@ -22,6 +22,9 @@ enum metric {
     M_ALERTS,              /* Alert records produced */
     M_DLQ,                 /* records produced to the DLQ */
     M_PRODUCE_ERRORS,      /* produce calls or deliveries that failed */
+    M_TXN_COMMITS,         /* transactions committed */
+    M_TXN_ABORTS,          /* transactions aborted (records produced again) or discarded */
+    M_TXN_FENCED,          /* transactions refused because another member owns the input */
     M_AGENT_CATCHUPS,      /* catch-ups of the agents table for an unknown agent */
     M_AGENT_CATCHUP_WAITS, /* batches held until the next catch-up was allowed */
     M_AGENTS_EXPIRED,      /* failed or never-verified entries removed (--agent-expiry) */
@@ -43,6 +46,7 @@ enum gauge {
     G_ASSIGNED_PARTITIONS,
     G_QUOTA_DIRTY,
     G_OUTPUT_QUEUE,
+    G_UNCOMMITTED,      /* records of the open transaction (0 without transactions) */
     G_CONSUMER_LAG,     /* records behind the high watermarks of the assigned partitions */
     G_CHECKPOINT_AGE,   /* seconds since the last checkpoint was written */
     G_UNITS_BEHIND,     /* unit-class counters BEHIND in the current month, owned provinces */

@@ -74,6 +74,16 @@ static const opttab_def options[] = {
      .metavar = "ID", .help = "consumer group"},
     {.name = "topic-prefix", .type = OPTTAB_STRING, .offset = OFF(prefix), .section = "kafka",
      .def = KAFKA_DEFAULT_PREFIX, .metavar = "P", .help = "prefix of every topic"},
+    {.name = "transactions", .type = OPTTAB_CHOICE, .offset = OFF(transactions), .section = "kafka", .def = "on",
+     .choices = "on|off", .metavar = "MODE",
+     .help = "on: outputs and input offsets commit together, a zombie cannot commit; off: for the embedded "
+             "Kafka"},
+    {.name = "commit-interval", .type = OPTTAB_DURATION, .offset = OFF(commit_interval_ms), .section = "kafka",
+     .def = "500", .bare_ms = 1, .lo = 50, .hi = 60000, .metavar = "MS",
+     .help = "with transactions, commit the outputs this often (50 ms..1 min)"},
+    {.name = "instance-id", .type = OPTTAB_STRING, .offset = OFF(instance_id), .section = "kafka", .metavar = "ID",
+     .help = "transactional.id <prefix>collector.<group>.<ID>: keep it across restarts, e.g. the host name "
+             "(default: host-pid)"},
     {.name = "units", .type = OPTTAB_STRING, .offset = OFF(units_path), .section = "collector",
      .example = "/usr/share/ispeed-collector/units.csv", .metavar = "FILE",
      .help = "registry CSV code,level,parent,name,type (required)"},

@@ -19,6 +19,39 @@ static void publish_status(const quota_status *st, void *ctx) {
     if (publish_quota(c->pb, st, err, sizeof err) < 0) log_error(COMP, "%s", err);
 }
 
+int outputs_commit(struct collector *c, int timeout_ms) {
+    rd_kafka_topic_partition_list_t *offsets = NULL;
+    rd_kafka_consumer_group_metadata_t *cgmd = NULL;
+    if (c->fenced) return PUBLISH_FATAL;
+    if (publish_uncommitted(c->pb) && c->rk) {
+        offsets = rd_kafka_topic_partition_list_new(c->nparts > 0 ? c->nparts : 1);
+        for (int32_t p = 0; p < c->nparts; p++)
+            if (c->parts[p].assigned && c->parts[p].next >= 0)
+                rd_kafka_topic_partition_list_add(offsets, c->samples_topic, p)->offset = c->parts[p].next;
+        cgmd = rd_kafka_consumer_group_metadata(c->rk);
+    }
+    int rc = publish_commit(c->pb, offsets, cgmd, timeout_ms);
+    /* Aborted: the records are in the next transaction already. Once more,
+     * with the group's generation of now (a rebalance moves it). */
+    for (int again = 0; rc == PUBLISH_ABORTED && again < 2; again++) {
+        if (cgmd) rd_kafka_consumer_group_metadata_destroy(cgmd);
+        cgmd = c->rk ? rd_kafka_consumer_group_metadata(c->rk) : NULL;
+        rc = publish_commit(c->pb, offsets, cgmd, timeout_ms);
+    }
+    if (cgmd) rd_kafka_consumer_group_metadata_destroy(cgmd);
+    if (offsets) rd_kafka_topic_partition_list_destroy(offsets);
+    if (rc == PUBLISH_FATAL) {
+        /* Nothing more may be written under this producer: a restart
+         * resumes from the last committed checkpoints. */
+        log_error(COMP, "stopping: the outputs can no longer be committed");
+        c->fenced = 1;
+        c->rc = 1;
+        c->stopping = 1;
+        event_base_loopbreak(c->base);
+    }
+    return rc;
+}
+
 void outputs_flush_quota(struct collector *c) {
     size_t n = quota_flush(c->qt, vntime_now_ms(), publish_status, c);
     if (n) log_debug(COMP, "quota updates published count=%zu", n);

@@ -1,5 +1,5 @@
-/* Encoding of quota states and alerts, and the producer that carries them and
- * the DLQ. */
+/* Encoding of quota states and alerts, and the producer that carries them,
+ * the DLQ and the checkpoints; on a real cluster, in transactions. */
 #include "publish.h"
 
 #include <stdio.h>
@@ -11,29 +11,52 @@
 #include "pbnames.h"
 #include "vntime.h"
 
+/* A record produced in the open transaction, kept until it commits: an
+ * aborted transaction loses nothing, its records go into the next one. */
+struct kept {
+    char *topic, *reason, *source;
+    void *key, *value;
+    size_t keylen, len;
+};
+
 struct publish {
     rd_kafka_t *rk;
     char prefix[128];
     char alerts_topic[192];
     char dlq_topic[192];
     metrics_t *m;
+    int txn;          /* transactional (a transactional.id was given) */
+    int txn_open;     /* begin_transaction succeeded and no commit or abort since */
+    int txn_broken;   /* a record of the open transaction was refused: abort it */
+    unsigned aborts_in_row;
+    rd_kafka_conf_t *conf; /* transactional: what a renewed producer is made of */
+    int64_t renew_ms[PUBLISH_MAX_RENEWALS]; /* monotonic times of the last renewals, a ring */
+    unsigned nrenew;
+    struct kept *kept;
+    size_t nkept, capkept, kept_bytes;
 };
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     (void)rk;
     publish_t *pb = opaque;
+    if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        /* An aborted transaction's records, purged by librdkafka: kept,
+         * they go out again in the next one. */
+        if (pb->txn) return;
+    }
     if (msg->err) {
-        /* Nothing is committed on the input, so a restart replays and
-         * re-publishes; the log line says what was lost until then. */
+        /* In a transaction the commit fails and the record goes out in the
+         * next one. Without, a restart replays and re-publishes; the log
+         * line says what was lost until then. */
         metrics_inc(pb->m, M_PRODUCE_ERRORS);
-        log_error("collector", "delivery failed topic=%s key=%.*s error=\"%s\"", rd_kafka_topic_name(msg->rkt),
+        log_error("collector", "delivery failed topic=%s key=%.*s error=\"%s\"%s", rd_kafka_topic_name(msg->rkt),
                   (int)(msg->key_len > 64 ? 64 : msg->key_len), msg->key ? (const char *)msg->key : "",
-                  rd_kafka_err2str(msg->err));
+                  rd_kafka_err2str(msg->err), pb->txn ? " (kept for the next transaction)" : "");
     }
 }
 
-publish_t *publish_new(const char *bootstrap, const kafka_props *props, const char *prefix, metrics_t *m,
-                       char *err, size_t errsz) {
+publish_t *publish_new(const char *bootstrap, const kafka_props *props, const char *prefix,
+                       const char *transactional_id, metrics_t *m, char *err, size_t errsz) {
     rd_kafka_conf_t *conf = NULL;
     publish_t *pb = calloc(1, sizeof *pb);
     if (!pb) {
@@ -53,26 +76,57 @@ publish_t *publish_new(const char *bootstrap, const kafka_props *props, const ch
         {"batch.size", "131072"},
         /* A checkpoint of a busy partition can pass the 1 MB default. */
         {"message.max.bytes", "16000000"},
+        /* A collector that died inside a transaction holds back every
+         * read_committed reader of the topics it wrote (checkpoints, quota)
+         * until the coordinator aborts it: a minute is too long. Its
+         * restart under the same --instance-id aborts it at once. */
+        {"transaction.timeout.ms", "15000"},
     };
     if (!(conf = kafka_producer_conf_new(bootstrap, ours, sizeof ours / sizeof ours[0], props, err, errsz)))
         goto fail;
+    if (transactional_id && kafka_conf_set(conf, "transactional.id", transactional_id, err, errsz) < 0) goto fail;
+    pb->txn = transactional_id != NULL;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, pb);
+    if (pb->txn && !(pb->conf = rd_kafka_conf_dup(conf))) {
+        snprintf(err, errsz, "out of memory");
+        goto fail;
+    }
     if (!(pb->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errsz))) goto fail;
     return pb;
 fail:
     if (conf) rd_kafka_conf_destroy(conf);
+    if (pb->conf) rd_kafka_conf_destroy(pb->conf);
     free(pb);
     return NULL;
+}
+
+static void kept_clear(publish_t *pb) {
+    for (size_t i = 0; i < pb->nkept; i++) {
+        struct kept *k = &pb->kept[i];
+        free(k->topic);
+        free(k->reason);
+        free(k->source);
+        free(k->key);
+        free(k->value);
+    }
+    pb->nkept = 0;
+    pb->kept_bytes = 0;
 }
 
 void publish_free(publish_t *pb, int timeout_ms) {
     if (!pb) return;
     if (pb->rk) {
+        if (pb->txn && pb->nkept)
+            log_error("collector", "%zu output record(s) of an uncommitted transaction dropped at exit: a restart "
+                      "replays from the last committed checkpoint", pb->nkept);
         if (publish_flush(pb, timeout_ms) < 0)
             log_error("collector", "%d output record(s) not delivered at exit", rd_kafka_outq_len(pb->rk));
         rd_kafka_destroy(pb->rk);
     }
+    kept_clear(pb);
+    free(pb->kept);
+    if (pb->conf) rd_kafka_conf_destroy(pb->conf);
     free(pb);
 }
 
@@ -84,10 +138,191 @@ int publish_flush(publish_t *pb, int timeout_ms) {
     return rd_kafka_flush(pb->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
 }
 
+static rd_kafka_resp_err_t produce_copy(publish_t *pb, const char *topic, const void *key, size_t keylen,
+                                       const void *value, size_t len, const char *reason, const char *source);
+
+int publish_transactional(const publish_t *pb) { return pb->txn; }
+
+size_t publish_uncommitted(const publish_t *pb) { return pb->txn ? pb->nkept : 0; }
+
+static void txn_begin(publish_t *pb) {
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(pb->rk);
+    if (e) {
+        /* Records produced meanwhile are kept; the next commit aborts. */
+        log_error("collector", "cannot begin a transaction: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return;
+    }
+    pb->txn_open = 1;
+    pb->txn_broken = 0;
+}
+
+int publish_txn_start(publish_t *pb, int timeout_ms, char *err, size_t errsz) {
+    if (!pb->txn) return 0;
+    rd_kafka_error_t *e = rd_kafka_init_transactions(pb->rk, timeout_ms);
+    if (e) {
+        snprintf(err, errsz, "cannot start transactions: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return -1;
+    }
+    txn_begin(pb);
+    return pb->txn_open ? 0 : (snprintf(err, errsz, "cannot begin a transaction"), -1);
+}
+
+/* The errors that say another member now owns what we wrote for: the
+ * group moved on (our generation is stale) or our transactional.id was
+ * taken over. */
+static int is_fencing(rd_kafka_resp_err_t code) {
+    return code == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || code == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+           code == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+           code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH || code == RD_KAFKA_RESP_ERR__FENCED;
+}
+
+/* Calls step until it succeeds, fails for good, or deadline_ms passes. */
+static rd_kafka_error_t *txn_retry(publish_t *pb, int which, const rd_kafka_topic_partition_list_t *offsets,
+                                   const rd_kafka_consumer_group_metadata_t *cgmd, int64_t deadline_ms) {
+    for (;;) {
+        int64_t left = deadline_ms - vntime_mono_us() / 1000;
+        int t = left < 1 ? 1 : left > 10000 ? 10000 : (int)left;
+        rd_kafka_error_t *e = which == 0   ? rd_kafka_send_offsets_to_transaction(pb->rk, offsets, cgmd, t)
+                              : which == 1 ? rd_kafka_commit_transaction(pb->rk, t)
+                                           : rd_kafka_abort_transaction(pb->rk, t);
+        if (!e || !rd_kafka_error_is_retriable(e) || rd_kafka_error_txn_requires_abort(e) ||
+            rd_kafka_error_is_fatal(e) || vntime_mono_us() / 1000 >= deadline_ms)
+            return e;
+        log_warn("collector", "transaction %s retried: %s", which == 0 ? "offsets" : which == 1 ? "commit" : "abort",
+                 rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
+static void replay_kept(publish_t *pb) {
+    for (size_t i = 0; i < pb->nkept && pb->txn_open; i++) {
+        const struct kept *k = &pb->kept[i];
+        if (produce_copy(pb, k->topic, k->key, k->keylen, k->value, k->len, k->reason, k->source)) pb->txn_broken = 1;
+    }
+    if (!pb->txn_open) pb->txn_broken = 1;
+}
+
+/* A new producer under the same transactional.id: its init_transactions
+ * aborts whatever the old one left open. */
+static int txn_renew(publish_t *pb) {
+    char err[512];
+    int64_t now = vntime_mono_us() / 1000;
+    unsigned slot = pb->nrenew % PUBLISH_MAX_RENEWALS;
+    if (pb->nrenew >= PUBLISH_MAX_RENEWALS && now - pb->renew_ms[slot] < 60000) {
+        log_error("collector", "%d producers renewed within a minute: another collector may share our "
+                  "transactional.id (--instance-id)", PUBLISH_MAX_RENEWALS);
+        return -1;
+    }
+    pb->renew_ms[slot] = now;
+    pb->nrenew++;
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(pb->conf);
+    rd_kafka_purge(pb->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_destroy(pb->rk);
+    pb->rk = NULL;
+    pb->txn_open = 0;
+    if (!conf || !(pb->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
+        if (conf) rd_kafka_conf_destroy(conf);
+        log_error("collector", "cannot renew the producer: %s", conf ? err : "out of memory");
+        return -1;
+    }
+    if (publish_txn_start(pb, TXN_RENEW_MS, err, sizeof err) < 0) {
+        log_error("collector", "renewed producer: %s", err);
+        return -1;
+    }
+    log_warn("collector", "producer renewed: the transaction it could not end was aborted by its successor");
+    return 0;
+}
+
+/* librdkafka gave up on this producer (fatal: fenced by a twin of our
+ * transactional.id, or a state it cannot leave, as INVALID_TXN_STATE on the
+ * abort after a coordinator was killed), or a step kept failing until its
+ * deadline. A renewed producer goes on: kept records are produced again,
+ * unless the partitions they were for are lost. */
+static int txn_fail(publish_t *pb, const char *step, rd_kafka_error_t *e, int keep_records) {
+    int fenced = is_fencing(rd_kafka_error_code(e));
+    metrics_inc(pb->m, fenced ? M_TXN_FENCED : M_TXN_ABORTS);
+    log_error("collector", "transaction %s failed, fenced=%d fatal=%d: %s", step, fenced, rd_kafka_error_is_fatal(e),
+              rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    if (txn_renew(pb) < 0) return PUBLISH_FATAL;
+    if (!keep_records) kept_clear(pb);
+    replay_kept(pb);
+    return PUBLISH_ABORTED;
+}
+
+int publish_commit(publish_t *pb, const rd_kafka_topic_partition_list_t *offsets,
+                   const rd_kafka_consumer_group_metadata_t *cgmd, int timeout_ms) {
+    if (!pb->txn) return publish_flush(pb, timeout_ms) == 0 ? PUBLISH_COMMITTED : PUBLISH_PENDING;
+    if (!pb->nkept && !pb->txn_broken) return PUBLISH_COMMITTED; /* an empty transaction: nothing to do */
+    int64_t t0 = vntime_mono_us() / 1000, deadline = t0 + (timeout_ms > 0 ? timeout_ms : 1);
+    rd_kafka_error_t *e = NULL;
+    const char *step = "commit";
+    if (pb->txn_open && !pb->txn_broken) {
+        /* The offsets tie the transaction to our generation of the group:
+         * a member the group has moved past cannot commit it (KIP-447). */
+        if (offsets && offsets->cnt > 0 && cgmd) {
+            step = "offsets";
+            e = txn_retry(pb, 0, offsets, cgmd, deadline);
+        }
+        if (!e) {
+            step = "commit";
+            e = txn_retry(pb, 1, NULL, NULL, deadline);
+        }
+        if (!e) {
+            int64_t ms = vntime_mono_us() / 1000 - t0;
+            /* The loop waits for a commit: a slow one is a slow cluster. */
+            if (ms >= 250) log_info("collector", "transaction commit slow ms=%lld records=%zu", (long long)ms, pb->nkept);
+            metrics_inc(pb->m, M_TXN_COMMITS);
+            kept_clear(pb);
+            pb->txn_open = 0;
+            pb->aborts_in_row = 0;
+            txn_begin(pb);
+            return PUBLISH_COMMITTED;
+        }
+        if (rd_kafka_error_is_fatal(e) || !rd_kafka_error_txn_requires_abort(e)) return txn_fail(pb, step, e, 1);
+    }
+    int fenced = e && is_fencing(rd_kafka_error_code(e));
+    char why[256];
+    snprintf(why, sizeof why, "%s", e ? rd_kafka_error_string(e) : "a record was refused");
+    if (e) rd_kafka_error_destroy(e);
+    if (pb->txn_open && (e = txn_retry(pb, 2, NULL, NULL, deadline + 10000))) return txn_fail(pb, "abort", e, 1);
+    pb->txn_open = 0;
+    metrics_inc(pb->m, fenced ? M_TXN_FENCED : M_TXN_ABORTS);
+    if (++pb->aborts_in_row > PUBLISH_MAX_ABORTS) {
+        log_error("collector", "%u transactions aborted in a row (last: %s): giving up", pb->aborts_in_row, why);
+        return PUBLISH_FATAL;
+    }
+    log_warn("collector", "transaction aborted at %s, fenced=%d, records=%zu kept for the next one: %s", step, fenced,
+             pb->nkept, why);
+    txn_begin(pb);
+    replay_kept(pb);
+    return PUBLISH_ABORTED;
+}
+
+int publish_discard(publish_t *pb, int timeout_ms) {
+    if (!pb->txn) return 0;
+    size_t n = pb->nkept;
+    if (pb->txn_open) {
+        rd_kafka_error_t *e = txn_retry(pb, 2, NULL, NULL, vntime_mono_us() / 1000 + timeout_ms);
+        if (e) return txn_fail(pb, "abort", e, 0) == PUBLISH_FATAL ? PUBLISH_FATAL : 0;
+        pb->txn_open = 0;
+    }
+    kept_clear(pb);
+    if (n) {
+        metrics_inc(pb->m, M_TXN_ABORTS);
+        log_warn("collector", "transaction discarded records=%zu: what they said is no longer ours to say", n);
+    }
+    pb->aborts_in_row = 0;
+    txn_begin(pb);
+    return pb->txn_open ? 0 : PUBLISH_FATAL;
+}
+
 /* Produces a copy; on a full queue serves delivery reports for a moment and
  * tries again, so a burst slows the loop down instead of losing output. */
-static int produce(publish_t *pb, const char *topic, const void *key, size_t keylen, const void *value, size_t len,
-                   const char *reason, const char *source, char *err, size_t errsz) {
+static rd_kafka_resp_err_t produce_copy(publish_t *pb, const char *topic, const void *key, size_t keylen,
+                                       const void *value, size_t len, const char *reason, const char *source) {
     rd_kafka_resp_err_t e;
     for (int attempt = 0;; attempt++) {
         if (reason)
@@ -103,6 +338,63 @@ static int produce(publish_t *pb, const char *topic, const void *key, size_t key
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt == 50) break;
         rd_kafka_poll(pb->rk, 100);
     }
+    return e;
+}
+
+static char *dup_bytes(const void *p, size_t n) {
+    char *d = malloc(n + 1);
+    if (d) {
+        if (n) memcpy(d, p, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* Keeps a copy of a record of the open transaction. */
+static int keep(publish_t *pb, const char *topic, const void *key, size_t keylen, const void *value, size_t len,
+                const char *reason, const char *source) {
+    if (pb->nkept == pb->capkept) {
+        size_t n = pb->capkept ? 2 * pb->capkept : 256;
+        struct kept *nk = realloc(pb->kept, n * sizeof *nk);
+        if (!nk) return -1;
+        pb->kept = nk;
+        pb->capkept = n;
+    }
+    struct kept *k = &pb->kept[pb->nkept];
+    *k = (struct kept){.topic = dup_bytes(topic, strlen(topic)),
+                       .reason = reason ? dup_bytes(reason, strlen(reason)) : NULL,
+                       .source = source ? dup_bytes(source, strlen(source)) : NULL,
+                       .key = key ? dup_bytes(key, keylen) : NULL,
+                       .value = value ? dup_bytes(value, len) : NULL,
+                       .keylen = keylen,
+                       .len = len};
+    if (!k->topic || (reason && !k->reason) || (source && !k->source) || (key && !k->key) || (value && !k->value)) {
+        free(k->topic);
+        free(k->reason);
+        free(k->source);
+        free(k->key);
+        free(k->value);
+        return -1;
+    }
+    pb->nkept++;
+    pb->kept_bytes += keylen + len;
+    return 0;
+}
+
+static int produce(publish_t *pb, const char *topic, const void *key, size_t keylen, const void *value, size_t len,
+                   const char *reason, const char *source, char *err, size_t errsz) {
+    if (pb->txn) {
+        if (keep(pb, topic, key, keylen, value, len, reason, source) < 0) {
+            metrics_inc(pb->m, M_PRODUCE_ERRORS);
+            snprintf(err, errsz, "cannot produce to %s: out of memory", topic);
+            return -1;
+        }
+        /* Refused inside a transaction (it failed and awaits its abort):
+         * kept, the record goes out in the next one. */
+        if (!pb->txn_open || produce_copy(pb, topic, key, keylen, value, len, reason, source)) pb->txn_broken = 1;
+        return 0;
+    }
+    rd_kafka_resp_err_t e = produce_copy(pb, topic, key, keylen, value, len, reason, source);
     if (e) {
         metrics_inc(pb->m, M_PRODUCE_ERRORS);
         snprintf(err, errsz, "cannot produce to %s: %s", topic, rd_kafka_err2str(e));

@@ -79,6 +79,7 @@ int state_read(struct collector *c, char *err, size_t errsz) {
         if (!(conf = kafka_conf_new(c->bootstrap, &c->props, err, errsz)) ||
             kafka_conf_set(conf, "enable.auto.commit", "false", err, errsz) < 0 ||
             kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errsz) < 0 ||
+            kafka_conf_set(conf, "enable.partition.eof", "true", err, errsz) < 0 ||
             kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, errsz) < 0 ||
             kafka_conf_set(conf, "queued.max.messages.kbytes", "2048", err, errsz) < 0)
             goto out;
@@ -136,7 +137,14 @@ int state_read(struct collector *c, char *err, size_t errsz) {
                 if (!msgs[i]->err) {
                     state_keep(c, msgs[i]->key, msgs[i]->key_len, msgs[i]->payload, msgs[i]->len);
                     c->state_next[p] = msgs[i]->offset + 1;
-                } else if (msgs[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                } else if (msgs[i]->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                    /* Transactions end in control records, never delivered,
+                     * and a transaction still open holds a read_committed
+                     * reader at its start: the end is where the broker says,
+                     * and what lies past it is not committed yet. */
+                    if (msgs[i]->offset > c->state_next[p]) c->state_next[p] = msgs[i]->offset;
+                    high[p] = c->state_next[p];
+                } else {
                     log_warn(COMP, "reading %s: %s", topic, rd_kafka_message_errstr(msgs[i]));
                 }
                 rd_kafka_message_destroy(msgs[i]);

@@ -370,6 +370,12 @@ static int take(topic_reader_t *tr, rd_kafka_message_t *m, int snapshot, topic_r
          * records of transactions are never delivered), so EOF past the
          * watermark also ends the partition. */
         if (i >= 0 && m->offset >= tr->high[i]) tr->done[i] = 1;
+        /* Outside a snapshot (which leaves records past its watermarks
+         * for later) everything before the end was delivered or is not to
+         * be: control records and aborted transactions. Without this, a
+         * later catch-up waited for an EOF librdkafka had already given (it
+         * gives one per end offset): 10 s, each time the collector caught up. */
+        if (!snapshot && i >= 0 && m->offset > tr->next[i]) tr->next[i] = m->offset;
     } else if (m->err == RD_KAFKA_RESP_ERR__TRANSPORT || m->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
         /* Broker connection errors are retried by librdkafka itself; only a
          * partition or topic error ends a read. */

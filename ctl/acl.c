@@ -33,7 +33,11 @@ static const cli_cmd acl_cmd = {
     "  province-<code>  read its own quota topic and alerts\n"
     "  operator         everything (topics under the prefix, groups, the cluster)\n"
     "Run it as a super user (operator). ACLs of these principals that are not in\n"
-    "the plan are deleted; other principals' ACLs are left alone.",
+    "the plan are deleted; other principals' ACLs are left alone.\n"
+    "The collector's transactions also need WRITE on the transactional ids\n"
+    "<prefix>collector.*, a resource librdkafka 2.0.2 cannot create: apply and\n"
+    "--check say so on stderr while it is missing, with the kafka-acls command\n"
+    "that adds it (deploy/kafka/cluster.sh acl runs it on a local cluster).",
     acl_opts};
 
 struct acl_args {
@@ -250,10 +254,36 @@ int acl_main(int argc, char **argv) {
         }
         ncreate++;
     }
+    /* The collector's TransactionalId rule: Kafka's resource type 5, which
+     * librdkafka 2.0.2 reads back as UNKNOWN and cannot create. */
+    char txn_prefix[160];
+    int have_txn = 0;
+    kafka_topic_name(txn_prefix, sizeof txn_prefix, common.prefix, "collector.");
+    for (size_t j = 0; j < nhave; j++) {
+        rd_kafka_ResourceType_t t = rd_kafka_AclBinding_restype(have[j]);
+        if (t != RD_KAFKA_RESOURCE_TOPIC && t != RD_KAFKA_RESOURCE_GROUP && t != RD_KAFKA_RESOURCE_BROKER &&
+            !strcmp(rd_kafka_AclBinding_principal(have[j]), "User:collector") &&
+            !strcmp(rd_kafka_AclBinding_name(have[j]), txn_prefix) &&
+            rd_kafka_AclBinding_resource_pattern_type(have[j]) == RD_KAFKA_RESOURCE_PATTERN_PREFIXED &&
+            rd_kafka_AclBinding_operation(have[j]) == RD_KAFKA_ACL_OPERATION_WRITE)
+            have_txn = 1;
+    }
+    if (!have_txn)
+        fprintf(stderr,
+                "ispeedctl: acl: missing User:collector ALLOW WRITE TRANSACTIONAL_ID %s* (the collector's "
+                "transactions); librdkafka 2.0.2 cannot create it, add it with: kafka-acls.sh --bootstrap-server %s "
+                "--add --allow-principal User:collector --operation Write --transactional-id %s "
+                "--resource-pattern-type prefixed\n",
+                txn_prefix, common.bootstrap, txn_prefix);
     for (size_t j = 0; j < nhave; j++) {
         const rd_kafka_AclBinding_t *b = have[j];
+        rd_kafka_ResourceType_t t = rd_kafka_AclBinding_restype(b);
         size_t i;
         if (!is_ours(rd_kafka_AclBinding_principal(b))) continue;
+        /* A resource type this librdkafka cannot name (transactional ids,
+         * delegation tokens) is not ours to delete: it could not be made
+         * again. */
+        if (t != RD_KAFKA_RESOURCE_TOPIC && t != RD_KAFKA_RESOURCE_GROUP && t != RD_KAFKA_RESOURCE_BROKER) continue;
         for (i = 0; i < n && !same(&rules[i], b); i++)
             ;
         if (i < n) continue;
@@ -324,7 +354,8 @@ int acl_main(int argc, char **argv) {
     for (size_t i = 0; i < nsaid; i++)
         if (said[i]) printf("%s\n", said[i]);
     if (a.check) {
-        printf("%zu ACLs checked: %zu drifted%s\n", n, drift, drift ? "; run 'ispeedctl acl apply' without --check" : "");
+        if (!have_txn) drift++;
+        printf("%zu ACLs checked: %zu drifted%s\n", n + 1, drift, drift ? "; run 'ispeedctl acl apply' without --check" : "");
         rc = drift ? 1 : 0;
     } else {
         printf("%zu ACLs: %zu created, %zu deleted, %zu unchanged\n", n, created, deleted, n - created);

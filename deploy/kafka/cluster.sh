@@ -14,6 +14,8 @@ usage: $prog start --brokers N --dir DIR [--security plaintext|sasl_ssl] [--user
        $prog kill ID --dir DIR        SIGKILL of broker ID (1..N)
        $prog restart ID --dir DIR     stops broker ID (SIGTERM), starts it, waits for its replicas
        $prog wait --dir DIR           waits until every broker is up and every partition's ISR is full
+       $prog acl --dir DIR -- ARGS... Kafka's kafka-acls (kafka.admin.AclCommand) as operator, e.g.
+                                      for what librdkafka 2.0.2 cannot create (transactional ids)
 start prints the bootstrap list on its first stdout line. --dir defaults to
 \$ISPEED_KAFKA_DIR. With sasl_ssl, clients speak SCRAM-SHA-512 over TLS: the
 CA is DIR/ca.pem, each --user (and operator, the super user) gets a random
@@ -26,15 +28,16 @@ die() { echo "$prog: $*" >&2; exit 1; }
 bad_usage() { echo "$prog: $* (try --help)" >&2; exit 2; }
 
 cmd=${1:-}; [ $# -gt 0 ] && shift
-case "$cmd" in -h|--help) usage; exit 0 ;; start|stop|kill|restart|wait) ;; "") bad_usage "no command" ;; *) bad_usage "unknown command '$cmd'" ;; esac
+case "$cmd" in -h|--help) usage; exit 0 ;; start|stop|kill|restart|wait|acl) ;; "") bad_usage "no command" ;; *) bad_usage "unknown command '$cmd'" ;; esac
 id=
 if [ "$cmd" = kill ] || [ "$cmd" = restart ]; then
   [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]] || bad_usage "$cmd needs a broker ID"
   id=$1; shift
 fi
-dir=${ISPEED_KAFKA_DIR:-} brokers= security=plaintext users=() extra=()
+dir=${ISPEED_KAFKA_DIR:-} brokers= security=plaintext users=() extra=() passthrough=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --) [ "$cmd" = acl ] || bad_usage "'--' is for acl"; shift; passthrough=("$@"); break ;;
     --dir) dir=${2:?}; shift 2 ;;
     --brokers) brokers=${2:?}; shift 2 ;;
     --security) security=${2:?}; shift 2 ;;
@@ -221,6 +224,9 @@ EOF
       echo "$pw" >"$dir/users/$u.password"
       printf 'security.protocol=sasl_ssl\nsasl.mechanisms=SCRAM-SHA-512\nsasl.username=%s\nsasl.password=%s\nssl.ca.location=%s\n' \
         "$u" "$pw" "$dir/ca.pem" >"$dir/users/$u.properties"
+      # The same for Kafka's own (Java) tools.
+      printf 'security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="%s" password="%s";\nssl.truststore.type=PEM\nssl.truststore.location=%s\n' \
+        "$u" "$pw" "$dir/ca.pem" >"$dir/users/$u.java.properties"
       # SCRAM users go in at format time: librdkafka 2.0.2 has no
       # AlterUserScramCredentials to add them later.
       scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$pw]")
@@ -281,4 +287,9 @@ case "$cmd" in
     wait_ready 120 ISR || die "broker $id did not come back with full ISRs within 120 s (log: $dir/node-$id/broker.log)" ;;
   wait)
     wait_ready 120 ISR || die "the cluster in $dir is not whole within 120 s" ;;
+  acl)
+    [ ${#passthrough[@]} -gt 0 ] || bad_usage "acl needs the kafka-acls arguments after --"
+    conf=()
+    [ "$(cat "$dir/security")" = plaintext ] || conf=(--command-config "$dir/users/operator.java.properties")
+    java_cmd 0 kafka.admin.AclCommand --bootstrap-server "$(bootstrap)" "${conf[@]}" "${passthrough[@]}" ;;
 esac

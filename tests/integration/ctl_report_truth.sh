@@ -85,7 +85,7 @@ N=$((N + N2))
 
 note "loadgen done"
 "$COLLECTOR" -b "$B" --units "$UNITS" --replay --authorities "$TMP/authorities.csv" --servers "$TMP/servers.csv" \
-    --log-level warn 2>"$TMP/collector.err" &
+    --transactions off --log-level warn 2>"$TMP/collector.err" &
 PIDS+=($!)
 
 # The collector is done when the national samples of the report add up to N.

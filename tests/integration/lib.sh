@@ -112,8 +112,11 @@ trust_token() {
 }
 
 # start_collector LOGNAME ARGS...: starts ispeed-collector in the background.
+# On the embedded Kafka (no start_cluster) with --transactions off: its
+# transactions are only protocol.
 start_collector() {
   local log=$1; shift
+  [ -n "${CLUSTER_DIR:-}" ] || set -- --transactions off "$@"
   "$BUILD/collector/ispeed-collector" -b "$BOOTSTRAP" "$@" 2>"$WORK/$log" &
   PIDS+=($!)
 }
