@@ -33,7 +33,7 @@ struct publish {
     int64_t renew_ms[PUBLISH_MAX_RENEWALS]; /* monotonic times of the last renewals, a ring */
     unsigned nrenew;
     struct kept *kept;
-    size_t nkept, capkept, kept_bytes;
+    size_t nkept, capkept;
 };
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
@@ -111,7 +111,6 @@ static void kept_clear(publish_t *pb) {
         free(k->value);
     }
     pb->nkept = 0;
-    pb->kept_bytes = 0;
 }
 
 void publish_free(publish_t *pb, int timeout_ms) {
@@ -377,7 +376,6 @@ static int keep(publish_t *pb, const char *topic, const void *key, size_t keylen
         return -1;
     }
     pb->nkept++;
-    pb->kept_bytes += keylen + len;
     return 0;
 }
 
