@@ -208,6 +208,9 @@ void outputs_flush_quota(struct collector *c);     /* every dirty counter, now *
 /* Commits what was produced with the input positions (publish_commit);
  * without transactions a flush. On PUBLISH_FATAL the collector stops. */
 int outputs_commit(struct collector *c, int timeout_ms);
+/* Nothing more may be written under this producer (PUBLISH_FATAL): logs
+ * why, and stops the collector with status 1. */
+void outputs_stop_fatal(struct collector *c, const char *why);
 void outputs_flush_quota_due(struct collector *c); /* the paced slice of a poll */
 void outputs_evaluate(struct collector *c);
 /* The alerts feed: the last state alerted per unit. */

@@ -180,12 +180,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             log_warn(COMP, "checkpoints still in flight at revoke: the next owner may replay more");
         /* Lost: what we produced since the last commit is the new owner's
          * to say; it is aborted, never committed. */
-        if (lost && publish_discard(c->pb, CLOSE_BUDGET_MS) == PUBLISH_FATAL) {
-            c->fenced = 1;
-            c->rc = 1;
-            c->stopping = 1;
-            event_base_loopbreak(c->base);
-        }
+        if (lost && publish_discard(c->pb, CLOSE_BUDGET_MS) == PUBLISH_FATAL)
+            outputs_stop_fatal(c, "the lost assignment's transaction cannot be aborted");
         for (int i = 0; i < parts->cnt; i++)
             log_info(COMP, "partition revoked partition=%d t_ms=%lld pid=%d lost=%d", parts->elems[i].partition,
                      (long long)vntime_now_ms(), (int)getpid(), lost);

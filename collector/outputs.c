@@ -40,16 +40,17 @@ int outputs_commit(struct collector *c, int timeout_ms) {
     }
     if (cgmd) rd_kafka_consumer_group_metadata_destroy(cgmd);
     if (offsets) rd_kafka_topic_partition_list_destroy(offsets);
-    if (rc == PUBLISH_FATAL) {
-        /* Nothing more may be written under this producer: a restart
-         * resumes from the last committed checkpoints. */
-        log_error(COMP, "stopping: the outputs can no longer be committed");
-        c->fenced = 1;
-        c->rc = 1;
-        c->stopping = 1;
-        event_base_loopbreak(c->base);
-    }
+    if (rc == PUBLISH_FATAL) outputs_stop_fatal(c, "the outputs can no longer be committed");
     return rc;
+}
+
+/* A restart resumes from the last committed checkpoints. */
+void outputs_stop_fatal(struct collector *c, const char *why) {
+    log_error(COMP, "stopping: %s", why);
+    c->fenced = 1;
+    c->rc = 1;
+    c->stopping = 1;
+    event_base_loopbreak(c->base);
 }
 
 void outputs_flush_quota(struct collector *c) {

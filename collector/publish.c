@@ -101,15 +101,16 @@ fail:
     return NULL;
 }
 
+static void kept_free_copy(struct kept *k) {
+    free(k->topic);
+    free(k->reason);
+    free(k->source);
+    free(k->key);
+    free(k->value);
+}
+
 static void kept_clear(publish_t *pb) {
-    for (size_t i = 0; i < pb->nkept; i++) {
-        struct kept *k = &pb->kept[i];
-        free(k->topic);
-        free(k->reason);
-        free(k->source);
-        free(k->key);
-        free(k->value);
-    }
+    for (size_t i = 0; i < pb->nkept; i++) kept_free_copy(&pb->kept[i]);
     pb->nkept = 0;
 }
 
@@ -368,11 +369,7 @@ static int keep(publish_t *pb, const char *topic, const void *key, size_t keylen
                        .keylen = keylen,
                        .len = len};
     if (!k->topic || (reason && !k->reason) || (source && !k->source) || (key && !k->key) || (value && !k->value)) {
-        free(k->topic);
-        free(k->reason);
-        free(k->source);
-        free(k->key);
-        free(k->value);
+        kept_free_copy(k);
         return -1;
     }
     pb->nkept++;

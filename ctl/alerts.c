@@ -35,9 +35,18 @@ static const cli_cmd alerts_cmd = {
     "alerts", "-b BOOTSTRAP [--follow] [--province P] [--since DURATION] [--format text|json] [--units FILE]",
     "Prints the alerts on <prefix>alerts, one line per state transition of a unit:\n"
     "time (UTC+7), unit code and full name (with its district and province, from\n"
-    "the registry), level, network, FROM→TO, count/expected/target, projection.\n"
+    "the registry), level, network, FROM→TO, count/expected/target, projection;\n"
+    "JSON also where each is on the topic (partition, offset: a unit's alerts are\n"
+    "in one partition, in the order they were published).\n"
     "Without --follow it stops at the end of the topic; with it, at SIGINT or SIGTERM.",
     alerts_opts};
+
+/* An alert and where it is on the topic. */
+struct alert_at {
+    Ispeed__V1__Alert *alert;
+    int32_t partition;
+    int64_t offset;
+};
 
 struct alerts_args {
     int follow;
@@ -49,7 +58,7 @@ struct alerts_args {
     size_t bad;
     /* The backlog, collected to print in time order: partitions interleave
      * arbitrarily, and an operator reads alerts as a timeline. */
-    Ispeed__V1__Alert **backlog;
+    struct alert_at *backlog;
     size_t n, cap;
     int live; /* following: print each alert as it comes */
 };
@@ -115,7 +124,8 @@ void alerts_print_text(FILE *out, const Ispeed__V1__Alert *a, const char *full_n
             finite_or_zero(a->projection));
 }
 
-void alerts_print_json(FILE *out, const Ispeed__V1__Alert *a, const char *full_name) {
+void alerts_print_json(FILE *out, const Ispeed__V1__Alert *a, const char *full_name, int32_t partition,
+                       int64_t offset) {
     char when[20];
     vntime_format(a->time_ms, when);
     fprintf(out, "{\"time\":\"%s +07:00\",\"time_ms\":%lld,\"unit\":", when, (long long)a->time_ms);
@@ -131,15 +141,18 @@ void alerts_print_json(FILE *out, const Ispeed__V1__Alert *a, const char *full_n
     escape_json(out, a->parent);
     fputs(",\"month\":", out);
     escape_json(out, a->month);
-    fprintf(out, ",\"from\":\"%s\",\"to\":\"%s\",\"count\":%llu,\"expected\":%.1f,\"target\":%u,\"projection\":%.1f}\n",
+    fprintf(out,
+            ",\"from\":\"%s\",\"to\":\"%s\",\"count\":%llu,\"expected\":%.1f,\"target\":%u,\"projection\":%.1f,"
+            "\"partition\":%d,\"offset\":%lld}\n",
             pbnames_quota_state(a->from_state), pbnames_quota_state(a->to_state), (unsigned long long)a->count,
-            finite_or_zero(a->expected), a->target, finite_or_zero(a->projection));
+            finite_or_zero(a->expected), a->target, finite_or_zero(a->projection), (int)partition, (long long)offset);
 }
 
-static void print_alert(const struct alerts_args *args, const Ispeed__V1__Alert *a) {
+static void print_alert(const struct alerts_args *args, const struct alert_at *at) {
     char full[1024];
+    const Ispeed__V1__Alert *a = at->alert;
     alerts_full_name(args->reg, a, full, sizeof full);
-    if (args->json) alerts_print_json(stdout, a, full);
+    if (args->json) alerts_print_json(stdout, a, full, at->partition, at->offset);
     else alerts_print_text(stdout, a, full);
 }
 
@@ -157,14 +170,15 @@ static int on_alert(const rd_kafka_message_t *m, void *opaque, char *err, size_t
         ispeed__v1__alert__free_unpacked(a, NULL);
         return 0;
     }
+    struct alert_at at = {a, m->partition, m->offset};
     if (args->live) {
-        print_alert(args, a);
+        print_alert(args, &at);
         ispeed__v1__alert__free_unpacked(a, NULL);
         return 0;
     }
     if (args->n == args->cap) {
         size_t cap = args->cap ? args->cap * 2 : 256;
-        Ispeed__V1__Alert **b = realloc(args->backlog, cap * sizeof *b);
+        struct alert_at *b = realloc(args->backlog, cap * sizeof *b);
         if (!b) {
             ispeed__v1__alert__free_unpacked(a, NULL);
             snprintf(err, errsz, "out of memory");
@@ -173,15 +187,18 @@ static int on_alert(const rd_kafka_message_t *m, void *opaque, char *err, size_t
         args->backlog = b;
         args->cap = cap;
     }
-    args->backlog[args->n++] = a;
+    args->backlog[args->n++] = at;
     return 0;
 }
 
+/* Time, then where on the topic: one order for a given topic, and a unit's
+ * alerts of one instant in the order they were published. */
 static int by_time(const void *x, const void *y) {
-    const Ispeed__V1__Alert *a = *(Ispeed__V1__Alert *const *)x, *b = *(Ispeed__V1__Alert *const *)y;
+    const struct alert_at *p = x, *q = y;
+    const Ispeed__V1__Alert *a = p->alert, *b = q->alert;
     if (a->time_ms != b->time_ms) return a->time_ms < b->time_ms ? -1 : 1;
-    int c = strcmp(a->unit, b->unit);
-    return c ? c : (int)a->network - (int)b->network;
+    if (p->partition != q->partition) return p->partition < q->partition ? -1 : 1;
+    return p->offset < q->offset ? -1 : p->offset > q->offset;
 }
 
 int alerts_main(int argc, char **argv) {
@@ -228,7 +245,7 @@ int alerts_main(int argc, char **argv) {
         goto out;
     }
     if (a.n > 1) qsort(a.backlog, a.n, sizeof *a.backlog, by_time);
-    for (size_t i = 0; i < a.n; i++) print_alert(&a, a.backlog[i]);
+    for (size_t i = 0; i < a.n; i++) print_alert(&a, &a.backlog[i]);
     a.live = 1;
     if (a.follow && topic_reader_run(tr, 1, stop, on_alert, &a, err, sizeof err) < 0) {
         cli_fail(&alerts_cmd, "%s", err);
@@ -241,7 +258,7 @@ int alerts_main(int argc, char **argv) {
     }
     rc = 0;
 out:
-    for (size_t i = 0; i < a.n; i++) ispeed__v1__alert__free_unpacked(a.backlog[i], NULL);
+    for (size_t i = 0; i < a.n; i++) ispeed__v1__alert__free_unpacked(a.backlog[i].alert, NULL);
     free(a.backlog);
     topic_reader_free(tr);
     registry_free(a.reg);

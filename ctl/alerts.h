@@ -2,6 +2,7 @@
 #ifndef ISPEED_CTL_ALERTS_H
 #define ISPEED_CTL_ALERTS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ispeed.pb-c.h"
@@ -17,8 +18,11 @@ int alerts_main(int argc, char **argv);
  * "Phường Phúc Xá (001, 01)". */
 void alerts_full_name(const registry_t *reg, const Ispeed__V1__Alert *a, char *out, size_t outsz);
 
-/* One alert as one line of text, or as one JSON object on one line. */
+/* One alert as one line of text, or as one JSON object on one line; JSON
+ * also says where the alert is on the topic (partition, offset): a unit's
+ * alerts are in one partition, in the order they were published. */
 void alerts_print_text(FILE *out, const Ispeed__V1__Alert *a, const char *full_name);
-void alerts_print_json(FILE *out, const Ispeed__V1__Alert *a, const char *full_name);
+void alerts_print_json(FILE *out, const Ispeed__V1__Alert *a, const char *full_name, int32_t partition,
+                       int64_t offset);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "ispeed.pb-c.h"
+#include "quota_topics.h"
 #include "registry.h"
 #include "report_data.h"
 #include "report_print.h"
@@ -171,43 +172,6 @@ static int read_samples(const cli_common *common, report_t *r) {
     return 0;
 }
 
-/* The quota topics to read: one province's, or every <prefix>quota.<code>
- * (with a registry, only its provinces'). */
-static int pick_topics(const struct report_args *a, const cli_common *common, const registry_t *reg,
-                       char ***topics, size_t *n) {
-    char prefix[256], err[512];
-    char **names;
-    size_t count, k = 0;
-    int code;
-    *topics = NULL;
-    *n = 0;
-    snprintf(prefix, sizeof prefix, "%squota.", common->prefix);
-    if (topic_reader_list(common->bootstrap, &common->props, prefix, &names, &count, &code, err, sizeof err) < 0)
-        return cli_fail(&report_cmd, "%s", err);
-    for (size_t i = 0; i < count; i++) {
-        const char *p = names[i] + strlen(prefix);
-        const registry_unit *u = reg ? registry_find(reg, p) : NULL;
-        int keep = a->province ? strcmp(p, a->province) == 0
-                               : (*p && !strchr(p, '.') && (!reg || (u && u->level == REGISTRY_PROVINCE)));
-        if (!a->province && !keep && *p && !strchr(p, '.'))
-            fprintf(stderr, "ispeedctl report: skipping topic %s: no province %s in the registry\n", names[i], p);
-        if (keep) names[k++] = names[i];
-        else free(names[i]);
-    }
-    names[k] = NULL;
-    if (k == 0) {
-        free(names);
-        if (a->province)
-            return cli_fail(&report_cmd, "no quota topic %s%s: unknown province or no collector has published yet",
-                            prefix, a->province);
-        return cli_fail(&report_cmd, "no quota topics %s*: no collector has published yet, or check --topic-prefix",
-                        prefix);
-    }
-    *topics = names;
-    *n = k;
-    return 0;
-}
-
 static registry_t *load_units(struct report_args *a, int *rc) {
     char err[1024];
     *rc = 0;
@@ -266,8 +230,12 @@ int report_main(int argc, char **argv) {
         cli_fail(&report_cmd, "out of memory");
         goto out;
     }
-    if ((rc = pick_topics(&a, &common, reg, &topics, &ntopics)) != 0) goto out;
     rc = 1;
+    if (quota_topics_pick(&report_cmd, &common, reg, a.province ? &a.province : NULL, a.province ? 1 : 0, &topics,
+                          &ntopics, err, sizeof err) < 0) {
+        cli_fail(&report_cmd, "%s", err);
+        goto out;
+    }
     tr = topic_reader_new_multi(common.bootstrap, &common.props, (const char *const *)topics, ntopics, &code, err,
                                 sizeof err);
     if (!tr) {
@@ -312,8 +280,7 @@ int report_main(int argc, char **argv) {
 out:
     if (out && out != stdout) fclose(out);
     topic_reader_free(tr);
-    for (size_t i = 0; i < ntopics; i++) free(topics[i]);
-    free(topics);
+    quota_topics_free(topics);
     report_free(r);
     registry_free(reg);
     cli_common_clear(&common);

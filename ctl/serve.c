@@ -18,6 +18,7 @@
 #include "dash_http.h"
 #include "dash_state.h"
 #include "log.h"
+#include "quota_topics.h"
 #include "recruit_list.h"
 #include "registry.h"
 #include "topic_reader.h"
@@ -101,40 +102,6 @@ static int serve_apply(int id, const char *arg, void *ctx, char *err, size_t err
     return -1;
 }
 
-/* The quota topics to follow: every <prefix>quota.<code> there is now (a
- * registry's provinces only, or the --province ones). A topic made later
- * is seen after a restart. */
-static int pick_topics(const struct serve_args *a, const cli_common *common, const registry_t *reg, char ***topics,
-                       size_t *n, char *err, size_t errsz) {
-    char prefix[256], **names;
-    size_t count, k = 0;
-    int code;
-    snprintf(prefix, sizeof prefix, "%squota.", common->prefix);
-    if (topic_reader_list(common->bootstrap, &common->props, prefix, &names, &count, &code, err, errsz) < 0)
-        return -1;
-    for (size_t i = 0; i < count; i++) {
-        const char *p = names[i] + strlen(prefix);
-        const registry_unit *u = reg ? registry_find(reg, p) : NULL;
-        int keep = *p && !strchr(p, '.') && (!reg || (u && u->level == REGISTRY_PROVINCE));
-        if (keep && a->nprovinces) {
-            keep = 0;
-            for (size_t j = 0; j < a->nprovinces; j++) keep |= strcmp(a->provinces[j], p) == 0;
-        }
-        if (keep) names[k++] = names[i];
-        else free(names[i]);
-    }
-    names[k] = NULL;
-    if (k == 0) {
-        free(names);
-        snprintf(err, errsz, "no quota topic %s%s: no collector has published yet, or check --topic-prefix%s",
-                 prefix, a->nprovinces ? a->provinces[0] : "*", a->nprovinces ? " and --province" : "");
-        return -1;
-    }
-    *topics = names;
-    *n = k;
-    return 0;
-}
-
 struct serve_ctx {
     dash_http_t *http;
     struct event_base *base;
@@ -214,7 +181,8 @@ int serve_main(int argc, char **argv) {
         goto out;
     }
     dash_state_set_recruit(ds, &a.rp);
-    if (pick_topics(&a, &common, reg, &topics, &ntopics, err, sizeof err) < 0) {
+    if (quota_topics_pick(&serve_cmd, &common, reg, a.provinces, a.nprovinces, &topics, &ntopics, err,
+                          sizeof err) < 0) {
         cli_fail(&serve_cmd, "%s", err);
         goto out;
     }
@@ -248,8 +216,7 @@ out:
     dash_http_free(sc.http);
     dash_feed_stop(feed);
     dash_state_free(ds);
-    for (size_t i = 0; i < ntopics; i++) free(topics[i]);
-    free(topics);
+    quota_topics_free(topics);
     registry_free(reg);
     if (sc.base) event_base_free(sc.base);
     cli_common_clear(&common);

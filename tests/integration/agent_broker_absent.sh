@@ -20,11 +20,15 @@ start_server "${SERVER_TRUST[@]}"
 agent_pid=$!
 PIDS+=($agent_pid)
 
-seq_is_at_least() { [ -f "$STATE/seq" ] && [ "$(cat "$STATE/seq")" -ge "$1" ]; }
-wait_for 120 seq_is_at_least 5 || fail "the agent did not run 5 tests: $(tail -5 "$WORK/agent.log")"
+# The seq file is written before the sample is spooled, the log line after
+# it, and the status file after that: wait for both.
+stored_at_least() { [ "$(grep -c 'test done seq=' "$WORK/agent.log")" -ge "$1" ]; }
+spooled_at_least() { [ "$(agent_status_field "$STATE" spool.pending)" -ge "$1" ] 2>/dev/null; }
+wait_for 120 stored_at_least 5 || fail "the agent did not run 5 tests: $(tail -5 "$WORK/agent.log")"
+# 5 samples and 1 enrollment
+wait_for 10 spooled_at_least 6 || fail "with the broker down, want >= 6 records spooled, got $(agent_status_field "$STATE" spool.pending)"
 pending=$(agent_status_field "$STATE" spool.pending)
 delivered=$(agent_status_field "$STATE" last_delivery_ms)
-[ "$pending" -ge 6 ] || fail "with the broker down, want >= 6 records spooled (5 samples, 1 enrollment), got $pending"
 [ "$delivered" = 0 ] || fail "nothing can have been delivered with the broker down"
 note "broker down: $pending records spooled after $(cat "$STATE/seq") tests"
 

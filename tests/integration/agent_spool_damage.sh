@@ -19,8 +19,10 @@ ARGS=(--server "$SERVER_URL" --duration 1 --streams 1 --commune "$COMMUNE" --tok
       --state-dir "$STATE" -b "$BOOTSTRAP")
 "$AGENT" run "${ARGS[@]}" --interval 1s --jitter 0 2>"$WORK/agent.log" &
 agent_pid=$!
-seq_is_at_least() { [ -f "$STATE/seq" ] && [ "$(cat "$STATE/seq")" -ge "$1" ]; }
-wait_for 120 seq_is_at_least 5 || fail "agent did not test 5 times"
+# The seq file is written before the sample is signed and spooled; the log
+# line comes after the spool append, so count those.
+stored_at_least() { [ "$(grep -c 'test done seq=' "$WORK/agent.log")" -ge "$1" ]; }
+wait_for 120 stored_at_least 5 || fail "agent did not store 5 tests"
 kill -KILL "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
 last=$(grep -o 'test done seq=[0-9]*' "$WORK/agent.log" | tail -n1 | cut -d= -f2)
 

@@ -105,6 +105,31 @@ python3 -c 'import sys; sys.exit(max(len(l.rstrip("\n")) for l in open(sys.argv[
 expect_rc 1 "$CTL" quota -b "$B" --province 99
 grep -q 'no quota topic ispeed.quota.99' "$TMP/err" || fail "missing topic message: $(cat "$TMP/err")"
 [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "error is not one line: $(cat "$TMP/err")"
+
+# Several provinces, and all of them, in one table: the rows of each
+# province's own table, one header, the most behind first across them.
+echo "79001|Phường Bến Nghé|commune|760|79|$M|fixed|1|300|100.0|BEHIND|3.0|0|0|0" | "$PUB" -b "$B" quota
+expect_rc 0 "$CTL" quota -b "$B" --province 01 --format csv
+tail -n +2 "$TMP/out" >"$TMP/rows"
+expect_rc 0 "$CTL" quota -b "$B" --province 79 --format csv
+tail -n +2 "$TMP/out" >>"$TMP/rows"
+sort "$TMP/rows" >"$TMP/want.rows"
+[ "$(wc -l <"$TMP/want.rows")" -eq 7 ] || fail "provinces 01 and 79: $(cat "$TMP/want.rows")"
+for which in "--province all" "--province 79 --province 01"; do
+    # shellcheck disable=SC2086 # two words on purpose
+    expect_rc 0 "$CTL" quota -b "$B" $which --format csv
+    [ "$(grep -c '^code,' "$TMP/out")" -eq 1 ] || fail "$which: not one header: $(cat "$TMP/out")"
+    [ "$(sed -n 2p "$TMP/out" | cut -d, -f1)" = 79001 ] || fail "$which: the most behind is not first: $(cat "$TMP/out")"
+    tail -n +2 "$TMP/out" | sort | diff -u "$TMP/want.rows" - || fail "$which: rows differ from the provinces' own"
+done
+expect_rc 0 "$CTL" quota -b "$B" --province all
+grep -Eq 'Quota of every province \([0-9]+ topics\)' "$TMP/out" || fail "--province all title: $(head -2 "$TMP/out")"
+expect_rc 1 "$CTL" quota -b "$B" --province 01 --province 98
+grep -q 'no quota topic ispeed.quota.98' "$TMP/err" || fail "missing topic among several: $(cat "$TMP/err")"
+expect_rc 2 "$CTL" quota -b "$B" --province all --province 01
+expect_rc 1 "$CTL" quota -b "$B" --province all --topic-prefix other.
+grep -q 'no quota topics other.quota.\*' "$TMP/err" || fail "--province all, no topics: $(cat "$TMP/err")"
+
 expect_rc 2 "$CTL" quota -b "$B" --province 01 --month 2025-13
 expect_rc 2 "$CTL" quota -b "$B" --province 01 --month 2999-01
 expect_rc 2 "$CTL" quota -b "$B" --province 01 --format xml
@@ -133,6 +158,10 @@ expect_rc 0 "$CTL" alerts -b "$B" --since 1h
 [ "$(cut -c22-26 "$TMP/out")" = "79001" ] || fail "--since: $(cat "$TMP/out")"
 expect_rc 0 "$CTL" alerts -b "$B" --province 01 --format json
 grep -q '"unit":"00001".*"from":"ON_TRACK","to":"BEHIND"' "$TMP/out" || fail "alerts json: $(cat "$TMP/out")"
+# Where each alert is on the topic, as a Kafka client sees it.
+where=$(kcat -b "$B" -C -t ispeed.alerts -e -q -f '%k %p %o\n' | awk '$1 == "00001" { print "\"partition\":" $2 ",\"offset\":" $3 }')
+[ -n "$where" ] || fail "kcat found no alert of 00001"
+grep -q "\"unit\":\"00001\".*$where}" "$TMP/out" || fail "alerts json: want $where: $(cat "$TMP/out")"
 expect_rc 2 "$CTL" alerts -b "$B" --since yesterday
 
 # --follow prints the backlog, then what arrives, and ends cleanly on SIGINT.

@@ -8,7 +8,8 @@
 #   1. one collector, then three (rebalance 1->3) while a chunk is produced;
 #   2. two collectors; the broker leading the most samples partitions is
 #      SIGKILLed while a chunk is produced, then restarted; then collector a
-#      is stopped past its session timeout (a zombie) and resumed: fenced;
+#      is stopped past its session timeout (a zombie) and resumed: fenced,
+#      and each unit's alerts on the topic still one unbroken chain;
 #   3. every broker restarted in turn, each while a chunk is produced;
 #   4. one collector again (3->1) for the last chunk.
 # Then compaction: the quota topics roll a segment every 2 s and the cleaner
@@ -88,14 +89,10 @@ chunk_done() { wait "$LG" || fail "loadgen chunk $((CHUNK - 1)) failed: $(tail -
 RESULT=
 compare_truth() {
   merge_truth_chunks
-  awk -F, '$2 == "province" { print $1 }' "$UNITS" >"$WORK/provinces"
-  rm -f "$WORK"/q.*.csv "$WORK/q.failed"
-  xargs -P 4 -I{} sh -c "'$CTL' quota -b '$BOOTSTRAP' --province {} --month $MONTH --format csv \
-    >'$WORK/q.{}.csv' 2>'$WORK/q.{}.err' || grep -q 'no unit of' '$WORK/q.{}.err' || echo {} >>'$WORK/q.failed'" \
-    <"$WORK/provinces"
-  [ ! -s "$WORK/q.failed" ] || { RESULT="ispeedctl quota failed for $(tr '\n' ' ' <"$WORK/q.failed")"; return 1; }
+  "$CTL" quota -b "$BOOTSTRAP" --province all --units "$UNITS" --month "$MONTH" --format csv \
+    >"$WORK/q.all.csv" 2>"$WORK/q.all.err" || { RESULT="ispeedctl quota failed: $(cat "$WORK/q.all.err")"; return 1; }
   RESULT=$(python3 - "$WORK" "$UNITS" <<'PY'
-import csv, glob, os, sys
+import csv, os, sys
 work, units = sys.argv[1], sys.argv[2]
 given = {r[0]: int(r[1]) for r in csv.reader(open(os.path.join(work, 'truth.csv'))) if r and r[0] != 'code'}
 reg = list(csv.DictReader(open(units, encoding='utf-8')))
@@ -108,10 +105,9 @@ for r in reg:
             truth[c] = truth.get(c, 0) + given[r['code']]
             c = parent[c]
 topic = {}
-for f in glob.glob(os.path.join(work, 'q.*.csv')):
-    for r in csv.reader(open(f, encoding='utf-8')):
-        if len(r) > 4 and r[0] != 'code':
-            topic[r[0]] = topic.get(r[0], 0) + int(r[4])
+for r in csv.reader(open(os.path.join(work, 'q.all.csv'), encoding='utf-8')):
+    if len(r) > 4 and r[0] != 'code':
+        topic[r[0]] = topic.get(r[0], 0) + int(r[4])
 bad = [f'unit {r["code"]}: quota topic says {topic.get(r["code"], 0)}, truth {truth.get(r["code"], 0)}'
        for r in reg if topic.get(r['code'], 0) != truth.get(r['code'], 0)]
 total = sum(truth.get(r['code'], 0) for r in reg if r['level'] == 'province')
@@ -121,6 +117,34 @@ if bad:
 print(f'{len(reg)} units exact, {total} samples')
 PY
 )
+}
+# alerts_chain PHASE: on the alerts topic, each unit's alerts (one key, one
+# partition, in offset order) form one chain of transitions: each starts
+# from the state the one before it ended in (the first from ON_TRACK, the
+# implicit start), and none repeats a state (SPEC: transitions only). A
+# collector that said something after the group moved past it (a zombie's
+# stale alert, committed) breaks it.
+alerts_chain() {
+  "$CTL" alerts -b "$BOOTSTRAP" --units none --format json >"$WORK/alerts.json" 2>"$WORK/alerts.err" ||
+    fail "$1: ispeedctl alerts: $(cat "$WORK/alerts.err")"
+  RESULT=$(python3 - "$WORK/alerts.json" <<'PY'
+import json, sys
+alerts = sorted((json.loads(l) for l in open(sys.argv[1], encoding='utf-8') if l.strip()),
+                key=lambda a: (a['partition'], a['offset']))
+last, bad = {}, []
+for a in alerts:
+    k = (a['unit'], a['month'], a['network'])
+    prev = last.get(k, 'ON_TRACK')
+    if a['from'] != prev or a['from'] == a['to']:
+        bad.append(f"{a['unit']} {a['network']} {a['from']}->{a['to']} at {a['partition']}/{a['offset']} after ->{prev}")
+    last[k] = a['to']
+if bad:
+    print(f'{len(bad)} of {len(alerts)} alerts break their unit\'s chain, first: ' + '; '.join(bad[:3]))
+    sys.exit(1)
+print(f'{len(alerts)} alerts of {len(last)} units, each chain unbroken')
+PY
+) || fail "$1: $RESULT"
+  note "$1: $RESULT"
 }
 exact() { # PHASE COLLECTORS...
   local phase=$1; shift
@@ -163,8 +187,9 @@ exact "broker $victim killed" a b
 # a resumes with the records it had fetched and counts older than b's. Its
 # transactions carry the group generation it had: the group coordinator
 # refuses them (fenced), they abort, and nothing a says lands. Without
-# fencing, a's stale QuotaStatus would be the last word of the provinces b
-# keeps after a rejoins, and the counts below would differ.
+# fencing, a's stale alerts land after b's (alerts_chain fails: the same
+# transition twice) and its stale QuotaStatus may be the last word of a
+# province until the province moves again.
 chunk
 wait_for 120 grep -q 'enrolled agents' "$WORK/loadgen.$((CHUNK - 1)).err" || fail "loadgen chunk $((CHUNK - 1)) enrolled no agents"
 sleep 1
@@ -185,6 +210,7 @@ wait_for 30 zombie_fenced || fail "collector a resumed and nothing of its stale 
 note "zombie fenced: $(tail -n +"$((before + 1))" "$WORK/collector.a.log" | grep -m1 -o 'transaction [a-z]* at [a-z]*, fenced=1\|transaction [a-z]* failed, fenced=1\|transaction discarded records=[0-9]*')"
 wait_for 90 all_assigned a b || fail "collector a did not rejoin after it was fenced: $(tail -3 "$WORK/collector.a.log")"
 exact "zombie fenced" a b
+alerts_chain "zombie fenced"
 
 # 3. rolling restart, each broker while a chunk is produced.
 for id in 1 2 3; do
@@ -218,6 +244,7 @@ cleaned() {
 wait_for 60 cleaned || fail "no quota topic was compacted"
 compare_truth || fail "after compaction: $RESULT"
 note "compaction: $compacted; $RESULT"
+alerts_chain "at the end"
 
 # The largest checkpoint written: max.message.bytes must stay above it.
 biggest=$(kcat -b "$BOOTSTRAP" -C -t ispeed.collector.state -e -q -f '%S\n' 2>/dev/null | sort -n | tail -n1)

@@ -155,17 +155,15 @@ with open(os.path.join(sys.argv[1], 'truth.csv'), 'w') as out:
 PY
 }
 
-# read_all_quota HTTP_PORT MONTH [ispeedctl quota options]: for every province
-# of $UNITS (listed in $WORK/provinces), its quota table as the topics show it
-# ($WORK/q.P.csv, by ispeedctl) and as the collector on HTTP_PORT holds it
-# ($WORK/h.P.json, /v1/quota).
+# read_all_quota HTTP_PORT MONTH [ispeedctl quota options]: the quota table of
+# every province of $UNITS (listed in $WORK/provinces) as the topics show it
+# ($WORK/q.all.csv, by one ispeedctl quota --province all) and as the
+# collector on HTTP_PORT holds it ($WORK/h.P.json, /v1/quota).
 read_all_quota() {
   local port=$1 month=$2; shift 2
   awk -F, '$2 == "province" { print $1 }' "$UNITS" >"$WORK/provinces"
-  xargs -P 8 -I{} sh -c "'$BUILD/ctl/ispeedctl' quota -b '$BOOTSTRAP' --province {} --month $month --format csv $* \
-    >'$WORK/q.{}.csv' 2>'$WORK/q.{}.err' || grep -q 'no quota topic' '$WORK/q.{}.err' || echo {} >>'$WORK/q.failed'" \
-    <"$WORK/provinces"
-  [ ! -s "$WORK/q.failed" ] || fail "ispeedctl quota failed for $(tr '\n' ' ' <"$WORK/q.failed")"
+  "$BUILD/ctl/ispeedctl" quota -b "$BOOTSTRAP" --province all --units "$UNITS" --month "$month" --format csv "$@" \
+    >"$WORK/q.all.csv" 2>"$WORK/q.all.err" || fail "ispeedctl quota --province all failed: $(cat "$WORK/q.all.err")"
   local p
   while read -r p; do
     curl -sf "http://127.0.0.1:$port/v1/quota?province=$p&month=$month" >"$WORK/h.$p.json" || fail "/v1/quota?province=$p failed"
