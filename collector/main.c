@@ -269,7 +269,9 @@ int main(int argc, char **argv) {
     kafka_topic_name(c.agents_topic, sizeof c.agents_topic, c.prefix, "agents");
     /* Whole topics beside the group: every collector needs every
      * enrollment, and every alert of the provinces it may come to own. */
-    const topic_reader_opts feed_opts = {.name = "ispeed-collector-feed", .fetch_wait_max_ms = 10};
+    /* 1 MiB ahead each: librdkafka's 64 MiB default queue filled up with
+     * enrollments on a catch-up and stayed in the peak RSS. */
+    const topic_reader_opts feed_opts = {.name = "ispeed-collector-feed", .fetch_wait_max_ms = 10, .queue_kbytes = 1024};
     int code;
     if (!(c.agents_feed = topic_reader_new_opts(c.bootstrap, &c.props, c.agents_topic, &feed_opts, &code, err, sizeof err))) {
         fprintf(stderr, "ispeed-collector: %s\n", err);

@@ -167,6 +167,15 @@ static rd_kafka_t *make_consumer(const char *bootstrap, const kafka_props *props
         snprintf(v, sizeof v, "%d", opts->fetch_wait_max_ms);
         if (kafka_conf_set(conf, "fetch.wait.max.ms", v, err, errsz) < 0) goto fail;
     }
+    if (opts->queue_kbytes > 0) {
+        char kb[16], bytes[24];
+        snprintf(kb, sizeof kb, "%d", opts->queue_kbytes);
+        snprintf(bytes, sizeof bytes, "%lld", (long long)opts->queue_kbytes * 1024);
+        if ((!props_has(props, "queued.max.messages.kbytes") &&
+             kafka_conf_set(conf, "queued.max.messages.kbytes", kb, err, errsz) < 0) ||
+            (!props_has(props, "fetch.max.bytes") && kafka_conf_set(conf, "fetch.max.bytes", bytes, err, errsz) < 0))
+            goto fail;
+    }
     rd_kafka_conf_set_log_cb(conf, topic_reader_log);
     /* librdkafka refuses assign() without a group id, even though nothing
      * joins a group or commits here; a -X group.id given by the user stays. */

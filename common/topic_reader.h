@@ -44,6 +44,11 @@ typedef struct topic_reader_opts {
      * partition per fetch and holds the answer this long once any partition
      * is at its end, so a catch-up of many small batches crawls at 500. */
     int fetch_wait_max_ms;
+    /* librdkafka's queued.max.messages.kbytes (and fetch.max.bytes to
+     * match) unless the props set them; 0 keeps librdkafka's 64 MiB. What
+     * a reader fetches ahead of its caller is held in memory: a reader
+     * living beside other work wants little of it. */
+    int queue_kbytes;
 } topic_reader_opts;
 topic_reader_t *topic_reader_new_opts(const char *bootstrap, const kafka_props *props, const char *topic,
                                       const topic_reader_opts *opts, int *code, char *err, size_t errsz);
