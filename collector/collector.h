@@ -31,6 +31,7 @@
 #define AGENT_CATCHUP_MS 5000  /* how long a sample of an unknown agent may wait for its enrollment */
 #define AGENT_CATCHUP_GAP_MS 200 /* least time between two such catch-ups: a flood of unknown agents costs
                                   * at most five broker round trips a second */
+#define AGENT_CATCHUP_RETRY_MS 1000 /* after a catch-up failed (a broker restarting): the batch waits, then again */
 #define CLOSE_BUDGET_MS 5000   /* each step of the shutdown (consumer close, output flush) waits at most this */
 #define STATE_CATCHUP_MS 10000 /* reading <prefix>collector.state to its end on an assignment */
 #define CKPT_TICK_MS 100       /* the periodic checkpoint pass runs this often... */
@@ -55,8 +56,12 @@ struct part {
     int64_t ckpt;       /* offset of the last checkpoint written or restored, -1 none */
     int64_t ckpt_ms;    /* monotonic ms of the last checkpoint written, 0 none */
     uint8_t ckpt_alert; /* an alert changed a state since: checkpoint even if no offset moved */
+    /* A drain left this record and the partition's later ones unhandled
+     * (its agent unknown, the agents topic unreadable): read again from
+     * here. -1 none. */
+    int64_t resume_at;
 };
-#define PART_EMPTY ((struct part){0, 0, 0, -1, -1, 0, 0})
+#define PART_EMPTY ((struct part){0, 0, 0, -1, -1, 0, 0, -1})
 
 struct batch; /* pipeline.c's */
 enum { HELD_NONE = 0, HELD_FILL, HELD_DRAIN }; /* struct collector's held */
@@ -104,6 +109,7 @@ struct collector {
      * HELD_DRAIN, pipeline_drain's work. Nothing is polled meanwhile. */
     int held;
     int64_t next_catchup_ms; /* monotonic: when the next catch-up may start */
+    int drain_catchup_failed; /* in pipeline_drain: a catch-up failed, unknown agents' samples are left */
     publish_t *pb;
     topic_reader_t *agents_feed; /* every enrollment, on every collector */
     topic_reader_t *alerts_feed; /* read only while not alerting: see consumer_update_caught_up */

@@ -48,7 +48,11 @@ static const struct {
     [M_AGENT_CATCHUPS] = {"ispeed_collector_agent_catchups_total",
                           "Catch-ups of the agents table caused by an unknown agent (one per batch at most).", NULL},
     [M_AGENT_CATCHUP_WAITS] = {"ispeed_collector_agent_catchup_waits_total",
-                               "Batches held until the next catch-up of the agents table was allowed.", NULL},
+                               "Batches held until the next catch-up of the agents table was allowed, or "
+                               "after one failed.", NULL},
+    [M_DRAIN_LEFT] = {"ispeed_collector_drain_left_total",
+                      "Partitions whose records a rebalance or shutdown left to be read again (the agents table "
+                      "could not be caught up).", NULL},
     [M_AGENTS_EXPIRED] = {"ispeed_collector_agents_expired_total",
                           "Failed or never-verified enrollments removed from the agents table.", NULL},
     [M_CHECKPOINTS] = {"ispeed_collector_checkpoints_total", "Checkpoint records produced.", NULL},

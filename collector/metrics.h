@@ -27,6 +27,7 @@ enum metric {
     M_TXN_FENCED,          /* transactions refused because another member owns the input */
     M_AGENT_CATCHUPS,      /* catch-ups of the agents table for an unknown agent */
     M_AGENT_CATCHUP_WAITS, /* batches held until the next catch-up was allowed */
+    M_DRAIN_LEFT,          /* partitions whose records a drain left to be read again */
     M_AGENTS_EXPIRED,      /* failed or never-verified entries removed (--agent-expiry) */
     M_CHECKPOINTS,         /* checkpoint records produced */
     M_RESTORES,            /* partitions restored from a checkpoint */

@@ -142,13 +142,21 @@ static void batch_settle(struct collector *c, struct batch *b) {
     b->settled = 1;
 }
 
-static void catch_up_agents(struct collector *c) {
+/* 0 when the table holds every enrollment the topic held when called. */
+static int catch_up_agents(struct collector *c) {
     char err[256];
     metrics_inc(c->m, M_AGENT_CATCHUPS);
-    if (topic_reader_catch_up(c->agents_feed, AGENT_CATCHUP_MS, pipeline_apply_enrollment, c, err, sizeof err) < 0)
+    if (topic_reader_catch_up(c->agents_feed, AGENT_CATCHUP_MS, pipeline_apply_enrollment, c, err, sizeof err) < 0) {
         collector_feed_failed(c, "agents", err);
+        c->next_catchup_ms = collector_mono_ms() + AGENT_CATCHUP_RETRY_MS;
+        return -1;
+    }
     c->next_catchup_ms = collector_mono_ms() + AGENT_CATCHUP_GAP_MS;
+    return 0;
 }
+
+/* needs_catch_up's answers. */
+enum { CATCHUP_NO = 0, CATCHUP_WAIT, CATCHUP_LEAVE };
 
 /* An agent enrolls before its first sample, but the agents feed is read on
  * a timer, so a sample of an agent the table does not know may only be
@@ -159,20 +167,35 @@ static void catch_up_agents(struct collector *c) {
  * the batch stops before that sample (returns 1) and the loop comes back to
  * it; records keep their order and nothing after is polled, so a flood of
  * unknown agents slows the collector down but never stalls the loop per
- * sample, and an honest newcomer is never refused for being early. */
+ * sample, and an honest newcomer is never refused for being early.
+ *
+ * Nor for the agents topic being unreadable a while (its leader moving in a
+ * broker restart): without a catch-up that reached the end the sample is
+ * not decided. The batch waits and tries again (CATCHUP_WAIT), or in a drain,
+ * which cannot wait, the sample and its partition's later records are left
+ * to be read again (CATCHUP_LEAVE; pipeline_drain). */
 static int needs_catch_up(struct collector *c, struct batch *b, int i, int may_wait) {
     const rd_kafka_message_t *msg = b->msg[i];
     int nc;
     if (b->caught_up || msg->err || !b->env[i] || agents_peek(c->agents, b->env[i]->agent_id, NULL, &nc))
-        return 0;
+        return CATCHUP_NO;
     if (may_wait && collector_mono_ms() < c->next_catchup_ms) {
         if (!b->waited) metrics_inc(c->m, M_AGENT_CATCHUP_WAITS);
         b->waited = 1;
-        return 1;
+        return CATCHUP_WAIT;
     }
-    catch_up_agents(c);
+    if (!may_wait && c->drain_catchup_failed) return CATCHUP_LEAVE; /* one failed try a drain */
+    if (catch_up_agents(c) < 0) {
+        if (!may_wait) {
+            c->drain_catchup_failed = 1;
+            return CATCHUP_LEAVE;
+        }
+        if (!b->waited) metrics_inc(c->m, M_AGENT_CATCHUP_WAITS);
+        b->waited = 1;
+        return CATCHUP_WAIT;
+    }
     b->caught_up = 1;
-    return 0;
+    return CATCHUP_NO;
 }
 
 /* Handles the batch's records from b->pos in order, exactly as if each had
@@ -182,8 +205,13 @@ static int batch_handle(struct collector *c, struct batch *b, int may_wait) {
     for (; b->pos < b->n; b->pos++) {
         int i = b->pos;
         rd_kafka_message_t *msg = b->msg[i];
-        if (needs_catch_up(c, b, i, may_wait)) return 1;
-        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        struct part *left = consumer_part(c, msg->partition); /* NULL for a consumer error */
+        int r = left && left->resume_at >= 0 ? CATCHUP_LEAVE : needs_catch_up(c, b, i, may_wait);
+        if (r == CATCHUP_WAIT) return 1;
+        if (r == CATCHUP_LEAVE) {
+            /* Order within the partition: nothing after it is handled either. */
+            if (left && left->resume_at < 0) left->resume_at = msg->offset;
+        } else if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             struct part *pt = consumer_part(c, msg->partition);
             if (pt && pt->assigned && pt->next < 0 && msg->offset >= 0) pt->next = msg->offset; /* empty so far */
             if (pt && pt->assigned && !pt->eof) {
@@ -227,13 +255,48 @@ static int drain(struct collector *c, int may_wait) {
     return 0;
 }
 
+/* A partition whose records a drain left: its position goes back to the
+ * first one left (its checkpoints already say so: next did not move), so
+ * they are read again, by us or by the partition's next owner. */
+static void resume_left(struct collector *c) {
+    for (int32_t p = 0; p < c->nparts; p++) {
+        struct part *pt = &c->parts[p];
+        if (pt->resume_at < 0) continue;
+        metrics_inc(c->m, M_DRAIN_LEFT);
+        log_warn(COMP, "records left unhandled partition=%d offset=%lld: the agents topic could not be read; "
+                 "they are read again", p, (long long)pt->resume_at);
+        if (pt->assigned && !c->stopping) {
+            rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(at, c->samples_topic, p)->offset = pt->resume_at;
+            rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, at, 0);
+            if (e) {
+                /* Left as they are, they would be lost: stop, the restart
+                 * reads them from the last checkpoint. */
+                log_error(COMP, "cannot seek partition=%d back: %s", p, rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+                c->rc = 1;
+                c->stopping = 1;
+                event_base_loopbreak(c->base);
+            }
+            rd_kafka_topic_partition_list_destroy(at);
+            pt->eof = 0;
+        }
+        pt->resume_at = -1;
+    }
+    consumer_update_caught_up(c);
+}
+
 /* After it nothing is pending (a rebalance, shutdown): catch-ups are not
- * waited for here. */
+ * waited for here; samples no catch-up could decide are left to a later
+ * read (needs_catch_up). */
 void pipeline_drain(struct collector *c) {
+    c->drain_catchup_failed = 0;
     /* A held backlog batch came before the one in flight. */
     if (c->held == HELD_FILL) batch_handle(c, c->fill, 0);
     c->held = HELD_NONE;
     drain(c, 0);
+    if (c->drain_catchup_failed) resume_left(c);
+    c->drain_catchup_failed = 0;
 }
 
 /* Comes back to a held batch when the next catch-up is allowed. */

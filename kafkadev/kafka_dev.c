@@ -17,8 +17,9 @@
 #include "registry.h"
 
 static volatile sig_atomic_t kafka_dev_stop;
-/* 0: leave as is, 1: take the brokers down, 2: bring them up. Tests use it
- * to play "the broker is gone" without losing the cluster's data. */
+/* 0: leave as is, 1: take the brokers down, 2: bring them up, 3: the
+ * agents topic alone unreadable. Tests use it to play "the broker is gone"
+ * without losing the cluster's data. */
 static volatile sig_atomic_t kafka_dev_updown;
 
 static void on_signal(int sig) {
@@ -26,6 +27,8 @@ static void on_signal(int sig) {
         kafka_dev_updown = 1;
     else if (sig == SIGUSR2)
         kafka_dev_updown = 2;
+    else if (sig == SIGHUP)
+        kafka_dev_updown = 3;
     else
         kafka_dev_stop = 1;
 }
@@ -37,6 +40,25 @@ static void set_brokers(rd_kafka_mock_cluster_t *mc, int brokers, int up) {
         if (e) log_warn("kafka-dev", "broker %d: %s", id, rd_kafka_err2str(e));
     }
     log_info("kafka-dev", "brokers %s", up ? "up" : "down");
+}
+
+/* The agents topic unreadable while every other topic is served, as while
+ * a new leader is elected for it: each partition's leader moves to the next
+ * broker and metadata says it has none (LEADER_NOT_AVAILABLE), so a client
+ * gets "not leader" from the old one and cannot find the new one. on = 0
+ * ends it. */
+static void agents_outage(rd_kafka_mock_cluster_t *mc, int brokers, const char *prefix, int partitions, int on,
+                          int *moves) {
+    char topic[256];
+    kafka_topic_name(topic, sizeof topic, prefix, "agents");
+    if (on && brokers > 1) (*moves)++; /* each outage moves every leader once more */
+    if (on)
+        for (int p = 0; p < partitions && brokers > 1; p++) {
+            rd_kafka_resp_err_t e = rd_kafka_mock_partition_set_leader(mc, topic, p, 1 + (p + *moves) % brokers);
+            if (e) log_warn("kafka-dev", "%s [%d]: %s", topic, p, rd_kafka_err2str(e));
+        }
+    rd_kafka_mock_topic_set_error(mc, topic, on ? RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE : RD_KAFKA_RESP_ERR_NO_ERROR);
+    log_info("kafka-dev", "agents topic %s", on ? "unreadable: no leader" : "readable");
 }
 
 struct kafka_dev_opts {
@@ -71,7 +93,9 @@ static const opttab_spec option_spec = {
              "topics of ispeed, prints the bootstrap list as the first line on stdout,\n"
              "and runs until SIGINT or SIGTERM. For development and tests only: it keeps\n"
              "about 5 MiB per partition and does not compact.",
-    .epilog = "SIGUSR1 takes every broker down, SIGUSR2 brings them back, keeping their data.",
+    .epilog = "SIGUSR1 takes every broker down, SIGUSR2 brings them back, keeping their data.\n"
+              "SIGHUP makes the agents topic alone unreadable (no leader, as in an election); SIGUSR2\n"
+              "ends it.",
     .defs = option_defs,
     .ndefs = sizeof option_defs / sizeof *option_defs,
 };
@@ -144,19 +168,26 @@ int main(int argc, char **argv) {
     signal(SIGTERM, on_signal);
     signal(SIGUSR1, on_signal);
     signal(SIGUSR2, on_signal);
+    signal(SIGHUP, on_signal);
     if (start_down) set_brokers(mc, brokers, 0);
     printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
     fflush(stdout);
     log_info("kafka-dev", "embedded Kafka up bootstrap=%s brokers=%d partitions=%d",
              rd_kafka_mock_cluster_bootstraps(mc), brokers, partitions);
+    int outage = 0, moves = 0;
     while (!kafka_dev_stop) {
         /* A short sleep, not pause(): a signal landing between the checks
          * and pause() would otherwise wait for the next one. */
         usleep(50000);
-        if (kafka_dev_updown) {
+        if (kafka_dev_updown == 3) {
+            agents_outage(mc, brokers, prefix, partitions, 1, &moves);
+            outage = 1;
+        } else if (kafka_dev_updown) {
             set_brokers(mc, brokers, kafka_dev_updown == 2);
-            kafka_dev_updown = 0;
+            if (kafka_dev_updown == 2 && outage) agents_outage(mc, brokers, prefix, partitions, 0, &moves);
+            if (kafka_dev_updown == 2) outage = 0;
         }
+        kafka_dev_updown = 0;
     }
     log_info("kafka-dev", "stopping");
     rc = 0;
