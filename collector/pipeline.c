@@ -212,7 +212,7 @@ static int batch_handle(struct collector *c, struct batch *b, int may_wait) {
             /* Order within the partition: nothing after it is handled either. */
             if (left && left->resume_at < 0) left->resume_at = msg->offset;
         } else if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            struct part *pt = consumer_part(c, msg->partition);
+            struct part *pt = left;
             if (pt && pt->assigned && pt->next < 0 && msg->offset >= 0) pt->next = msg->offset; /* empty so far */
             if (pt && pt->assigned && !pt->eof) {
                 pt->eof = 1;
