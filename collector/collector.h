@@ -33,6 +33,8 @@
                                   * at most five broker round trips a second */
 #define AGENT_CATCHUP_RETRY_MS 1000 /* after a catch-up failed (a broker restarting): the batch waits, then again */
 #define CLOSE_BUDGET_MS 5000   /* each step of the shutdown (consumer close, output flush) waits at most this */
+#define INHERIT_WAIT_MS 30000  /* an assignment waits this long for the previous owner's open transaction:
+                                * transaction.timeout.ms (15 s) plus the brokers' abort sweep (10 s default) */
 #define STATE_CATCHUP_MS 10000 /* reading <prefix>collector.state to its end on an assignment */
 #define CKPT_TICK_MS 100       /* the periodic checkpoint pass runs this often... */
 #define CKPT_BUDGET_MS 10      /* ...and stops after the checkpoint that passes this */

@@ -111,6 +111,54 @@ static void drop_partition(struct collector *c, int32_t p) {
     log_info(COMP, "partition dropped partition=%d provinces=%zu", p, n);
 }
 
+/* The previous owner of a partition may have been stopped in the middle of a
+ * commit: the group accepted the offsets of its transaction (its generation
+ * was current then) and the transaction ends when it resumes (committed) or
+ * when the coordinator times it out (aborted). Restored before that end, the
+ * partition would be counted from an older checkpoint and its alerts raised
+ * again next to the ones that transaction then commits. The group reports
+ * such offsets as unstable (KIP-447): wait until none is. */
+static void wait_inherited_transactions(struct collector *c, rd_kafka_t *rk,
+                                        const rd_kafka_topic_partition_list_t *parts) {
+    if (!publish_transactional(c->pb) || parts->cnt == 0) return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
+    int64_t t0 = collector_mono_ms(), deadline = t0 + INHERIT_WAIT_MS;
+    int waited = 0;
+    for (;;) {
+        int64_t left = deadline - collector_mono_ms();
+        rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, left > 5000 ? 5000 : left < 1 ? 1 : (int)left);
+        int unstable = -1;
+        for (int i = 0; !e && i < l->cnt; i++)
+            if (l->elems[i].err == RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT) unstable = l->elems[i].partition;
+        if (!e && unstable < 0) {
+            if (waited) {
+                metrics_inc(c->m, M_INHERIT_WAIT_ENDED);
+                log_info(COMP, "the previous owner's transaction ended ms=%lld", (long long)(collector_mono_ms() - t0));
+            }
+            break;
+        }
+        if (e && e != RD_KAFKA_RESP_ERR__TIMED_OUT) {
+            metrics_inc(c->m, M_INHERIT_WAIT_ERROR);
+            log_warn(COMP, "cannot ask the group for pending transactions: %s; restoring at once, alerts may repeat",
+                     rd_kafka_err2str(e));
+            break;
+        }
+        if (collector_mono_ms() >= deadline) {
+            metrics_inc(c->m, M_INHERIT_WAIT_TIMEOUT);
+            log_warn(COMP, "the previous owner's transaction still open after %d ms (partition=%d): restoring before "
+                     "it, alerts may repeat", INHERIT_WAIT_MS, unstable);
+            break;
+        }
+        if (!waited && unstable >= 0)
+            log_info(COMP, "waiting for the previous owner's open transaction partition=%d", unstable);
+        else if (!waited)
+            log_info(COMP, "waiting for the group's committed offsets (a previous owner's transaction may be open)");
+        waited = 1;
+        usleep(200 * 1000);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
                          void *opaque) {
     struct collector *c = opaque;
@@ -123,6 +171,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         char ferr[256];
+        wait_inherited_transactions(c, rk, parts);
         /* What the previous owners wrote before they let go (they flush
          * their last checkpoint in their revoke, which precedes this). */
         if (parts->cnt > 0 && state_read(c, ferr, sizeof ferr) < 0)

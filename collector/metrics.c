@@ -53,6 +53,13 @@ static const struct {
     [M_DRAIN_LEFT] = {"ispeed_collector_drain_left_total",
                       "Partitions whose records a rebalance or shutdown left to be read again (the agents table "
                       "could not be caught up).", NULL},
+    [M_INHERIT_WAIT_ENDED] = {"ispeed_collector_inherited_transaction_waits_total",
+                              "Assignments that found the previous owner's transaction still open (its offsets "
+                              "pending in the group) and waited for its end, by result.",
+                              "result=\"ended\""},
+    [M_INHERIT_WAIT_TIMEOUT] = {"ispeed_collector_inherited_transaction_waits_total", NULL,
+                                "result=\"timed_out\""},
+    [M_INHERIT_WAIT_ERROR] = {"ispeed_collector_inherited_transaction_waits_total", NULL, "result=\"error\""},
     [M_AGENTS_EXPIRED] = {"ispeed_collector_agents_expired_total",
                           "Failed or never-verified enrollments removed from the agents table.", NULL},
     [M_CHECKPOINTS] = {"ispeed_collector_checkpoints_total", "Checkpoint records produced.", NULL},

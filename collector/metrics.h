@@ -28,6 +28,9 @@ enum metric {
     M_AGENT_CATCHUPS,      /* catch-ups of the agents table for an unknown agent */
     M_AGENT_CATCHUP_WAITS, /* batches held until the next catch-up was allowed */
     M_DRAIN_LEFT,          /* partitions whose records a drain left to be read again */
+    M_INHERIT_WAIT_ENDED,  /* assignments that waited for a previous owner's transaction, which ended */
+    M_INHERIT_WAIT_TIMEOUT, /* ... which had not ended by INHERIT_WAIT_MS: restored before it */
+    M_INHERIT_WAIT_ERROR,  /* ... could not be asked about (the group coordinator did not answer) */
     M_AGENTS_EXPIRED,      /* failed or never-verified entries removed (--agent-expiry) */
     M_CHECKPOINTS,         /* checkpoint records produced */
     M_RESTORES,            /* partitions restored from a checkpoint */

@@ -2,9 +2,11 @@
  * the DLQ and the checkpoints; on a real cluster, in transactions. */
 #include "publish.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ispeed.pb-c.h"
 #include "log.h"
@@ -34,6 +36,9 @@ struct publish {
     unsigned nrenew;
     struct kept *kept;
     size_t nkept, capkept;
+    /* Tests only (ISPEED_TEST_STOP_IN_COMMIT): a file whose removal stops
+     * the process between the offsets and the commit of a transaction. */
+    const char *stop_in_commit;
 };
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
@@ -64,6 +69,7 @@ publish_t *publish_new(const char *bootstrap, const kafka_props *props, const ch
         return NULL;
     }
     pb->m = m;
+    pb->stop_in_commit = getenv("ISPEED_TEST_STOP_IN_COMMIT");
     snprintf(pb->prefix, sizeof pb->prefix, "%s", prefix);
     kafka_topic_name(pb->alerts_topic, sizeof pb->alerts_topic, prefix, "alerts");
     kafka_topic_name(pb->dlq_topic, sizeof pb->dlq_topic, prefix, "dlq");
@@ -265,10 +271,26 @@ int publish_commit(publish_t *pb, const rd_kafka_topic_partition_list_t *offsets
         if (offsets && offsets->cnt > 0 && cgmd) {
             step = "offsets";
             e = txn_retry(pb, 0, offsets, cgmd, deadline);
+            /* A zombie at the worst moment: the group took the offsets of
+             * a transaction that is not ended (kafka_cluster.sh). */
+            if (!e && pb->stop_in_commit && unlink(pb->stop_in_commit) == 0) {
+                log_warn("collector", "stopping between the offsets and the commit (ISPEED_TEST_STOP_IN_COMMIT)");
+                raise(SIGSTOP);
+            }
         }
         if (!e) {
             step = "commit";
             e = txn_retry(pb, 1, NULL, NULL, deadline);
+            /* Timed out, the commit goes on in the brokers. Its records go
+             * out again only if it failed: a renewed producer would replay
+             * them, and they may be committed already (alerts twice). */
+            if (e && rd_kafka_error_is_retriable(e) && !rd_kafka_error_txn_requires_abort(e) &&
+                !rd_kafka_error_is_fatal(e)) {
+                log_warn("collector", "transaction commit not ended after %lld ms, waiting for its outcome: %s",
+                         (long long)(vntime_mono_us() / 1000 - t0), rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+                e = txn_retry(pb, 1, NULL, NULL, vntime_mono_us() / 1000 + PUBLISH_COMMIT_OUTCOME_MS);
+            }
         }
         if (!e) {
             int64_t ms = vntime_mono_us() / 1000 - t0;

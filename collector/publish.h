@@ -53,13 +53,16 @@ enum {
 #define PUBLISH_MAX_ABORTS 300  /* aborted transactions in a row before PUBLISH_FATAL */
 #define PUBLISH_MAX_RENEWALS 5  /* producers renewed within a minute before PUBLISH_FATAL */
 #define TXN_RENEW_MS 30000      /* a renewed producer's init_transactions */
+#define PUBLISH_COMMIT_OUTCOME_MS 30000 /* a commit past its caller's timeout is waited for this long more */
 int publish_transactional(const publish_t *pb);
 /* Records of the open transaction (0 without transactions). */
 size_t publish_uncommitted(const publish_t *pb);
 /* Commits the open transaction with the consumer's offsets and group
  * metadata (a member the group has moved past cannot commit), then opens
  * the next. An abortable failure aborts it and produces its records again
- * into the next transaction: nothing is lost. Without transactions, a flush. */
+ * into the next transaction: nothing is lost. A commit still under way at
+ * timeout_ms is waited for up to PUBLISH_COMMIT_OUTCOME_MS more: only a
+ * failed one may be produced again. Without transactions, a flush. */
 int publish_commit(publish_t *pb, const rd_kafka_topic_partition_list_t *offsets,
                    const rd_kafka_consumer_group_metadata_t *cgmd, int timeout_ms);
 /* Aborts the open transaction and forgets its records: the partitions they

@@ -43,6 +43,7 @@ struct cell {
     distinct_t *agents; /* NULL until the first counted sample names one */
     int64_t published_wall_ms; /* wall clock of the last update published (coalescing) */
     uint8_t alerted; /* last state alerted; 0 = never, read as ON_TRACK (the implicit start) */
+    uint8_t alerted_read; /* alerted was read from the alerts topic (not raised here, not restored) */
     uint8_t dirty;
 };
 
@@ -394,6 +395,7 @@ static int evaluate_cell(quota_counts_t *qt, struct month *m, size_t ci, int64_t
     if (a.status.state == last) return 0;
     a.from = last;
     c->alerted = (uint8_t)a.status.state;
+    c->alerted_read = 0;
     mark_dirty(qt, m, ci); /* the quota topic shows the new state too */
     if (qt->alert_fn) qt->alert_fn(&a, qt->alert_ctx);
     return 1;
@@ -538,6 +540,7 @@ int quota_seed_state(quota_counts_t *qt, const registry_unit *unit, const char *
     struct month *m = month_get(qt, month);
     if (!m) return -1;
     size_t ci = cell_index(unit->index, net);
+    m->cells[ci].alerted_read = 1;
     if (m->cells[ci].alerted == (uint8_t)state) return 0;
     m->cells[ci].alerted = (uint8_t)state;
     return 1;
@@ -651,7 +654,12 @@ int quota_restore(quota_counts_t *qt, const registry_unit *unit, const char *mon
     c->late = st->late_count;
     c->count_5g = st->count_5g;
     c->unattested = st->unattested_count;
-    if (st->alerted >= QUOTA_ON_TRACK && st->alerted <= QUOTA_MET) c->alerted = (uint8_t)st->alerted;
+    /* A state read from the alerts topic is never older than a checkpoint's:
+     * the reader goes on from there, and a checkpoint can lag the alert it
+     * remembers (its owner died between the two commits). Replaced by the
+     * checkpoint's, the alert would be raised a second time. */
+    if (st->alerted >= QUOTA_ON_TRACK && st->alerted <= QUOTA_MET && !c->alerted_read)
+        c->alerted = (uint8_t)st->alerted;
     return mark_dirty(qt, m, ci);
 }
 

@@ -152,8 +152,8 @@ size_t quota_dirty_count(const quota_counts_t *qt);
  * province come back. */
 void quota_reset_province(quota_counts_t *qt, const registry_unit *province);
 
-/* Sets the last alerted state of a counter without alerting: how a restart
- * learns what it already said. 1 when that changed the state, 0 when not,
+/* Sets the last alerted state of a counter without alerting, as read from
+ * the alerts topic: how a restart learns what it already said. 1 when that changed the state, 0 when not,
  * -1 on a bad month or out of memory. */
 int quota_seed_state(quota_counts_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
                      enum quota_state state);
@@ -202,8 +202,9 @@ typedef int (*quota_cell_fn)(const registry_unit *unit, const char *month, enum 
  * The sketch bytes are valid during the call only. */
 void quota_foreach_province(quota_counts_t *qt, const registry_unit *province, quota_cell_fn fn, void *ctx);
 /* Sets a counter as quota_foreach_province gave it and marks it dirty, so
- * the quota topic is re-published with the same key. -1 on a bad month,
- * bad sketch or out of memory. */
+ * the quota topic is re-published with the same key; the last state alerted
+ * too, unless quota_seed_state set it since this counter last alerted. -1 on
+ * a bad month, bad sketch or out of memory. */
 int quota_restore(quota_counts_t *qt, const registry_unit *unit, const char *month, enum quota_network net,
                   const quota_cell_state *st);
 

@@ -51,7 +51,7 @@ note "topics: $(tail -1 "$WORK/apply.out"); --check clean (${SECONDS}s)"
 declare -A PID PORT
 start() { # NAME
   PORT[$1]=$(free_port)
-  start_collector "collector.$1.log" --units "$UNITS" "${COLLECTOR_TRUST[@]}" --http "127.0.0.1:${PORT[$1]}" --checkpoint-interval 300 \
+  ISPEED_TEST_STOP_IN_COMMIT="$WORK/stop-in-commit.$1" start_collector "collector.$1.log" --units "$UNITS" "${COLLECTOR_TRUST[@]}" --http "127.0.0.1:${PORT[$1]}" --checkpoint-interval 300 \
     -X session.timeout.ms=6000
   PID[$1]=${PIDS[-1]}
 }
@@ -182,18 +182,24 @@ chunk_done
 cluster restart "$victim" || fail "broker $victim did not come back"
 exact "broker $victim killed" a b
 
-# 2b. A zombie: collector a stopped (SIGSTOP) past its session timeout while
-# a chunk is produced, so b takes every partition and counts the chunk; then
-# a resumes with the records it had fetched and counts older than b's. Its
+# 2b. A zombie: collector a stopped past its session timeout while a chunk
+# is produced, so b takes every partition and counts the chunk; then a
+# resumes with the records it had fetched and counts older than b's. Its
 # transactions carry the group generation it had: the group coordinator
 # refuses them (fenced), they abort, and nothing a says lands. Without
 # fencing, a's stale alerts land after b's (alerts_chain fails: the same
 # transition twice) and its stale QuotaStatus may be the last word of a
-# province until the province moves again.
+# province until the province moves again. a stops itself at the worst
+# moment (ISPEED_TEST_STOP_IN_COMMIT): the group has taken the offsets of its
+# transaction, not yet ended. b must wait for that end before it restores
+# a's partitions; restored before, they are counted from an older checkpoint
+# and the alerts of that transaction are raised again.
 chunk
 wait_for 120 grep -q 'enrolled agents' "$WORK/loadgen.$((CHUNK - 1)).err" || fail "loadgen chunk $((CHUNK - 1)) enrolled no agents"
 sleep 1
-kill -STOP "${PID[a]}"
+: >"$WORK/stop-in-commit.a"
+a_stopped() { [ "$(ps -o stat= -p "${PID[a]}" | cut -c1)" = T ]; }
+wait_for 30 a_stopped || fail "collector a did not stop in a commit: $(tail -3 "$WORK/collector.a.log")"
 t_stop=$SECONDS
 wait_for 60 all_assigned b || { kill -CONT "${PID[a]}"; fail "collector b did not take a's partitions while a was stopped"; }
 chunk_done
@@ -202,12 +208,19 @@ note "zombie: collector a stopped $((SECONDS - t_stop)) s; b took every partitio
 before=$(wc -l <"$WORK/collector.a.log")
 kill -CONT "${PID[a]}"
 # Whichever comes first: the coordinator refuses a's transaction (its
-# generation is stale: fenced=1), or a's consumer learns it lost the group and
-# aborts what it held (discarded). Either way what a said since it was
-# stopped is aborted, never committed.
-zombie_fenced() { tail -n +"$((before + 1))" "$WORK/collector.a.log" | grep -q 'transaction .*fenced=1\|transaction discarded'; }
+# generation is stale, or the coordinator aborted it at its timeout:
+# fenced=1), or a's consumer learns it lost the group and aborts what it held
+# (discarded, or lost=1 with nothing held). Either way what a said since it
+# was stopped is aborted, never committed. (Stopped in the middle of a
+# commit whose offsets the group had accepted, a's last transaction was
+# still its own: b waited for its end before restoring, and the checks
+# below hold either way.)
+zombie_fenced() { tail -n +"$((before + 1))" "$WORK/collector.a.log" | grep -q 'transaction .*fenced=1\|transaction discarded\|partition revoked .*lost=1'; }
 wait_for 30 zombie_fenced || fail "collector a resumed and nothing of its stale transaction was refused or aborted: $(tail -n +"$((before + 1))" "$WORK/collector.a.log" | grep -E 'transaction|lost=' | head -3)"
-note "zombie fenced: $(tail -n +"$((before + 1))" "$WORK/collector.a.log" | grep -m1 -o 'transaction [a-z]* at [a-z]*, fenced=1\|transaction [a-z]* failed, fenced=1\|transaction discarded records=[0-9]*')"
+note "zombie fenced: $(tail -n +"$((before + 1))" "$WORK/collector.a.log" | grep -m1 -o 'transaction [a-z]* at [a-z]*, fenced=1\|transaction [a-z]* failed, fenced=1\|transaction discarded records=[0-9]*\|partition revoked .*lost=1')"
+grep -q "the previous owner's transaction ended" "$WORK/collector.b.log" ||
+  fail "collector b restored a's partitions without waiting for a's open transaction: $(grep -E "previous owner|restored" "$WORK/collector.b.log" | tail -3)"
+note "zombie: b waited for a's open transaction: $(grep -m1 -o "the previous owner's transaction ended ms=[0-9]*" "$WORK/collector.b.log")"
 wait_for 90 all_assigned a b || fail "collector a did not rejoin after it was fenced: $(tail -3 "$WORK/collector.a.log")"
 exact "zombie fenced" a b
 alerts_chain "zombie fenced"

@@ -492,16 +492,24 @@ static int only_province_01(const registry_unit *p, void *ctx) {
     return strcmp(p->code, "01") == 0;
 }
 
-static void test_alerts_once(void **state) {
-    (void)state;
-    registry_t *reg = load_csv(CSV3);
+/* CSV3 with a target of 10, its alerts captured in *al. */
+static quota_counts_t *alerting_table_csv3(registry_t **reg, struct alerts *al) {
     quota_config cfg;
     quota_config_default(&cfg);
     cfg.target = 10;
     char err[128];
+    *reg = load_csv(CSV3);
+    quota_counts_t *qt = quota_counts_new(*reg, &cfg, err, sizeof err);
+    assert_non_null(qt);
+    quota_set_alerts(qt, capture, al);
+    return qt;
+}
+
+static void test_alerts_once(void **state) {
+    (void)state;
+    registry_t *reg;
     struct alerts al = {0};
-    quota_counts_t *qt = quota_counts_new(reg, &cfg, err, sizeof err);
-    quota_set_alerts(qt, capture, &al);
+    quota_counts_t *qt = alerting_table_csv3(&reg, &al);
 
     /* Replay: counting but not alerting. */
     const registry_unit *c1 = registry_find(reg, "00001");
@@ -543,6 +551,48 @@ static void test_alerts_once(void **state) {
     /* A sample of another month never alerts. */
     quota_add(qt, registry_find(reg, "00010"), "2025-06", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
     assert_int_equal(al.n, 0);
+    quota_counts_free(qt);
+    registry_free(reg);
+}
+
+/* The last state alerted after a restore: what the alerts topic said wins
+ * over an older checkpoint (its owner died after the alert's commit and
+ * before the checkpoint's); a checkpoint wins over what this table alerted
+ * itself (the province was another collector's since). Either way, nothing
+ * is alerted twice. */
+static void test_restore_after_alert_read(void **state) {
+    (void)state;
+    registry_t *reg;
+    struct alerts al = {0};
+    quota_counts_t *qt = alerting_table_csv3(&reg, &al);
+    const registry_unit *c1 = registry_find(reg, "00001"), *c2 = registry_find(reg, "00004");
+    /* c2 was BEHIND here (alerted by this table), then counted elsewhere. */
+    quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
+    quota_set_alerting(qt, 1);
+    quota_evaluate(qt, JUL_15_NOON, only_province_01, NULL);
+    assert_int_equal(count_alerts_for(&al, "00004", QUOTA_FIXED, QUOTA_BEHIND), 1);
+    /* The topic says c1 went ON_TRACK; its owner's last checkpoint is from
+     * before that (BEHIND, 4 samples after the replay). */
+    quota_seed_state(qt, c1, "2025-07", QUOTA_FIXED, QUOTA_ON_TRACK);
+    quota_cell_state older = {4, 0, 0, QUOTA_BEHIND, NULL, 0, NULL, 0, NULL, 0, 0};
+    assert_int_equal(quota_restore(qt, c1, "2025-07", QUOTA_FIXED, &older), 0);
+    /* c2's new owner went ON_TRACK and checkpointed it. */
+    quota_cell_state newer = {4, 0, 0, QUOTA_ON_TRACK, NULL, 0, NULL, 0, NULL, 0, 0};
+    assert_int_equal(quota_restore(qt, c2, "2025-07", QUOTA_FIXED, &newer), 0);
+    al.n = 0;
+    quota_evaluate(qt, JUL_15_NOON + 60000, only_province_01, NULL);
+    assert_int_equal(count_alerts_for(&al, "00001", QUOTA_FIXED, QUOTA_ON_TRACK), 0);
+    assert_int_equal(count_alerts_for(&al, "00004", QUOTA_FIXED, QUOTA_ON_TRACK), 0);
+    /* What this table raises next replaces what it read: a later
+     * checkpoint's state counts again. */
+    for (int i = 0; i < 10; i++) quota_add(qt, c1, "2025-07", QUOTA_FIXED, 0, 0, NULL, JUL_15_NOON);
+    assert_int_equal(count_alerts_for(&al, "00001", QUOTA_FIXED, QUOTA_MET), 1);
+    quota_cell_state met = {14, 0, 0, QUOTA_ON_TRACK, NULL, 0, NULL, 0, NULL, 0, 0};
+    assert_int_equal(quota_restore(qt, c1, "2025-07", QUOTA_FIXED, &met), 0);
+    al.n = 0;
+    quota_evaluate(qt, JUL_15_NOON + 120000, only_province_01, NULL);
+    assert_int_equal(count_alerts_for(&al, "00001", QUOTA_FIXED, QUOTA_MET), 1);
+    assert_int_equal(al.a[0].from, QUOTA_ON_TRACK);
     quota_counts_free(qt);
     registry_free(reg);
 }
@@ -1088,6 +1138,7 @@ int main(void) {
         cmocka_unit_test(test_flush_coalesces),
         cmocka_unit_test(test_flush_due_per_counter),
         cmocka_unit_test(test_alerts_once),
+        cmocka_unit_test(test_restore_after_alert_read),
         cmocka_unit_test(test_behind_on_time),
         cmocka_unit_test(test_seed_and_reset),
         cmocka_unit_test(test_dedupe_window),
