@@ -51,6 +51,7 @@ if [ "${ISPEED_BENCH_KAFKA:-embedded}" = cluster ]; then
   note "real cluster: $(tail -1 "$WORK/topics.out")"
 else
   start_kafka --partitions 256 --units "$UNITS"
+  BROKER_PID=${PIDS[-1]}
 fi
 # Attestation required, tokens required (the defaults): loadgen's samples
 # carry receipts, so the collector verifies one signature per sample, the
@@ -78,26 +79,39 @@ VPIDS=()
 for i in $(seq "$CORES"); do "$BUILD/tools/loadgen/ispeed-verify-rate" 2 >"$WORK/verify.$i" & VPIDS+=($!); done
 wait "${VPIDS[@]}"
 VERIFY_RATE=$(cat "$WORK"/verify.* | sed 's/.*verify_per_s=\([0-9]*\).*/\1/' | awk '{ s += $1 } END { print s }')
+VERIFY_US=$(cat "$WORK"/verify.* | sed 's/.*us_each=\([0-9.]*\).*/\1/' | awk '{ s += $1; n++ } END { printf "%.1f", s / n }')
 
 HTTP=127.0.0.1:$(free_port)
 t0=$(now)
 start_collector collector.err --units "$UNITS" --http "$HTTP" "${COLLECTOR_TRUST[@]}" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
 CPID=${PIDS[-1]}
-# until_caught_up T0 LOG: waits, and sets JOIN_S (start to the first sample
-# consumed: enrollments, checkpoints, group join) and DONE_S (start to caught up).
+# cpu_snapshot PID: "consumed checks check_us collector_ticks broker_ticks",
+# the collector's counters and the CPU time (utime + stime) of it and of the
+# embedded broker (0 on a cluster: three JVMs, not one process).
+cpu_ticks() { [ -r "/proc/$1/stat" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" || echo 0; }
+cpu_snapshot() {
+  local m; m=$(curl -sf "http://$HTTP/metrics")
+  echo "$(awk '$1 == "ispeed_collector_samples_consumed_total" { c = $2 } $1 == "ispeed_collector_signature_checks_total" { s = $2 }
+    $1 == "ispeed_collector_signature_check_cpu_microseconds_total" { u = $2 } END { print c + 0, s + 0, u + 0 }' <<<"$m") \
+    $(cpu_ticks "$1") $([ -n "${BROKER_PID:-}" ] && cpu_ticks "$BROKER_PID" || echo 0)"
+}
+# until_caught_up T0 LOG PID: waits, and sets JOIN_S (start to the first
+# sample consumed: enrollments, checkpoints, group join), DONE_S (start to
+# caught up), and CPU_AT_JOIN and CPU_AT_DONE (cpu_snapshot).
 until_caught_up() {
-  local deadline=$(( $(date +%s) + 900 )); JOIN_S=
+  local deadline=$(( $(date +%s) + 900 )); JOIN_S= CPU_AT_JOIN=
   while ! caught_up; do
     [ -n "$JOIN_S" ] || [ "$(metric ispeed_collector_samples_consumed_total)" = 0 ] \
-      || [ -z "$(metric ispeed_collector_samples_consumed_total)" ] || JOIN_S=$(secs "$1" "$(now)")
+      || [ -z "$(metric ispeed_collector_samples_consumed_total)" ] || { JOIN_S=$(secs "$1" "$(now)"); CPU_AT_JOIN=$(cpu_snapshot "$3"); }
     [ "$(date +%s)" -lt "$deadline" ] || fail "collector not caught up in 15 min: $(tail -3 "$WORK/$2")"
     sleep 0.1
   done
   DONE_S=$(secs "$1" "$(now)")
-  [ -n "$JOIN_S" ] || JOIN_S=$DONE_S
+  CPU_AT_DONE=$(cpu_snapshot "$3")
+  [ -n "$JOIN_S" ] || { JOIN_S=$DONE_S; CPU_AT_JOIN=$CPU_AT_DONE; }
 }
-until_caught_up "$t0" collector.err
-COLL_S=$DONE_S JOIN1_S=$JOIN_S
+until_caught_up "$t0" collector.err "$CPID"
+COLL_S=$DONE_S JOIN1_S=$JOIN_S CPU1_JOIN=$CPU_AT_JOIN CPU1_DONE=$CPU_AT_DONE
 note "collector caught up in $COLL_S s"
 # group_wait LOG: seconds from the collector's "group join requested" to its
 # first assignment: on the first join the broker's initial rebalance delay,
@@ -121,7 +135,7 @@ kill -KILL "$CPID"; wait "$CPID" 2>/dev/null || true
 t1=$(now)
 start_collector collector2.err --units "$UNITS" --http "$HTTP" "${COLLECTOR_TRUST[@]}" ${ISPEED_BENCH_COLLECTOR_ARGS:-}
 CPID2=${PIDS[-1]}
-until_caught_up "$t1" collector2.err
+until_caught_up "$t1" collector2.err "$CPID2"
 RESTORE_S=$DONE_S JOIN2_S=$JOIN_S
 note "restarted collector caught up in $RESTORE_S s"
 # The part of it the broker spends before it hands out the partitions: the
@@ -140,7 +154,8 @@ for prov in $(awk -F, '$2 == "province" { print $1 }' "$UNITS"); do
 done
 
 awk -v n="$N" -v load="$LOAD_S" -v kc="$KCAT_S" -v co="$COLL_S" -v rss="$RSS" -v rs="$RESTORE_S" -v rss2="$RSS2" \
-    -v probe="$(cat "$WORK/probe.out" 2>/dev/null)" -v exact="$exact" -v j1="$JOIN1_S" -v j2="$JOIN2_S" -v gw="$GROUP_WAIT_S" -v jw="$JOIN_WAIT_S" -v vr="$VERIFY_RATE" -v cores="$CORES" 'BEGIN {
+    -v probe="$(cat "$WORK/probe.out" 2>/dev/null)" -v exact="$exact" -v j1="$JOIN1_S" -v j2="$JOIN2_S" -v gw="$GROUP_WAIT_S" -v jw="$JOIN_WAIT_S" -v vr="$VERIFY_RATE" -v cores="$CORES" \
+    -v vus="$VERIFY_US" -v cj="$CPU1_JOIN" -v cd="$CPU1_DONE" -v tck="$(getconf CLK_TCK)" 'BEGIN {
   kr = n / kc; cr = n / co; ratio = cr / kr
   split(probe, f, " "); for (i in f) { split(f[i], kv, "="); p[kv[1]] = kv[2] }
   printf "samples                  %d (loaded in %.1f s)\n", n, load
@@ -153,6 +168,17 @@ awk -v n="$N" -v load="$LOAD_S" -v kc="$KCAT_S" -v co="$COLL_S" -v rss="$RSS" -v
   printf "ratio                    %.2f   (target >= 0.8) %s\n", ratio, (ratio >= 0.8 ? "ok" : "MISSED")
   printf "  Ed25519 floor           %d cores together verify %d signatures/s: at most %d samples/s, a ratio of %.2f at best\n", cores, vr, vr, vr / kr
   printf "  collector / floor       %.2f start to counted; %.2f once consuming\n", cr / vr, (co - j1 > 0.5 ? n / (co - j1) / vr : cr / vr)
+  # Where the CPU went from the first sample consumed to caught up: what
+  # bounds the ratio on these cores whatever the scheduling.
+  split(cj, a, " "); split(cd, b, " "); ns = b[1] - a[1]
+  if (ns > 0 && b[2] > a[2]) {
+    cus = (b[4] - a[4]) / tck * 1e6 / ns; bus = (b[5] - a[5]) / tck * 1e6 / ns
+    per = (b[2] - a[2]) / ns; vin = (b[3] - a[3]) / (b[2] - a[2])
+    printf "  CPU per sample          collector %.0f us: %.2f signature checks of %.1f us each (%.1f us alone, ispeed-verify-rate), the rest %.0f us; broker %.0f us\n",
+      cus, per, vin, vus, cus - per * vin, bus
+    printf "  ceiling at that CPU     %d cores / %.0f us = %.0f samples/s, a ratio of %.2f to the floor\n",
+      cores, cus + bus, cores * 1e6 / (cus + bus), cores * 1e6 / (cus + bus) / vr
+  }
   printf "peak RSS                 %.1f MiB (target <= 64) %s; after restore %.1f MiB\n", rss, (rss <= 64 ? "ok" : "MISSED"), rss2
   printf "restart after SIGKILL    %.2f s to caught up; counts exact: %s\n", rs, exact
   printf "  of which                %.2f s the broker waiting for the killed member'"'"'s session to time out\n", gw

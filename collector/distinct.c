@@ -5,16 +5,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Sized to what it holds: most communes have one or two volunteers, and a
+ * counter exists for every unit and class, so a full 256-byte union each was
+ * ~5 MiB of the collector's 64 MiB budget for 8-byte sets. The exact set
+ * grows by doubling; the sketch is allocated when the set turns. */
 struct distinct {
     uint8_t n;     /* hashes held while exact */
+    uint8_t cap;   /* hashes hash[] has room for while exact */
     uint8_t exact; /* 1: hash[] holds the set; 0: reg[] is the sketch */
     uint8_t fresh; /* estimate holds the sketch's count (registers rarely change once filled) */
     uint32_t estimate;
-    union {
-        uint64_t hash[DISTINCT_EXACT_MAX]; /* ascending */
-        uint8_t reg[DISTINCT_HLL_REGS];
-    } u;
+    /* Exact: cap hashes, ascending. Sketch: DISTINCT_HLL_REGS one-byte
+     * registers over the same storage (REG). */
+    uint64_t hash[];
 };
+
+#define REG(d) ((uint8_t *)(d)->hash)
+
+#define EXACT_FIRST 2
+
+static struct distinct *exact_new(size_t cap) {
+    struct distinct *d = calloc(1, sizeof(struct distinct) + cap * sizeof(uint64_t));
+    if (!d) return NULL;
+    d->exact = 1;
+    d->cap = (uint8_t)cap;
+    return d;
+}
+
+static struct distinct *sketch_new(void) {
+    return calloc(1, sizeof(struct distinct) + DISTINCT_HLL_REGS);
+}
 
 uint64_t distinct_hash(const char *id) {
     /* FNV-1a, then the splitmix64 finaliser: FNV alone leaves the high bits
@@ -33,14 +53,13 @@ static void hll_put(struct distinct *d, uint64_t h) {
     uint32_t idx = (uint32_t)(h >> (64 - DISTINCT_HLL_BITS));
     uint64_t rest = h << DISTINCT_HLL_BITS;
     uint8_t rank = rest ? (uint8_t)(__builtin_clzll(rest) + 1) : (uint8_t)(64 - DISTINCT_HLL_BITS + 1);
-    if (rank > d->u.reg[idx]) d->u.reg[idx] = rank, d->fresh = 0;
+    if (rank > REG(d)[idx]) REG(d)[idx] = rank, d->fresh = 0;
 }
 
 int distinct_add_hash(distinct_t **dp, uint64_t h) {
     struct distinct *d = *dp;
     if (!d) {
-        if (!(d = calloc(1, sizeof *d))) return -1;
-        d->exact = 1;
+        if (!(d = exact_new(EXACT_FIRST))) return -1;
         *dp = d;
     }
     if (!d->exact) {
@@ -50,24 +69,30 @@ int distinct_add_hash(distinct_t **dp, uint64_t h) {
     size_t lo = 0, hi = d->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (d->u.hash[mid] < h) lo = mid + 1;
+        if (d->hash[mid] < h) lo = mid + 1;
         else hi = mid;
     }
-    if (lo < d->n && d->u.hash[lo] == h) return 0;
+    if (lo < d->n && d->hash[lo] == h) return 0;
     if (d->n < DISTINCT_EXACT_MAX) {
-        memmove(&d->u.hash[lo + 1], &d->u.hash[lo], (d->n - lo) * sizeof(uint64_t));
-        d->u.hash[lo] = h;
+        if (d->n == d->cap) {
+            size_t cap = (size_t)d->cap * 2 > DISTINCT_EXACT_MAX ? DISTINCT_EXACT_MAX : (size_t)d->cap * 2;
+            struct distinct *g = realloc(d, sizeof(struct distinct) + cap * sizeof(uint64_t));
+            if (!g) return -1;
+            d = *dp = g;
+            d->cap = (uint8_t)cap;
+        }
+        memmove(&d->hash[lo + 1], &d->hash[lo], (d->n - lo) * sizeof(uint64_t));
+        d->hash[lo] = h;
         d->n++;
         return 0;
     }
     /* Past the bound: the set becomes a sketch of itself and the new one. */
-    uint64_t held[DISTINCT_EXACT_MAX];
-    memcpy(held, d->u.hash, sizeof held);
-    memset(d->u.reg, 0, sizeof d->u.reg);
-    d->exact = 0;
-    for (size_t i = 0; i < DISTINCT_EXACT_MAX; i++) hll_put(d, held[i]);
-    hll_put(d, h);
-    d->n = 0;
+    struct distinct *sk = sketch_new();
+    if (!sk) return -1;
+    for (size_t i = 0; i < d->n; i++) hll_put(sk, d->hash[i]);
+    hll_put(sk, h);
+    free(d);
+    *dp = sk;
     return 0;
 }
 
@@ -93,8 +118,8 @@ static uint32_t hll_estimate(const struct distinct *d) {
     double sum = 0.0;
     unsigned zeros = 0;
     for (unsigned i = 0; i < DISTINCT_HLL_REGS; i++) {
-        sum += 1.0 / (double)(1ull << d->u.reg[i]); /* registers are at most 57 */
-        zeros += d->u.reg[i] == 0;
+        sum += 1.0 / (double)(1ull << REG(d)[i]); /* registers are at most 57 */
+        zeros += REG(d)[i] == 0;
     }
     double alpha = 0.7213 / (1.0 + 1.079 / m);
     double e = alpha * m * m / sum;
@@ -111,12 +136,12 @@ size_t distinct_encode(const distinct_t *d, uint8_t *out) {
     if (!d || (d->exact && d->n == 0)) return 0;
     if (!d->exact) {
         out[0] = 2;
-        memcpy(out + 1, d->u.reg, DISTINCT_HLL_REGS);
+        memcpy(out + 1, REG(d), DISTINCT_HLL_REGS);
         return 1 + DISTINCT_HLL_REGS;
     }
     out[0] = 1;
     for (size_t i = 0; i < d->n; i++)
-        for (int b = 0; b < 8; b++) out[1 + i * 8 + (size_t)b] = (uint8_t)(d->u.hash[i] >> (8 * b));
+        for (int b = 0; b < 8; b++) out[1 + i * 8 + (size_t)b] = (uint8_t)(d->hash[i] >> (8 * b));
     return 1 + (size_t)d->n * 8;
 }
 
@@ -126,24 +151,25 @@ int distinct_decode(distinct_t **dp, const uint8_t *in, size_t len) {
         *dp = NULL;
         return 0;
     }
-    struct distinct *d = calloc(1, sizeof *d);
-    if (!d) return -1;
+    struct distinct *d;
     if (in[0] == 1 && (len - 1) % 8 == 0 && (len - 1) / 8 <= DISTINCT_EXACT_MAX) {
-        d->exact = 1;
-        for (size_t i = 0; i < (len - 1) / 8; i++) {
+        size_t n = (len - 1) / 8;
+        if (!(d = exact_new(n > EXACT_FIRST ? n : EXACT_FIRST))) return -1;
+        for (size_t i = 0; i < n; i++) {
             uint64_t h = 0;
             for (int b = 0; b < 8; b++) h |= (uint64_t)in[1 + i * 8 + (size_t)b] << (8 * b);
             /* Strictly ascending, as encoded: anything else is damage. */
-            if (i && h <= d->u.hash[i - 1]) goto bad;
-            d->u.hash[i] = h;
+            if (i && h <= d->hash[i - 1]) goto bad;
+            d->hash[i] = h;
             d->n++;
         }
     } else if (in[0] == 2 && len == 1 + DISTINCT_HLL_REGS) {
-        memcpy(d->u.reg, in + 1, DISTINCT_HLL_REGS);
+        if (!(d = sketch_new())) return -1;
+        memcpy(REG(d), in + 1, DISTINCT_HLL_REGS);
         for (unsigned i = 0; i < DISTINCT_HLL_REGS; i++)
-            if (d->u.reg[i] > 64 - DISTINCT_HLL_BITS + 1) goto bad;
+            if (REG(d)[i] > 64 - DISTINCT_HLL_BITS + 1) goto bad;
     } else {
-        goto bad;
+        return -1;
     }
     distinct_free(*dp);
     *dp = d;

@@ -3,8 +3,8 @@
  * input: exact (a sorted set of 64-bit hashes of agent ids) up to
  * DISTINCT_EXACT_MAX agents, then a HyperLogLog of DISTINCT_HLL_REGS
  * registers (one byte each, about 6.5% standard error). Most communes have
- * a handful of volunteers and stay exact; a province past the bound costs
- * 256 bytes. The wire form survives checkpoints and merges exactly. */
+ * a handful of volunteers and stay exact, at 8 bytes an agent (room for 2,
+ * then doubled); a province past the bound costs 256 bytes. The wire form survives checkpoints and merges exactly. */
 #ifndef ISPEED_COLLECTOR_DISTINCT_H
 #define ISPEED_COLLECTOR_DISTINCT_H
 
@@ -26,8 +26,9 @@ typedef struct distinct distinct_t;
  * are derived from enrolled keys, so they cannot be picked to collide. */
 uint64_t distinct_hash(const char *id);
 
-/* Adds an agent id (or its distinct_hash) to *d, allocating on first use.
- * -1 when out of memory (*d stays valid). */
+/* Adds an agent id (or its distinct_hash) to *d, allocating on first use;
+ * *d may move (the set grows, or turns into the sketch). -1 when out of
+ * memory (*d stays valid). */
 int distinct_add(distinct_t **d, const char *id);
 int distinct_add_hash(distinct_t **d, uint64_t h);
 

@@ -39,12 +39,22 @@ static const struct {
     [M_DLQ] = {"ispeed_collector_dlq_total", "Records produced to the dead-letter queue.", NULL},
     [M_PRODUCE_ERRORS] = {"ispeed_collector_produce_errors_total", "Produce calls or deliveries that failed.",
                           NULL},
+    [M_OUTQ_STALLS] = {"ispeed_collector_output_queue_stalls_total",
+                       "Waits for the brokers to take produced records that ran out of time (records then queue "
+                       "in memory).",
+                       NULL},
     [M_TXN_COMMITS] = {"ispeed_collector_transactions_total",
                        "Output transactions (real cluster), by result: fenced = refused because the group moved "
                        "on or our transactional.id was taken.",
                        "result=\"committed\""},
     [M_TXN_ABORTS] = {"ispeed_collector_transactions_total", NULL, "result=\"aborted\""},
     [M_TXN_FENCED] = {"ispeed_collector_transactions_total", NULL, "result=\"fenced\""},
+    [M_SIG_CHECKS] = {"ispeed_collector_signature_checks_total",
+                      "Ed25519 signatures checked on the verify threads (receipts, samples, enrollments).", NULL},
+    [M_SIG_CHECK_CPU_US] = {"ispeed_collector_signature_check_cpu_microseconds_total",
+                            "CPU time the verify threads spent on those checks (their CPU clock, not the wall "
+                            "clock).",
+                            NULL},
     [M_AGENT_CATCHUPS] = {"ispeed_collector_agent_catchups_total",
                           "Catch-ups of the agents table caused by an unknown agent (one per batch at most).", NULL},
     [M_AGENT_CATCHUP_WAITS] = {"ispeed_collector_agent_catchup_waits_total",

@@ -22,9 +22,12 @@ enum metric {
     M_ALERTS,              /* Alert records produced */
     M_DLQ,                 /* records produced to the DLQ */
     M_PRODUCE_ERRORS,      /* produce calls or deliveries that failed */
+    M_OUTQ_STALLS,         /* waits for deliveries that ran out (brokers not taking records) */
     M_TXN_COMMITS,         /* transactions committed */
     M_TXN_ABORTS,          /* transactions aborted (records produced again) or discarded */
     M_TXN_FENCED,          /* transactions refused because another member owns the input */
+    M_SIG_CHECKS,          /* signatures checked on the sigpool */
+    M_SIG_CHECK_CPU_US,    /* CPU time those checks took, microseconds */
     M_AGENT_CATCHUPS,      /* catch-ups of the agents table for an unknown agent */
     M_AGENT_CATCHUP_WAITS, /* batches held until the next catch-up was allowed */
     M_DRAIN_LEFT,          /* partitions whose records a drain left to be read again */

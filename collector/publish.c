@@ -31,6 +31,7 @@ struct publish {
     int txn_open;     /* begin_transaction succeeded and no commit or abort since */
     int txn_broken;   /* a record of the open transaction was refused: abort it */
     unsigned aborts_in_row;
+    int outq_gave_up; /* a wait for deliveries ran out: no more until the queue drains */
     rd_kafka_conf_t *conf; /* transactional: what a renewed producer is made of */
     int64_t renew_ms[PUBLISH_MAX_RENEWALS]; /* monotonic times of the last renewals, a ring */
     unsigned nrenew;
@@ -342,10 +343,34 @@ int publish_discard(publish_t *pb, int timeout_ms) {
 }
 
 /* Produces a copy; on a full queue serves delivery reports for a moment and
- * tries again, so a burst slows the loop down instead of losing output. */
+ * tries again, so a burst slows the loop down instead of losing output.
+ *
+ * A burst also waits before it fills the queue: in a replay every unit
+ * counted is due a QuotaStatus (up to QUOTA_SLICE a poll), and when the
+ * brokers ack slower than that (a loaded machine) librdkafka held ~20,000
+ * records, ~6 MiB, a tenth of the collector's 64 MiB. Past PUBLISH_OUTQ_MAX
+ * records in flight the caller serves deliveries first, for at most
+ * PUBLISH_OUTQ_WAIT_MS, then produces anyway (and stops waiting until the
+ * queue has drained): memory, not output, gives way.
+ * queue.buffering.max.kbytes cannot do this: a checkpoint larger than the
+ * bound would be refused for ever. */
 static rd_kafka_resp_err_t produce_copy(publish_t *pb, const char *topic, const void *key, size_t keylen,
                                        const void *value, size_t len, const char *reason, const char *source) {
     rd_kafka_resp_err_t e;
+    int outq = rd_kafka_outq_len(pb->rk);
+    if (outq <= PUBLISH_OUTQ_MAX / 2) pb->outq_gave_up = 0;
+    if (outq > PUBLISH_OUTQ_MAX && !pb->outq_gave_up) {
+        int64_t until = vntime_mono_us() / 1000 + PUBLISH_OUTQ_WAIT_MS;
+        while ((outq = rd_kafka_outq_len(pb->rk)) > PUBLISH_OUTQ_MAX / 2 && vntime_mono_us() / 1000 < until)
+            rd_kafka_poll(pb->rk, 5);
+        /* Brokers not taking records: one wait, not one per record, until
+         * the queue drains. */
+        if (outq > PUBLISH_OUTQ_MAX / 2) {
+            pb->outq_gave_up = 1;
+            metrics_inc(pb->m, M_OUTQ_STALLS);
+            log_warn("collector", "output queue not draining records=%d waited_ms=%d", outq, PUBLISH_OUTQ_WAIT_MS);
+        }
+    }
     for (int attempt = 0;; attempt++) {
         if (reason)
             e = rd_kafka_producev(pb->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),

@@ -53,6 +53,8 @@ enum {
 #define PUBLISH_MAX_ABORTS 300  /* aborted transactions in a row before PUBLISH_FATAL */
 #define PUBLISH_MAX_RENEWALS 5  /* producers renewed within a minute before PUBLISH_FATAL */
 #define TXN_RENEW_MS 30000      /* a renewed producer's init_transactions */
+#define PUBLISH_OUTQ_MAX 2000     /* records in librdkafka's queue before a producer waits for deliveries */
+#define PUBLISH_OUTQ_WAIT_MS 1000 /* the longest such a wait, then it produces anyway */
 #define PUBLISH_COMMIT_OUTCOME_MS 30000 /* a commit past its caller's timeout is waited for this long more */
 int publish_transactional(const publish_t *pb);
 /* Records of the open transaction (0 without transactions). */

@@ -28,6 +28,9 @@ sigpool_t *sigpool_new(unsigned nthreads, char *err, size_t errsz);
 void sigpool_free(sigpool_t *sp);
 /* Threads that verify, the caller's included (1 when inline). */
 unsigned sigpool_threads(const sigpool_t *sp);
+/* Signatures checked so far, and the CPU time (ns) the checking threads
+ * spent on them. */
+void sigpool_stats(sigpool_t *sp, uint64_t *checked, uint64_t *cpu_ns);
 
 /* Starts results[i] = sign_verify(jobs[i]...): 0 valid, -1 not. jobs and
  * results must stay untouched until sigpool_wait returns. With no worker the

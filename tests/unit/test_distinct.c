@@ -55,18 +55,19 @@ static void test_estimate(void **state) {
     }
 }
 
-static void roundtrip(distinct_t *d) {
+/* *d, not d: an add may move the set (it grows, or turns into a sketch). */
+static void roundtrip(distinct_t **dp) {
     uint8_t buf[DISTINCT_ENCODED_MAX];
-    size_t n = distinct_encode(d, buf);
+    size_t n = distinct_encode(*dp, buf);
     assert_true(n <= DISTINCT_ENCODED_MAX);
     distinct_t *e = NULL;
     assert_int_equal(distinct_decode(&e, buf, n), 0);
-    assert_int_equal(distinct_count(e), distinct_count(d));
-    assert_int_equal(distinct_is_exact(e), distinct_is_exact(d));
+    assert_int_equal(distinct_count(e), distinct_count(*dp));
+    assert_int_equal(distinct_is_exact(e), distinct_is_exact(*dp));
     /* The restored one goes on counting the same agents as the same. */
-    add_n(&d, 0, 3);
+    add_n(dp, 0, 3);
     add_n(&e, 0, 3);
-    assert_int_equal(distinct_count(e), distinct_count(d));
+    assert_int_equal(distinct_count(e), distinct_count(*dp));
     distinct_free(e);
 }
 
@@ -76,9 +77,9 @@ static void test_wire(void **state) {
     uint8_t buf[DISTINCT_ENCODED_MAX];
     assert_int_equal(distinct_encode(d, buf), 0);
     add_n(&d, 10, 7);
-    roundtrip(d);
+    roundtrip(&d);
     add_n(&d, 100, 500);
-    roundtrip(d);
+    roundtrip(&d);
     distinct_free(d);
 
     /* Damaged: bad tag, a length that is no whole hash, hashes out of

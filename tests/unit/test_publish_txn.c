@@ -18,49 +18,30 @@
 
 #include "kafka.h"
 #include "metrics.h"
+#include "mock_cluster_fixture.h"
 #include "publish.h"
 
 #define DLQ "ispeed.dlq"
 /* Kafka's ApiKey of TxnOffsetCommit (librdkafka's name for it is internal). */
 #define APIKEY_TXN_OFFSET_COMMIT 28
 
-struct fixture {
-    rd_kafka_t *owner; /* the mock cluster lives in this handle */
-    rd_kafka_mock_cluster_t *mc;
-    const char *bootstrap;
-    metrics_t *m;
-    publish_t *pb;
-};
-
 static int setup(void **state) {
-    static struct fixture f;
+    static struct publish_fixture f;
+    static const char *const topics[] = {DLQ, "ispeed.samples", NULL};
     char err[256];
-    memset(&f, 0, sizeof f);
-    f.owner = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err, sizeof err);
-    assert_non_null(f.owner);
-    assert_non_null(f.mc = rd_kafka_mock_cluster_new(f.owner, 1));
-    f.bootstrap = rd_kafka_mock_cluster_bootstraps(f.mc);
-    assert_int_equal(rd_kafka_mock_topic_create(f.mc, DLQ, 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    assert_int_equal(rd_kafka_mock_topic_create(f.mc, "ispeed.samples", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    assert_non_null(f.m = metrics_new());
-    f.pb = publish_new(f.bootstrap, NULL, "ispeed.", "ispeed.collector.test.1", f.m, err, sizeof err);
-    if (!f.pb) fail_msg("publish_new: %s", err);
+    publish_fixture_start(&f, topics, "ispeed.collector.test.1");
     if (publish_txn_start(f.pb, 10000, err, sizeof err) < 0) fail_msg("publish_txn_start: %s", err);
     *state = &f;
     return 0;
 }
 
 static int teardown(void **state) {
-    struct fixture *f = *state;
-    publish_free(f->pb, 1000);
-    metrics_free(f->m);
-    rd_kafka_mock_cluster_destroy(f->mc);
-    rd_kafka_destroy(f->owner);
+    publish_fixture_stop(*state, 1000);
     return 0;
 }
 
 /* Records on the DLQ topic now (the mock shows aborted ones too). */
-static int64_t dlq_records(struct fixture *f) {
+static int64_t dlq_records(struct publish_fixture *f) {
     char err[256];
     int64_t lo = 0, hi = 0;
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kafka_conf_new(f->bootstrap, NULL, err, sizeof err), err, sizeof err);
@@ -70,7 +51,7 @@ static int64_t dlq_records(struct fixture *f) {
     return hi - lo;
 }
 
-static void produce_dlq(struct fixture *f, int n) {
+static void produce_dlq(struct publish_fixture *f, int n) {
     char err[256];
     for (int i = 0; i < n; i++) {
         char key[16];
@@ -89,7 +70,7 @@ static rd_kafka_topic_partition_list_t *offsets(void) {
 /* Runs in order on one producer: each test says what is on the topic before. */
 
 static void test_commit_clears_what_was_kept(void **state) {
-    struct fixture *f = *state;
+    struct publish_fixture *f = *state;
     rd_kafka_topic_partition_list_t *l = offsets();
     rd_kafka_consumer_group_metadata_t *g = rd_kafka_consumer_group_metadata_new("ispeed-collector");
     assert_true(publish_transactional(f->pb));
@@ -105,7 +86,7 @@ static void test_commit_clears_what_was_kept(void **state) {
 }
 
 static void test_refused_offsets_abort_and_produce_again(void **state) {
-    struct fixture *f = *state;
+    struct publish_fixture *f = *state;
     rd_kafka_topic_partition_list_t *l = offsets();
     rd_kafka_consumer_group_metadata_t *g = rd_kafka_consumer_group_metadata_new("ispeed-collector");
     produce_dlq(f, 4);
@@ -124,7 +105,7 @@ static void test_refused_offsets_abort_and_produce_again(void **state) {
 }
 
 static void test_discard_forgets(void **state) {
-    struct fixture *f = *state;
+    struct publish_fixture *f = *state;
     rd_kafka_topic_partition_list_t *l = offsets();
     rd_kafka_consumer_group_metadata_t *g = rd_kafka_consumer_group_metadata_new("ispeed-collector");
     produce_dlq(f, 2);
