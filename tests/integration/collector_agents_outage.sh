@@ -72,7 +72,13 @@ kill -STOP "$COLLECTOR_PID"
 "$LOADGEN" -b "$BOOTSTRAP" --units "$UNITS" --month "$(it_month)" --samples "$N" --seed 22 \
   "${LOADGEN_TRUST[@]}" --truth "$WORK/truth2.csv" >"$WORK/loadgen2.out" 2>"$WORK/loadgen2.err" \
   || { kill -CONT "$COLLECTOR_PID"; fail "loadgen: $(tail -3 "$WORK/loadgen2.err")"; }
+outages=$(grep -c 'agents topic unreadable' "$WORK/kafka.err")
 kill -HUP "$KAFKA_PID"
+# The outage must have begun before the collector runs again: otherwise its
+# agents feed may read the new enrollments first, decide every sample, and
+# the shutdown below has nothing to leave.
+in_outage() { [ "$(grep -c 'agents topic unreadable' "$WORK/kafka.err")" -gt "$outages" ]; }
+wait_for 10 in_outage || { kill -CONT "$COLLECTOR_PID"; fail "no second agents outage: $(tail -3 "$WORK/kafka.err")"; }
 kill -CONT "$COLLECTOR_PID"
 # A batch held after a failed catch-up: the samples are read and waiting.
 held_again() { [ "$(metric ispeed_collector_agent_catchup_waits_total)" -gt "$waits" ] || [ "$(rejected)" != 0 ]; }
