@@ -102,7 +102,6 @@ struct collector {
     quota_counts_t *qt;
     ingest_t *ing;
     sigpool_t *sigpool;
-    uint64_t sig_checked_seen, sig_cpu_ns_seen; /* sigpool_stats already in the metrics */
     /* Records polled and not yet handled (pipeline.c): fill is being
      * polled into; flight, when not NULL, was polled before it and has its
      * signatures being verified while the loop goes on. */

@@ -12,7 +12,7 @@
 struct distinct {
     uint8_t n;     /* hashes held while exact */
     uint8_t cap;   /* hashes hash[] has room for while exact */
-    uint8_t exact; /* 1: hash[] holds the set; 0: reg[] is the sketch */
+    uint8_t exact; /* 1: hash[] holds the set; 0: REG(d) is the sketch */
     uint8_t fresh; /* estimate holds the sketch's count (registers rarely change once filled) */
     uint32_t estimate;
     /* Exact: cap hashes, ascending. Sketch: DISTINCT_HLL_REGS one-byte

@@ -143,12 +143,10 @@ static void batch_prepare(struct collector *c, struct batch *b) {
 static void batch_settle(struct collector *c, struct batch *b) {
     uint64_t checked, cpu_ns;
     sigpool_wait(c->sigpool);
+    /* The pool's totals become the counters: only this adds to them. */
     sigpool_stats(c->sigpool, &checked, &cpu_ns);
-    metrics_add(c->m, M_SIG_CHECKS, checked - c->sig_checked_seen);
-    /* Whole microseconds only, the rest stays for the next batch. */
-    metrics_add(c->m, M_SIG_CHECK_CPU_US, (cpu_ns - c->sig_cpu_ns_seen) / 1000);
-    c->sig_checked_seen = checked;
-    c->sig_cpu_ns_seen += (cpu_ns - c->sig_cpu_ns_seen) / 1000 * 1000;
+    metrics_add(c->m, M_SIG_CHECKS, checked - metrics_get(c->m, M_SIG_CHECKS));
+    metrics_add(c->m, M_SIG_CHECK_CPU_US, cpu_ns / 1000 - metrics_get(c->m, M_SIG_CHECK_CPU_US));
     for (int k = 0; k < b->nchk; k++) agents_check_settle(c->agents, &b->chk[k], b->res[b->nj + k] == 0);
     for (int k = 0; k < b->nj; k++) b->hint[b->at[k]].sig = b->res[k] == 0 ? SIG_GOOD : SIG_BAD;
     b->settled = 1;
